@@ -1,0 +1,1 @@
+//! Examples of sentry-schedule live in `examples/`.

@@ -1,0 +1,13 @@
+//! Schedule parsing and Sentry monitor rules shared by `sentry-schedule` and its
+//! `#[scheduled]` macro, so the macro validates with exactly the code the runtime uses.
+//!
+//! Users depend on `sentry-schedule`, which re-exports what is public here.
+#![warn(missing_docs)]
+
+pub mod duration;
+pub mod limits;
+pub mod schedule;
+pub mod slug;
+pub mod timezone;
+
+pub use schedule::{Schedule, ScheduleError, SentrySchedule};
