@@ -1,0 +1,1 @@
+//! Sentry check-in payloads and their delivery through the client's transport. (Owner: run side.)
