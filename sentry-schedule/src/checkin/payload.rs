@@ -1,0 +1,215 @@
+//! The JSON of one check-in envelope item.
+use crate::job::MonitorConfig;
+use chrono_tz::Tz;
+use sentry_schedule_core::{Schedule, SentrySchedule};
+use serde_json::{json, Map, Value};
+use std::time::Duration;
+
+/// Sentry's limit on the length of `environment`.
+const MAX_ENVIRONMENT_CHARS: usize = 64;
+
+/// The status of a check-in. Sentry also knows `missed` and `unknown`, which a client
+/// must never send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CheckInStatus {
+    /// The run started.
+    InProgress,
+    /// The run ended successfully.
+    Ok,
+    /// The run failed, panicked, timed out or was interrupted.
+    Error,
+}
+
+impl CheckInStatus {
+    /// The protocol's name of the status.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::InProgress => "in_progress",
+            Self::Ok => "ok",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// One check-in of one run.
+#[derive(Debug, Clone)]
+pub(crate) struct CheckIn<'a> {
+    /// 32 hex digits, the same for both check-ins of a run.
+    pub check_in_id: &'a str,
+    /// The monitor's slug.
+    pub monitor_slug: &'a str,
+    /// What happened.
+    pub status: CheckInStatus,
+    /// How long the run took; sent only with `ok` and `error`.
+    pub duration: Option<Duration>,
+    /// 32 hex digits; links the check-in to the run's events.
+    pub trace_id: &'a str,
+    /// The monitor's upsert configuration.
+    pub monitor: Option<MonitorUpsert<'a>>,
+}
+
+/// What `monitor_config` is built from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MonitorUpsert<'a> {
+    /// The job's schedule.
+    pub schedule: &'a Schedule,
+    /// The job's time zone.
+    pub timezone: Tz,
+    /// Margins, thresholds and owner.
+    pub config: &'a MonitorConfig,
+}
+
+impl CheckIn<'_> {
+    /// The item's JSON, with `environment` and `release` from the client options.
+    pub(crate) fn to_json(&self, environment: Option<&str>, release: Option<&str>) -> Value {
+        let mut item = Map::new();
+        item.insert("check_in_id".into(), json!(self.check_in_id));
+        item.insert("monitor_slug".into(), json!(self.monitor_slug));
+        item.insert("status".into(), json!(self.status.as_str()));
+        if self.status != CheckInStatus::InProgress {
+            if let Some(duration) = self.duration {
+                item.insert("duration".into(), json!(duration.as_secs_f64()));
+            }
+        }
+        if let Some(environment) = environment {
+            let truncated: String = environment.chars().take(MAX_ENVIRONMENT_CHARS).collect();
+            item.insert("environment".into(), json!(truncated));
+        }
+        if let Some(release) = release {
+            item.insert("release".into(), json!(release));
+        }
+        if let Some(config) = self.monitor.as_ref().and_then(MonitorUpsert::to_json) {
+            item.insert("monitor_config".into(), config);
+        }
+        item.insert(
+            "contexts".into(),
+            json!({ "trace": { "trace_id": self.trace_id } }),
+        );
+        Value::Object(item)
+    }
+}
+
+impl MonitorUpsert<'_> {
+    /// `monitor_config`, or `None` when Sentry cannot express the schedule.
+    fn to_json(&self) -> Option<Value> {
+        let schedule = match self.schedule.to_sentry()? {
+            SentrySchedule::Crontab(value) => json!({ "type": "crontab", "value": value }),
+            SentrySchedule::Interval { value, unit } => {
+                json!({ "type": "interval", "value": value, "unit": unit })
+            }
+        };
+        let mut config = Map::new();
+        config.insert("schedule".into(), schedule);
+        let c = self.config;
+        let numbers = [
+            ("checkin_margin", c.checkin_margin),
+            ("max_runtime", c.max_runtime),
+            ("failure_issue_threshold", c.failure_issue_threshold),
+            ("recovery_threshold", c.recovery_threshold),
+        ];
+        for (key, value) in numbers {
+            if let Some(value) = value {
+                config.insert(key.into(), json!(value));
+            }
+        }
+        config.insert("timezone".into(), json!(self.timezone.name()));
+        if let Some(owner) = &c.owner {
+            config.insert("owner".into(), json!(owner));
+        }
+        Some(Value::Object(config))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> MonitorConfig {
+        MonitorConfig {
+            checkin_margin: Some(2),
+            max_runtime: Some(10),
+            failure_issue_threshold: Some(3),
+            recovery_threshold: None,
+            owner: Some("team:billing".into()),
+        }
+    }
+
+    #[test]
+    fn in_progress_carries_monitor_config_and_no_duration() {
+        let schedule = Schedule::cron("*/5 * * * *").expect("valid cron");
+        let config = config();
+        let check_in = CheckIn {
+            check_in_id: "0123456789abcdef0123456789abcdef",
+            monitor_slug: "refresh-rates",
+            status: CheckInStatus::InProgress,
+            duration: Some(Duration::from_secs(3)),
+            trace_id: "fedcba9876543210fedcba9876543210",
+            monitor: Some(MonitorUpsert {
+                schedule: &schedule,
+                timezone: chrono_tz::Europe::Vienna,
+                config: &config,
+            }),
+        };
+        let expected: Value = serde_json::from_str(
+            r#"{
+                "check_in_id": "0123456789abcdef0123456789abcdef",
+                "monitor_slug": "refresh-rates",
+                "status": "in_progress",
+                "environment": "production",
+                "release": "app@1.2.3",
+                "monitor_config": {
+                    "schedule": {"type": "crontab", "value": "*/5 * * * *"},
+                    "checkin_margin": 2,
+                    "max_runtime": 10,
+                    "failure_issue_threshold": 3,
+                    "timezone": "Europe/Vienna",
+                    "owner": "team:billing"
+                },
+                "contexts": {"trace": {"trace_id": "fedcba9876543210fedcba9876543210"}}
+            }"#,
+        )
+        .expect("expected JSON parses");
+        assert_eq!(
+            check_in.to_json(Some("production"), Some("app@1.2.3")),
+            expected
+        );
+    }
+
+    #[test]
+    fn final_check_in_has_duration_and_omits_missing_fields() {
+        let check_in = CheckIn {
+            check_in_id: "0123456789abcdef0123456789abcdef",
+            monitor_slug: "nightly",
+            status: CheckInStatus::Error,
+            duration: Some(Duration::from_millis(1500)),
+            trace_id: "fedcba9876543210fedcba9876543210",
+            monitor: None,
+        };
+        let expected: Value = serde_json::from_str(
+            r#"{
+                "check_in_id": "0123456789abcdef0123456789abcdef",
+                "monitor_slug": "nightly",
+                "status": "error",
+                "duration": 1.5,
+                "contexts": {"trace": {"trace_id": "fedcba9876543210fedcba9876543210"}}
+            }"#,
+        )
+        .expect("expected JSON parses");
+        assert_eq!(check_in.to_json(None, None), expected);
+    }
+
+    #[test]
+    fn environment_is_cut_at_64_characters() {
+        let check_in = CheckIn {
+            check_in_id: "0123456789abcdef0123456789abcdef",
+            monitor_slug: "nightly",
+            status: CheckInStatus::Ok,
+            duration: Some(Duration::ZERO),
+            trace_id: "fedcba9876543210fedcba9876543210",
+            monitor: None,
+        };
+        let long = "é".repeat(70);
+        let json = check_in.to_json(Some(&long), None);
+        assert_eq!(json["environment"], json!("é".repeat(64)));
+    }
+}

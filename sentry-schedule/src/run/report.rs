@@ -1,0 +1,183 @@
+//! What a run tells Sentry and the logs about how it ended.
+use super::wait::Ended;
+use super::{RunIds, RunOutcome};
+use sentry::protocol::{Context, Event, Exception, Level, Mechanism, Value};
+use sentry::Hub;
+use std::time::Duration;
+
+/// `contexts.monitor` on every event of the run, as the other Sentry SDKs set it.
+pub(super) fn monitor_context(slug: &str, ids: &RunIds) -> Context {
+    let mut map = sentry::protocol::Map::new();
+    map.insert("slug".into(), Value::from(slug));
+    map.insert("check_in_id".into(), Value::from(ids.check_in_id.as_str()));
+    Context::Other(map)
+}
+
+/// Captures an event for a run that did not end well, and says how it ended.
+pub(super) fn capture(hub: &Hub, slug: &str, ended: Ended, duration: Duration) -> RunOutcome {
+    match ended {
+        Ended::Returned(Ok(())) => RunOutcome::Ok { duration },
+        Ended::Returned(Err(error)) => {
+            hub.capture_event(exception_event(
+                &short_type_name(error.type_name),
+                &error.message,
+                Level::Error,
+                Mechanism {
+                    ty: "sentry_schedule.job_error".into(),
+                    handled: Some(true),
+                    ..Default::default()
+                },
+            ));
+            RunOutcome::Failed {
+                duration,
+                message: error.message,
+            }
+        }
+        Ended::Panicked(message) => {
+            // sentry's panic integration already captured it from its panic hook, through
+            // the hub current in the task: the run's hub. Capture only when it is not there.
+            if !has_panic_integration(hub) {
+                hub.capture_event(exception_event(
+                    "panic",
+                    &message,
+                    Level::Fatal,
+                    Mechanism {
+                        ty: "panic".into(),
+                        handled: Some(false),
+                        ..Default::default()
+                    },
+                ));
+            }
+            RunOutcome::Panicked { duration, message }
+        }
+        Ended::TimedOut(after) => {
+            hub.capture_message(
+                &format!("job `{slug}` timed out after {}", human_duration(after)),
+                Level::Error,
+            );
+            RunOutcome::TimedOut { duration, after }
+        }
+        Ended::Cancelled(reason) => {
+            hub.capture_message(&format!("job `{slug}` {reason}"), Level::Error);
+            RunOutcome::Cancelled { duration, reason }
+        }
+        Ended::Aborted => {
+            let reason = "aborted because the tokio runtime shut down".to_owned();
+            hub.capture_message(&format!("job `{slug}` {reason}"), Level::Error);
+            RunOutcome::Cancelled { duration, reason }
+        }
+    }
+}
+
+/// Logs the outcome inside the run's span. Failures are logged at `warn`: the run already
+/// captured its own event, and sentry-tracing would turn an `error!` into a second one.
+pub(super) fn log(slug: &str, outcome: &RunOutcome) {
+    let secs = outcome.duration().as_secs_f64();
+    match outcome.failure() {
+        None => tracing::info!(duration_s = secs, "scheduled job `{slug}` succeeded"),
+        Some(failure) => {
+            tracing::warn!(
+                duration_s = secs,
+                "scheduled job `{slug}` failed: {failure}"
+            )
+        }
+    }
+}
+
+fn exception_event(ty: &str, value: &str, level: Level, mechanism: Mechanism) -> Event<'static> {
+    Event {
+        level,
+        exception: vec![Exception {
+            ty: ty.to_owned(),
+            value: Some(value.to_owned()),
+            mechanism: Some(mechanism),
+            ..Default::default()
+        }]
+        .into(),
+        ..Default::default()
+    }
+}
+
+/// Whether the client has sentry's panic integration (its [`sentry::Integration::name`] is
+/// `"panic"`), whose hook captures panics itself. Checked by name so that this crate does
+/// not have to pull in `sentry-panic` and its backtrace dependencies.
+fn has_panic_integration(hub: &Hub) -> bool {
+    hub.client().is_some_and(|client| {
+        client
+            .options()
+            .integrations
+            .iter()
+            .any(|integration| integration.name() == "panic")
+    })
+}
+
+/// `std::any::type_name` without module paths: `anyhow::Error` → `Error`,
+/// `alloc::boxed::Box<dyn core::error::Error + Send>` → `Box<dyn Error + Send>`.
+pub(super) fn short_type_name(full: &str) -> String {
+    let mut short = String::with_capacity(full.len());
+    let mut word_start = 0;
+    let mut chars = full.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            short.truncate(word_start);
+        } else if c.is_alphanumeric() || c == '_' {
+            short.push(c);
+        } else {
+            short.push(c);
+            word_start = short.len();
+        }
+    }
+    short
+}
+
+/// `10m`, `1h30m`, `45s`, `1.5s`.
+pub(super) fn human_duration(d: Duration) -> String {
+    if d.subsec_nanos() != 0 || d.is_zero() {
+        return format!("{}s", d.as_secs_f64());
+    }
+    let secs = d.as_secs();
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let mut out = String::new();
+    for (value, unit) in [(h, "h"), (m, "m"), (s, "s")] {
+        if value != 0 {
+            out.push_str(&format!("{value}{unit}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_type_names() {
+        assert_eq!(short_type_name("anyhow::Error"), "Error");
+        assert_eq!(
+            short_type_name("my_app::report::ReportError"),
+            "ReportError"
+        );
+        assert_eq!(
+            short_type_name(
+                "alloc::boxed::Box<dyn core::error::Error + core::marker::Send + core::marker::Sync>"
+            ),
+            "Box<dyn Error + Send + Sync>"
+        );
+        assert_eq!(short_type_name("&str"), "&str");
+        assert_eq!(
+            short_type_name("std::io::Result<alloc::string::String>"),
+            "Result<String>"
+        );
+    }
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human_duration(Duration::from_secs(600)), "10m");
+        assert_eq!(human_duration(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(human_duration(Duration::from_secs(45)), "45s");
+        assert_eq!(human_duration(Duration::from_secs(3601)), "1h1s");
+        assert_eq!(human_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(human_duration(Duration::ZERO), "0s");
+    }
+}
