@@ -1,5 +1,12 @@
-//! The wall clock, injectable so schedules, DST and clock jumps can be tested. (Owner: scheduler side.)
-use chrono::{DateTime, Utc};
+//! The wall clock, injectable so schedules, DST and clock jumps can be tested.
+//!
+//! The scheduler computes fire instants on the wall clock ([`Clock::now`]) and sleeps on
+//! tokio's monotonic clock. Production code uses [`SystemClock`]; tests use [`TestClock`],
+//! whose wall time advances with tokio's (pausable) clock and can be stepped forward or
+//! backward to simulate NTP steps or a suspend/resume.
+use chrono::{DateTime, TimeDelta, Utc};
+use std::sync::{Arc, Mutex};
+use tokio::time::Instant;
 
 /// A source of wall-clock time.
 pub trait Clock: Send + Sync + 'static {
@@ -14,5 +21,69 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
+    }
+}
+
+/// A wall clock for tests: `start` plus the time tokio's clock has advanced since the
+/// clock was created, plus every [`jump`](TestClock::jump) made so far.
+///
+/// Under `#[tokio::test(start_paused = true)]` tokio's clock only moves when every task
+/// is idle (auto-advance) or through `tokio::time::advance`, so wall time moves
+/// deterministically together with the scheduler's timers. Clones share one clock.
+///
+/// ```
+/// use sentry_schedule::clock::{Clock, TestClock};
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let start = "2026-03-01T12:03:30Z".parse().unwrap();
+/// let clock = TestClock::new(start);
+/// tokio::time::advance(std::time::Duration::from_secs(30)).await;
+/// assert_eq!(clock.now(), "2026-03-01T12:04:00Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap());
+/// clock.jump(chrono::TimeDelta::hours(-1)); // an NTP step backward
+/// assert_eq!(clock.now(), "2026-03-01T11:04:00Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap());
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct TestClock {
+    inner: Arc<TestClockInner>,
+}
+
+#[derive(Debug)]
+struct TestClockInner {
+    start: DateTime<Utc>,
+    created: Instant,
+    offset: Mutex<TimeDelta>,
+}
+
+impl TestClock {
+    /// A clock that reads `start` now and then advances with tokio's clock.
+    pub fn new(start: DateTime<Utc>) -> Self {
+        Self {
+            inner: Arc::new(TestClockInner {
+                start,
+                created: Instant::now(),
+                offset: Mutex::new(TimeDelta::zero()),
+            }),
+        }
+    }
+
+    /// Steps the wall clock by `delta` (negative: backward) without moving tokio's clock,
+    /// as an NTP step or a resume from suspend does.
+    pub fn jump(&self, delta: TimeDelta) {
+        let mut offset = self.inner.offset.lock().unwrap_or_else(|e| e.into_inner());
+        *offset += delta;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        let elapsed = Instant::now().saturating_duration_since(self.inner.created);
+        let elapsed = TimeDelta::from_std(elapsed).unwrap_or(TimeDelta::MAX);
+        let offset = *self.inner.offset.lock().unwrap_or_else(|e| e.into_inner());
+        self.inner
+            .start
+            .checked_add_signed(elapsed)
+            .and_then(|t| t.checked_add_signed(offset))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 }

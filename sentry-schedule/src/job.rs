@@ -1,20 +1,35 @@
-//! A resolved job: slug, schedule, time zone, monitor config, run policy. (Owner: scheduler side.)
+//! A resolved job: slug, schedule, time zone, monitor config, run policy and run counters.
+//!
+//! Jobs come from `#[scheduled]` (collected by the registry) or are built at run time with
+//! [`Job::cron`], [`Job::every`] or [`Job::builder`]; both paths go through the same
+//! validation (see [`crate::job_builder`]).
 use crate::__private::{JobFuture, Overlap};
 use crate::context::JobContext;
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sentry_schedule_core::Schedule;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Where a job was declared.
+pub use crate::job_builder::JobBuilder;
+
+/// Where a job was declared: the `#[scheduled]` fn, or the call that built a dynamic job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceLocation {
     /// `file!()`
     pub file: &'static str,
     /// `line!()`
     pub line: u32,
-    /// `module_path!()`
+    /// `module_path!()` of a `#[scheduled]` fn; empty for a job built at run time.
     pub module_path: &'static str,
+}
+
+impl fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
 }
 
 /// Sentry monitor settings sent in `monitor_config` (minutes, thresholds, owner).
@@ -50,6 +65,9 @@ pub(crate) enum RunFn {
 }
 
 /// A job the scheduler runs.
+///
+/// Listed by [`Scheduler::jobs`](crate::Scheduler::jobs); built at run time with
+/// [`Job::cron`], [`Job::every`] or [`Job::builder`].
 pub struct Job {
     pub(crate) slug: String,
     pub(crate) name: String,
@@ -60,4 +78,167 @@ pub struct Job {
     pub(crate) monitor: Option<MonitorConfig>,
     pub(crate) policy: RunPolicy,
     pub(crate) run: RunFn,
+    pub(crate) stats: JobStats,
+}
+
+impl Job {
+    /// The Sentry monitor slug.
+    pub fn slug(&self) -> &str {
+        &self.slug
+    }
+
+    /// The job's name: the fn path (`my_app::jobs::send_report`) of a `#[scheduled]` job,
+    /// the slug of a job built at run time.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The schedule, with hashed `H` fields already resolved for this job's slug.
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
+
+    /// The time zone the schedule is computed in (UTC unless set).
+    pub fn timezone(&self) -> Tz {
+        self.timezone
+    }
+
+    /// Where the job was declared, if known.
+    pub fn location(&self) -> Option<&SourceLocation> {
+        self.location.as_ref()
+    }
+
+    /// The monitor settings sent to Sentry, or `None` when the job runs without check-ins.
+    pub fn monitor_config(&self) -> Option<&MonitorConfig> {
+        self.monitor.as_ref()
+    }
+
+    /// What happens when a tick comes while a previous run still runs.
+    pub fn overlap(&self) -> Overlap {
+        self.policy.overlap
+    }
+
+    /// The longest a run may take before it is cancelled, if bounded.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.policy.timeout
+    }
+
+    /// The upper bound of the random delay added to each run, if any.
+    pub fn jitter(&self) -> Option<Duration> {
+        self.policy.jitter
+    }
+
+    /// Whether the job runs once as soon as the scheduler starts.
+    pub fn runs_at_startup(&self) -> bool {
+        self.policy.run_at_startup
+    }
+
+    /// The start-up catch-up window: a tick missed within it runs once at start-up.
+    pub fn catch_up(&self) -> Option<Duration> {
+        self.policy.catch_up
+    }
+
+    /// The fire instants strictly after `after`, in order: `job.upcoming(now).take(3)`.
+    pub fn upcoming(&self, after: DateTime<Utc>) -> impl Iterator<Item = DateTime<Utc>> + '_ {
+        std::iter::successors(self.schedule.next_after(after, self.timezone), move |t| {
+            self.schedule.next_after(*t, self.timezone)
+        })
+    }
+
+    /// Live counters of this job's runs; the handle stays valid while the scheduler runs.
+    pub fn stats(&self) -> JobStats {
+        self.stats.clone()
+    }
+
+    /// `` `name` (file:line) `` — how errors and logs name the job.
+    pub(crate) fn describe(&self) -> String {
+        match &self.location {
+            Some(loc) => format!("`{}` ({loc})", self.name),
+            None => format!("`{}`", self.name),
+        }
+    }
+}
+
+impl fmt::Debug for Job {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Job")
+            .field("slug", &self.slug)
+            .field("name", &self.name)
+            .field("location", &self.location)
+            .field("schedule", &self.schedule.to_string())
+            .field("timezone", &self.timezone)
+            .field("monitor", &self.monitor)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Live counters of one job's runs, shared with the scheduler (clones see the same counts).
+#[derive(Debug, Clone, Default)]
+pub struct JobStats {
+    inner: Arc<Counters>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    started: AtomicU64,
+    succeeded: AtomicU64,
+    failed: AtomicU64,
+    skipped: AtomicU64,
+    replaced: AtomicU64,
+    missed: AtomicU64,
+    crashed: AtomicU64,
+}
+
+impl JobStats {
+    /// Runs started.
+    pub fn started(&self) -> u64 {
+        self.inner.started.load(Ordering::Relaxed)
+    }
+    /// Runs that ended `ok`.
+    pub fn succeeded(&self) -> u64 {
+        self.inner.succeeded.load(Ordering::Relaxed)
+    }
+    /// Runs that ended `error` (returned `Err`, panicked, timed out or were cancelled).
+    pub fn failed(&self) -> u64 {
+        self.inner.failed.load(Ordering::Relaxed)
+    }
+    /// Ticks skipped because the previous run still ran (`overlap = "skip"`).
+    pub fn skipped(&self) -> u64 {
+        self.inner.skipped.load(Ordering::Relaxed)
+    }
+    /// Runs cancelled because a newer run replaced them (`overlap = "replace"`).
+    pub fn replaced(&self) -> u64 {
+        self.inner.replaced.load(Ordering::Relaxed)
+    }
+    /// Ticks not run because the wall clock jumped past them (all but the latest of a jump).
+    pub fn missed(&self) -> u64 {
+        self.inner.missed.load(Ordering::Relaxed)
+    }
+    /// Run tasks that died instead of reporting an outcome (a bug, logged as an error).
+    pub fn crashed(&self) -> u64 {
+        self.inner.crashed.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn add_started(&self) {
+        self.inner.started.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn add_succeeded(&self) {
+        self.inner.succeeded.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn add_failed(&self) {
+        self.inner.failed.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn add_skipped(&self) {
+        self.inner.skipped.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn add_replaced(&self) {
+        self.inner.replaced.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn add_missed(&self, n: u64) {
+        self.inner.missed.fetch_add(n, Ordering::Relaxed);
+    }
+    pub(crate) fn add_crashed(&self) {
+        self.inner.crashed.fetch_add(1, Ordering::Relaxed);
+    }
 }

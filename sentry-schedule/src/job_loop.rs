@@ -1,1 +1,251 @@
-//! (Owner: scheduler side.)
+//! The loop of one job: sleep until the next fire instant, start a run, repeat.
+//!
+//! Fire instants are computed on the wall clock in the job's time zone
+//! (`schedule.next_after(last, tz)`) and slept for on tokio's monotonic clock. On waking
+//! the wall clock is read again; the loop fires only when the wall clock has reached the
+//! instant — **never early** — and otherwise sleeps again. Deadlines are also recomputed
+//! whenever the clock watch ([`crate::clock_watch`]) reports a wall-clock jump.
+//!
+//! Clock jumps — the tolerance:
+//! - **Backward**: the loop remembers the last scheduled instant it ran and only fires ticks
+//!   strictly after it, so no tick runs twice; it simply waits until the wall clock
+//!   reaches the next tick again.
+//! - **Forward** past several ticks (NTP step, suspend/resume): only the latest tick that
+//!   is due runs, once, with that tick as its scheduled instant; the ticks before it are
+//!   counted as missed ([`JobStats::missed`](crate::JobStats::missed)) and logged. A jump
+//!   is noticed within the clock watch's check interval (5 s), so a forward jump delays
+//!   the latest due tick by at most that much.
+use crate::__private::Overlap;
+use crate::clock::Clock;
+use crate::job::Job;
+use crate::run::{self, RunCancel, RunOutcome};
+use crate::run_set::RunSet;
+use chrono::{DateTime, TimeDelta, Utc};
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// How many missed ticks are walked one by one after a forward jump before the loop
+/// searches for the latest due tick directly.
+const MAX_TICK_WALK: u64 = 10_000;
+
+/// Longest single sleep (tokio cannot represent deadlines much further out).
+const MAX_SLEEP: Duration = Duration::from_secs(60 * 60 * 24 * 365);
+
+/// What every job loop shares.
+#[derive(Clone)]
+pub(crate) struct LoopShared {
+    pub clock: Arc<dyn Clock>,
+    pub shutdown: CancellationToken,
+    pub jumps: watch::Receiver<u64>,
+    pub tracker: TaskTracker,
+}
+
+/// Runs the schedule of `job` until shutdown (or until the schedule has no further
+/// instant). Runs are spawned on the shared tracker and registered in `runs`.
+pub(crate) async fn job_loop(job: Arc<Job>, runs: Arc<RunSet>, shared: LoopShared) {
+    let mut jumps = Some(shared.jumps.clone());
+    let start = shared.clock.now();
+    if job.policy.run_at_startup && !shared.shutdown.is_cancelled() {
+        start_run(&job, &runs, &shared, start);
+    }
+    // Ticks at or before `last` have run (or were passed over) and never fire again.
+    let mut last = start;
+    loop {
+        let Some(next) = job.schedule.next_after(last, job.timezone) else {
+            tracing::info!(slug = %job.slug, "schedule has no further fire instant; job stops");
+            return;
+        };
+        if !wait_until(next, &shared, &mut jumps).await {
+            return;
+        }
+        let now = shared.clock.now();
+        let (tick, passed_over) = latest_due(&job, next, now);
+        last = tick;
+        if passed_over > 0 {
+            job.stats.add_missed(passed_over);
+            tracing::warn!(
+                slug = %job.slug,
+                missed = passed_over,
+                running = %tick,
+                "wall clock jumped past several ticks; only the latest runs"
+            );
+        }
+        if let Some(max) = job.policy.jitter {
+            let delay = jitter_delay(max, &job.slug, tick);
+            tokio::select! {
+                biased;
+                () = shared.shutdown.cancelled() => return,
+                () = tokio::time::sleep(delay) => {}
+            }
+        }
+        if shared.shutdown.is_cancelled() {
+            return;
+        }
+        start_run(&job, &runs, &shared, tick);
+    }
+}
+
+/// Sleeps until the wall clock reads `instant` or later; `false` when shut down first.
+async fn wait_until(
+    instant: DateTime<Utc>,
+    shared: &LoopShared,
+    jumps: &mut Option<watch::Receiver<u64>>,
+) -> bool {
+    loop {
+        if shared.shutdown.is_cancelled() {
+            return false;
+        }
+        let now = shared.clock.now();
+        if now >= instant {
+            return true;
+        }
+        let wait = instant
+            .signed_duration_since(now)
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_SLEEP);
+        let deadline = Instant::now() + wait;
+        let jump = async {
+            match jumps.as_mut() {
+                Some(rx) => {
+                    if rx.changed().await.is_err() {
+                        // The clock watch is gone: keep sleeping on the monotonic clock alone.
+                        *jumps = None;
+                    }
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            () = shared.shutdown.cancelled() => return false,
+            () = tokio::time::sleep_until(deadline) => {}
+            () = jump => {}
+        }
+    }
+}
+
+/// The latest tick at or before `now`, starting from the due tick `next`, and how many
+/// ticks after `next` were passed over to reach it.
+fn latest_due(job: &Job, next: DateTime<Utc>, now: DateTime<Utc>) -> (DateTime<Utc>, u64) {
+    let following = |t: DateTime<Utc>| {
+        job.schedule
+            .next_after(t, job.timezone)
+            .filter(|n| *n <= now)
+    };
+    let mut tick = next;
+    let mut passed = 0;
+    while let Some(n) = following(tick) {
+        tick = n;
+        passed += 1;
+        if passed >= MAX_TICK_WALK {
+            // A very long jump over a frequent schedule: search back from `now` instead.
+            let mut back = TimeDelta::seconds(1);
+            while back < now.signed_duration_since(tick) {
+                if let Some(n) = following(now - back) {
+                    let mut latest = n;
+                    while let Some(m) = following(latest) {
+                        latest = m;
+                    }
+                    return (latest, passed);
+                }
+                back = back * 2;
+            }
+            while let Some(m) = following(tick) {
+                tick = m;
+            }
+            return (tick, passed);
+        }
+    }
+    (tick, passed)
+}
+
+/// A random delay below `max`, different for every job and tick.
+fn jitter_delay(max: Duration, slug: &str, tick: DateTime<Utc>) -> Duration {
+    let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
+    if nanos == 0 {
+        return Duration::ZERO;
+    }
+    // RandomState is seeded from the OS once per thread and differs on every call.
+    let mut h = RandomState::new().build_hasher();
+    slug.hash(&mut h);
+    tick.timestamp().hash(&mut h);
+    tick.timestamp_subsec_nanos().hash(&mut h);
+    Duration::from_nanos(h.finish() % nanos)
+}
+
+/// Starts one run of `job` for `scheduled`, applying the overlap policy.
+fn start_run(job: &Arc<Job>, runs: &Arc<RunSet>, shared: &LoopShared, scheduled: DateTime<Utc>) {
+    match job.policy.overlap {
+        Overlap::Skip if runs.len() > 0 => {
+            job.stats.add_skipped();
+            tracing::warn!(
+                slug = %job.slug,
+                scheduled = %scheduled,
+                "previous run still running; tick skipped (overlap = skip)"
+            );
+            return;
+        }
+        Overlap::Replace => {
+            let replaced = runs.cancel_all("replaced by a newer run");
+            for _ in 0..replaced {
+                job.stats.add_replaced();
+            }
+            if replaced > 0 {
+                tracing::warn!(
+                    slug = %job.slug,
+                    scheduled = %scheduled,
+                    replaced,
+                    "previous run still running; cancelled and replaced (overlap = replace)"
+                );
+            }
+        }
+        Overlap::Skip | Overlap::Allow => {}
+    }
+    let cancel = RunCancel::new();
+    let guard = runs.insert(cancel.clone());
+    job.stats.add_started();
+    let job = Arc::clone(job);
+    let clock = Arc::clone(&shared.clock);
+    shared.tracker.spawn(async move {
+        let _registered = guard;
+        let stats = job.stats.clone();
+        let slug = job.slug.clone();
+        // `execute` contains the job's panics; its own task keeps a bug in it from taking
+        // anything else down.
+        match tokio::spawn(run::execute(job, scheduled, cancel, clock)).await {
+            Ok(RunOutcome::Ok { .. }) => stats.add_succeeded(),
+            Ok(_) => stats.add_failed(),
+            Err(e) => {
+                stats.add_crashed();
+                tracing::error!(slug = %slug, scheduled = %scheduled, error = %e, "run task died");
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_is_below_its_bound_and_varies() {
+        let max = Duration::from_millis(500);
+        let tick = DateTime::<Utc>::UNIX_EPOCH;
+        let delays: Vec<_> = (0..200).map(|_| jitter_delay(max, "s", tick)).collect();
+        assert!(delays.iter().all(|d| *d < max));
+        let distinct: std::collections::HashSet<_> = delays.iter().collect();
+        assert!(
+            distinct.len() > 100,
+            "only {} distinct delays",
+            distinct.len()
+        );
+        assert_eq!(jitter_delay(Duration::ZERO, "s", tick), Duration::ZERO);
+    }
+}

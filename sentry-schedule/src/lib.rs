@@ -1,4 +1,25 @@
-//! STUB lib — see module docs. Crate docs are written at integration time.
+//! Recurring background jobs for tokio, watched by Sentry Crons.
+//!
+//! Put `#[scheduled(cron = "0 12 * * *")]` on an async fn and call [`run_all`] in `main`:
+//! the schedule is checked at compile time, the job runs on time inside your service, and
+//! every run reports `in_progress` and `ok`/`error` check-ins to Sentry, with errors and
+//! panics of the run linked to its check-in.
+//!
+//! ```no_run
+//! #[sentry_schedule::scheduled(cron = "0 12 * * *", timezone = "Europe/Vienna")]
+//! async fn send_daily_sales_report() -> Result<(), std::io::Error> {
+//!     Ok(())
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() {
+//!     let _sentry = sentry::init(sentry::ClientOptions::default());
+//!     sentry_schedule::run_all().await.expect("scheduler failed");
+//! }
+//! ```
+//!
+//! Jobs can also be built at run time ([`Job::cron`], [`Job::every`], [`Job::builder`]) and
+//! handed to a [`Scheduler`] built with [`Scheduler::builder`].
 #![warn(missing_docs)]
 
 extern crate self as sentry_schedule;
@@ -12,17 +33,22 @@ pub use sentry_schedule_core::{Schedule, ScheduleError};
 pub mod __private;
 mod checkin;
 pub mod clock;
+mod clock_watch;
 mod context;
 mod error;
 mod job;
+mod job_builder;
 mod job_loop;
 pub mod job_output;
 mod registry;
 mod run;
+mod run_set;
 mod scheduler;
 mod shutdown;
 
+pub use __private::Overlap;
+pub use clock::{Clock, SystemClock, TestClock};
 pub use context::JobContext;
 pub use error::Error;
-pub use job::{Job, MonitorConfig};
-pub use scheduler::{run_all, Scheduler, SchedulerBuilder};
+pub use job::{Job, JobBuilder, JobStats, MonitorConfig, SourceLocation};
+pub use scheduler::{run_all, Scheduler, SchedulerBuilder, DEFAULT_SHUTDOWN_TIMEOUT};

@@ -1,1 +1,153 @@
-//! (Owner: scheduler side.)
+//! Collects the `#[scheduled]` descriptors, resolves them into [`Job`]s and checks that
+//! every slug is unique.
+use crate::__private::{ScheduleSpec, StaticJob};
+use crate::error::Error;
+use crate::job::{Job, MonitorConfig, RunFn, RunPolicy, SourceLocation};
+use crate::job_builder::{resolve, JobSpec, ScheduleText};
+
+/// Every job registered with `#[scheduled]` in the binary, resolved, in slug order.
+///
+/// Every invalid descriptor is reported (the macro rejects them at compile time, so
+/// this only happens with hand-built descriptors).
+pub(crate) fn registered_jobs() -> Result<Vec<Job>, Error> {
+    inventory::iter::<StaticJob>
+        .into_iter()
+        .map(resolve_static)
+        .collect()
+}
+
+/// Resolves one `#[scheduled]` descriptor with the same validation as a dynamic job.
+pub(crate) fn resolve_static(job: &StaticJob) -> Result<Job, Error> {
+    let o = &job.options;
+    let name = if job.module_path.is_empty() {
+        job.name.to_owned()
+    } else {
+        format!("{}::{}", job.module_path, job.name)
+    };
+    resolve(JobSpec {
+        slug: o.slug.map(str::to_owned),
+        name,
+        module_path: job.module_path,
+        location: Some(SourceLocation {
+            file: job.file,
+            line: job.line,
+            module_path: job.module_path,
+        }),
+        schedule: match job.schedule {
+            ScheduleSpec::Cron(s) => ScheduleText::Cron(s.to_owned()),
+            ScheduleSpec::Every(s) => ScheduleText::Every(s.to_owned()),
+        },
+        timezone: o.timezone.map(str::to_owned),
+        monitor: o.monitor,
+        config: MonitorConfig {
+            checkin_margin: o.checkin_margin,
+            max_runtime: o.max_runtime,
+            failure_issue_threshold: o.failure_issue_threshold,
+            recovery_threshold: o.recovery_threshold,
+            owner: o.owner.map(str::to_owned),
+        },
+        policy: RunPolicy {
+            overlap: o.overlap,
+            timeout: o.timeout,
+            jitter: o.jitter,
+            run_at_startup: o.run_at_startup,
+            catch_up: o.catch_up,
+        },
+        run: Some(RunFn::Static(job.run)),
+    })
+}
+
+/// Sorts jobs by slug and rejects the first slug used twice, naming both jobs.
+///
+/// Two jobs with one slug are reported in the order of their descriptions, so the message
+/// is the same on every build whatever order the linker collected them in.
+pub(crate) fn sort_and_check_unique(jobs: &mut [Job]) -> Result<(), Error> {
+    jobs.sort_by_cached_key(|j| (j.slug.clone(), j.describe()));
+    for pair in jobs.windows(2) {
+        if let [a, b] = pair {
+            if a.slug == b.slug {
+                return Err(Error::DuplicateSlug {
+                    slug: a.slug.clone(),
+                    first: a.describe(),
+                    second: b.describe(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::__private::{JobFuture, StaticOptions};
+
+    fn noop() -> JobFuture {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn descriptor(name: &'static str, line: u32, options: StaticOptions) -> StaticJob {
+        StaticJob {
+            name,
+            module_path: "app::jobs",
+            file: "src/jobs.rs",
+            line,
+            schedule: ScheduleSpec::Cron("0 12 * * *"),
+            options,
+            run: noop,
+        }
+    }
+
+    #[test]
+    fn duplicate_explicit_slugs_name_both_fns_and_lines() {
+        let opts = StaticOptions {
+            slug: Some("report"),
+            ..StaticOptions::DEFAULT
+        };
+        let mut jobs = vec![
+            resolve_static(&descriptor("weekly", 20, opts)).unwrap(),
+            resolve_static(&descriptor("daily", 10, opts)).unwrap(),
+        ];
+        let err = sort_and_check_unique(&mut jobs).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "duplicate monitor slug `report`: used by `app::jobs::daily` (src/jobs.rs:10) and by \
+             `app::jobs::weekly` (src/jobs.rs:20); give one of them its own `slug = \"...\"`"
+        );
+    }
+
+    #[test]
+    fn hand_built_descriptor_with_bad_data_is_an_error_not_a_panic() {
+        let bad = StaticJob {
+            schedule: ScheduleSpec::Cron("0 12 * * *"),
+            ..descriptor(
+                "broken",
+                7,
+                StaticOptions {
+                    timezone: Some("Mars/Olympus_Mons"),
+                    checkin_margin: Some(0),
+                    ..StaticOptions::DEFAULT
+                },
+            )
+        };
+        let err = resolve_static(&bad).unwrap_err();
+        let Error::InvalidJob { job, problems } = err else {
+            panic!("expected InvalidJob, got {err:?}");
+        };
+        assert_eq!(job, "`app::jobs::broken` (src/jobs.rs:7)");
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("Mars/Olympus_Mons"), "{problems:?}");
+        assert!(problems[1].contains("checkin_margin"), "{problems:?}");
+    }
+
+    #[test]
+    fn jobs_are_sorted_by_slug() {
+        let mut jobs = vec![
+            resolve_static(&descriptor("zeta", 1, StaticOptions::DEFAULT)).unwrap(),
+            resolve_static(&descriptor("alpha", 2, StaticOptions::DEFAULT)).unwrap(),
+        ];
+        sort_and_check_unique(&mut jobs).unwrap();
+        let names: Vec<_> = jobs.iter().map(|j| j.name()).collect();
+        assert_eq!(names, ["app::jobs::alpha", "app::jobs::zeta"]);
+    }
+}

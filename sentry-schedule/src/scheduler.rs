@@ -1,32 +1,245 @@
-//! The scheduler: builder, `run_all`, start-up validation. (Owner: scheduler side.)
+//! The scheduler: builder, start-up validation, `run` and `run_all`.
+use crate::clock::{Clock, SystemClock};
+use crate::clock_watch;
 use crate::error::Error;
+use crate::job::Job;
+use crate::job_loop::{self, LoopShared};
+use crate::registry;
+use crate::run_set::RunSet;
+use crate::shutdown;
+use chrono::{DateTime, Utc};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
-/// Runs every job registered with `#[scheduled]` until Ctrl-C or SIGTERM.
+/// How long running runs get to finish on shutdown unless set otherwise.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+type ShutdownSignal = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// Runs every job registered with `#[scheduled]` until Ctrl-C or SIGTERM, then shuts down
+/// gracefully (see [`Scheduler::run`]).
+///
+/// Fails before any job runs when two jobs share a monitor slug.
 pub async fn run_all() -> Result<(), Error> {
     Scheduler::builder().build()?.run().await
 }
 
-/// The scheduler.
-pub struct Scheduler {}
+/// Runs jobs on their schedules: built with [`Scheduler::builder`], started with
+/// [`Scheduler::run`].
+///
+/// ```no_run
+/// # async fn app() -> Result<(), sentry_schedule::Error> {
+/// use std::time::Duration;
+/// let scheduler = sentry_schedule::Scheduler::builder()
+///     .shutdown_timeout(Duration::from_secs(60))
+///     .build()?;
+/// for job in scheduler.jobs() {
+///     println!("{} {} {}", job.slug(), job.schedule(), job.timezone());
+/// }
+/// scheduler.run().await
+/// # }
+/// ```
+pub struct Scheduler {
+    jobs: Vec<Arc<Job>>,
+    clock: Arc<dyn Clock>,
+    shutdown_timeout: Duration,
+    shutdown_signal: Option<ShutdownSignal>,
+}
 
 /// Options of a [`Scheduler`].
-#[derive(Default)]
-pub struct SchedulerBuilder {}
+#[must_use = "call `.build()` to get the scheduler"]
+pub struct SchedulerBuilder {
+    clock: Arc<dyn Clock>,
+    shutdown_timeout: Duration,
+    shutdown_signal: Option<ShutdownSignal>,
+    registered_jobs: bool,
+    jobs: Vec<Job>,
+}
+
+impl Default for SchedulerBuilder {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            shutdown_signal: None,
+            registered_jobs: true,
+            jobs: Vec::new(),
+        }
+    }
+}
+
+impl SchedulerBuilder {
+    /// The wall clock schedules are computed on (default [`SystemClock`]); tests inject a
+    /// [`TestClock`](crate::clock::TestClock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// How long running runs get to finish on shutdown before they are cancelled and
+    /// reported as `error` ("interrupted by shutdown"). Default 30 s.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Shuts down when `signal` resolves, instead of on Ctrl-C or SIGTERM.
+    pub fn shutdown_signal(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.shutdown_signal = Some(Box::pin(signal));
+        self
+    }
+
+    /// Whether the jobs registered with `#[scheduled]` are included (default `true`).
+    pub fn registered_jobs(mut self, include: bool) -> Self {
+        self.registered_jobs = include;
+        self
+    }
+
+    /// Adds a job built at run time ([`Job::cron`], [`Job::every`], [`Job::builder`]).
+    pub fn job(mut self, job: Job) -> Self {
+        self.jobs.push(job);
+        self
+    }
+
+    /// Adds several jobs built at run time.
+    pub fn jobs(mut self, jobs: impl IntoIterator<Item = Job>) -> Self {
+        self.jobs.extend(jobs);
+        self
+    }
+
+    /// Collects the registered jobs, adds the dynamic ones and checks that every monitor
+    /// slug is unique.
+    pub fn build(self) -> Result<Scheduler, Error> {
+        let mut jobs = if self.registered_jobs {
+            registry::registered_jobs()?
+        } else {
+            Vec::new()
+        };
+        jobs.extend(self.jobs);
+        registry::sort_and_check_unique(&mut jobs)?;
+        Ok(Scheduler {
+            jobs: jobs.into_iter().map(Arc::new).collect(),
+            clock: self.clock,
+            shutdown_timeout: self.shutdown_timeout,
+            shutdown_signal: self.shutdown_signal,
+        })
+    }
+}
 
 impl Scheduler {
     /// A builder with default options.
     pub fn builder() -> SchedulerBuilder {
         SchedulerBuilder::default()
     }
-    /// Runs until shutdown.
+
+    /// Every job, in slug order.
+    pub fn jobs(&self) -> impl ExactSizeIterator<Item = &Job> + '_ {
+        self.jobs.iter().map(|j| &**j)
+    }
+
+    /// The job with this monitor slug.
+    pub fn job(&self, slug: &str) -> Option<&Job> {
+        self.jobs().find(|j| j.slug() == slug)
+    }
+
+    /// The scheduler's wall-clock time: `job.upcoming(scheduler.now()).take(3)` lists the
+    /// next runs.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Runs every job on its schedule until the shutdown signal (Ctrl-C or SIGTERM unless
+    /// set with [`SchedulerBuilder::shutdown_signal`]).
+    ///
+    /// On shutdown no new run starts; running runs get the shutdown timeout to finish; the
+    /// rest are cancelled and reported as `error` ("interrupted by shutdown") — every
+    /// `in_progress` check-in gets its final check-in — and the Sentry client is flushed.
     pub async fn run(self) -> Result<(), Error> {
+        if self.jobs.is_empty() {
+            tracing::warn!("no jobs to schedule; waiting for shutdown");
+        }
+        let shutdown = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let (jump_tx, jump_rx) = watch::channel(0);
+        let watcher = tokio::spawn(clock_watch::watch_clock(
+            Arc::clone(&self.clock),
+            jump_tx,
+            shutdown.clone(),
+        ));
+        let shared = LoopShared {
+            clock: Arc::clone(&self.clock),
+            shutdown: shutdown.clone(),
+            jumps: jump_rx,
+            tracker: tracker.clone(),
+        };
+
+        let mut loops = JoinSet::new();
+        let mut run_sets = Vec::with_capacity(self.jobs.len());
+        for job in &self.jobs {
+            let runs = Arc::new(RunSet::default());
+            run_sets.push(Arc::clone(&runs));
+            tracing::info!(
+                slug = %job.slug(),
+                schedule = %job.schedule(),
+                timezone = %job.timezone(),
+                "job scheduled"
+            );
+            loops.spawn(job_loop::job_loop(Arc::clone(job), runs, shared.clone()));
+        }
+        drop(shared);
+
+        let signal: ShutdownSignal = match self.shutdown_signal {
+            Some(signal) => signal,
+            None => Box::pin(shutdown::default_signal()),
+        };
+        tokio::pin!(signal);
+        loop {
+            tokio::select! {
+                () = &mut signal => break,
+                Some(ended) = loops.join_next() => log_loop_end(ended),
+            }
+        }
+        shutdown.cancel();
+        while let Some(ended) = loops.join_next().await {
+            log_loop_end(ended);
+        }
+        if let Err(e) = watcher.await {
+            tracing::error!(error = %e, "the clock watch died");
+        }
+        shutdown::drain(&tracker, &run_sets, self.shutdown_timeout).await;
+        tracing::info!("scheduler stopped");
         Ok(())
     }
 }
 
-impl SchedulerBuilder {
-    /// Collects the registered jobs and validates them.
-    pub fn build(self) -> Result<Scheduler, Error> {
-        Ok(Scheduler {})
+fn log_loop_end(ended: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = ended {
+        tracing::error!(error = %e, "a job loop died; its job is no longer scheduled");
+    }
+}
+
+impl fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("jobs", &self.jobs)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for SchedulerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SchedulerBuilder")
+            .field("jobs", &self.jobs)
+            .field("registered_jobs", &self.registered_jobs)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .finish_non_exhaustive()
     }
 }

@@ -1,1 +1,95 @@
-//! (Owner: scheduler side.)
+//! Shutdown: the default signal (Ctrl-C or SIGTERM) and the drain of running runs.
+//!
+//! Order: no new runs start; the cancellation token of every running run fires, so jobs
+//! that watch it can wrap up; running runs get until the shutdown timeout to finish; the
+//! rest are cancelled ("interrupted by shutdown") and their final check-ins handed to the
+//! transport; then the Sentry client is flushed so nothing is lost at exit.
+use crate::run_set::RunSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::task::TaskTracker;
+
+/// How long cancelled runs get to report their final check-in after the deadline. A run's
+/// own cancellation grace is shorter; this only bounds a run that ignores being dropped.
+pub(crate) const CANCELLED_RUNS_WAIT: Duration = Duration::from_secs(30);
+
+/// How long the Sentry client may take to flush at the end.
+pub(crate) const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Resolves on Ctrl-C, or on SIGTERM on unix.
+///
+/// A signal handler that cannot be installed is logged as an error and ignored; if none
+/// can be installed the future never resolves and the process must be stopped otherwise.
+pub(crate) async fn default_signal() {
+    let ctrl_c = async {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => tracing::info!("Ctrl-C received; shutting down"),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for Ctrl-C");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+                tracing::info!("SIGTERM received; shutting down");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+/// Waits for the runs on `tracker` (closed by the caller) until `timeout`, then cancels
+/// what still runs and waits for the final check-ins; finally flushes the Sentry client.
+pub(crate) async fn drain(tracker: &TaskTracker, run_sets: &[Arc<RunSet>], timeout: Duration) {
+    tracker.close();
+    for runs in run_sets {
+        runs.signal_all();
+    }
+    if tokio::time::timeout(timeout, tracker.wait()).await.is_err() {
+        let cancelled: usize = run_sets
+            .iter()
+            .map(|runs| runs.cancel_all("interrupted by shutdown"))
+            .sum();
+        tracing::warn!(
+            cancelled,
+            timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+            "shutdown deadline passed; cancelling the runs still going"
+        );
+        if tokio::time::timeout(CANCELLED_RUNS_WAIT, tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::error!(
+                still_running = tracker.len(),
+                "cancelled runs did not finish; their final check-ins may be lost"
+            );
+        }
+    }
+    flush_sentry().await;
+}
+
+/// Flushes the current Sentry client, if any, off the async threads (flush blocks).
+async fn flush_sentry() {
+    let Some(client) = sentry::Hub::current().client() else {
+        return;
+    };
+    match tokio::task::spawn_blocking(move || client.flush(Some(FLUSH_TIMEOUT))).await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!("Sentry client did not flush within {FLUSH_TIMEOUT:?}"),
+        Err(e) => tracing::error!(error = %e, "flushing the Sentry client failed"),
+    }
+}
