@@ -35,6 +35,7 @@ mod checkin;
 pub mod clock;
 mod clock_watch;
 mod context;
+pub mod coordinator;
 mod error;
 mod job;
 mod job_builder;

@@ -1,0 +1,487 @@
+//! Coordination of several replicas: each tick of a job runs once, whichever replica wins it.
+//!
+//! Run the same binary on N replicas and give each scheduler the same [`Coordinator`]
+//! backend. Before a run, the scheduler *claims* the tick `(slug, scheduled time)`; exactly one
+//! replica wins the claim, runs the job and sends its check-ins; the others skip the tick.
+//!
+//! | backend | feature | guarantee |
+//! | --- | --- | --- |
+//! | [`InProcess`] (default) | — | one process: always wins, keeps a short history in memory |
+//! | [`Postgres`] | `postgres` | once per tick while leases are honoured; survives restarts; the claim table is the run history |
+//! | [`Redis`] | `redis` | the same protocol, best-effort: a failover to a replica that had not received the claim key yet can let a tick run twice |
+//!
+//! # The protocol
+//!
+//! * **claim** — a row keyed by `(slug, tick)` is inserted if absent (`ON CONFLICT DO NOTHING`
+//!   in PostgreSQL, a script in Redis). The inserter wins and holds a *lease* until
+//!   `now + lease`, with `now` read from the database's clock, never the replica's.
+//! * **renew** — while the job runs, the winner extends its lease (every `lease / 3`, see
+//!   [`LeaseKeeper`]).
+//! * **take over** — a replica that lost the claim and sees the tick unfinished waits until the
+//!   lease has expired ([`Held::retry_in`]) and then tries to take the tick over: exactly one
+//!   replica succeeds when the lease expired, and it runs the tick.
+//! * **finish** — the winner records the outcome and duration; the row becomes history.
+//!
+//! # The guarantee, exactly
+//!
+//! While every replica that holds a claim renews it before its lease expires, a tick runs at most
+//! once, and — if any replica is alive to take it over — at least once. A replica that is paused
+//! (stopped process, long GC-like stall, network partition) for longer than the lease loses its
+//! lease without knowing it: another replica takes the tick over and runs it, and the paused one
+//! goes on running it when it wakes up. Its next renewal then fails ([`LeaseKeeper`] reports the
+//! loss) and its finish is not recorded. Jobs should therefore be **idempotent**, and the lease
+//! longer than the longest pause you expect.
+//!
+//! # When the backend is unreachable
+//!
+//! A claim that fails (database down, timeout) returns `Err`: no replica can prove that it won.
+//! The default policy, [`OnCoordinatorError::Skip`], skips the tick, logs it and captures an
+//! error event; [`OnCoordinatorError::RunAnyway`] (fail open) runs it on every replica that
+//! could not reach the backend. Nothing needs restarting when the backend comes back: the
+//! PostgreSQL pool and the Redis connection manager reconnect by themselves, and the next claim
+//! succeeds.
+use chrono::{DateTime, Utc};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+mod in_process;
+mod lease;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "redis")]
+mod redis;
+
+pub use in_process::InProcess;
+pub use lease::{LeaseKeeper, LeaseLost};
+#[cfg(feature = "postgres")]
+pub use postgres::{Postgres, PostgresOptions};
+#[cfg(feature = "redis")]
+pub use redis::{Redis, RedisOptions};
+/// The sqlx release the [`Postgres`] coordinator's pool comes from.
+#[cfg(feature = "postgres")]
+pub use sqlx;
+
+/// The boxed future returned by the methods of a [`Coordinator`].
+pub type CoordinatorFuture<'a, T> =
+    Pin<Box<dyn Future<Output = Result<T, CoordinatorError>> + Send + 'a>>;
+
+/// The lease used when none is configured: long enough for a stalled replica to renew,
+/// short enough for a crashed one to be taken over quickly.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
+
+/// How long finished claims are kept as history when no retention is configured.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+/// A backend that decides which replica runs each tick. See the [module docs](self).
+///
+/// Implementations must use one clock for every replica (the backend's) and must make
+/// `claim` and `take_over` atomic: among concurrent callers at most one gets [`Claim::Won`].
+pub trait Coordinator: Send + Sync + 'static {
+    /// A name of this replica, recorded as the owner of the claims it wins.
+    fn replica_id(&self) -> &str;
+
+    /// Whether claims survive the process (false for [`InProcess`]). Catch-up of missed
+    /// ticks needs a persistent coordinator; with another one it is skipped.
+    fn is_persistent(&self) -> bool {
+        true
+    }
+
+    /// Creates or migrates what the backend needs (tables, …). Idempotent; called once at
+    /// start-up before the first claim.
+    fn prepare(&self) -> CoordinatorFuture<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Claims the tick `(slug, tick)` for `lease`. Exactly one of concurrent callers wins.
+    fn claim<'a>(
+        &'a self,
+        slug: &'a str,
+        tick: DateTime<Utc>,
+        lease: Duration,
+    ) -> CoordinatorFuture<'a, Claim>;
+
+    /// Takes over an unfinished tick whose lease has expired (its holder died or stalled).
+    /// Wins for exactly one caller; [`Claim::Lost`] when the lease is still running or the tick
+    /// has finished. A tick nobody has claimed is claimed.
+    fn take_over<'a>(
+        &'a self,
+        slug: &'a str,
+        tick: DateTime<Utc>,
+        lease: Duration,
+    ) -> CoordinatorFuture<'a, Claim>;
+
+    /// Extends the lease of a won claim to `now + lease`. `Ok(false)`: the claim is no longer
+    /// ours (another replica took it over, or it was pruned): stop as soon as possible.
+    fn renew<'a>(&'a self, token: &'a ClaimToken, lease: Duration) -> CoordinatorFuture<'a, bool>;
+
+    /// Records the end of a run. `Ok(false)`: the claim was no longer ours, nothing recorded.
+    fn finish<'a>(
+        &'a self,
+        token: &'a ClaimToken,
+        outcome: &'a RunOutcome,
+    ) -> CoordinatorFuture<'a, bool>;
+
+    /// Whether a claim exists for `(slug, tick)`, finished or not.
+    fn has_claim<'a>(&'a self, slug: &'a str, tick: DateTime<Utc>) -> CoordinatorFuture<'a, bool>;
+
+    /// The latest tick of `slug` that any replica claimed (for catch-up).
+    fn last_claimed_tick<'a>(
+        &'a self,
+        slug: &'a str,
+    ) -> CoordinatorFuture<'a, Option<DateTime<Utc>>>;
+
+    /// The last `limit` claims of `slug`, newest tick first: the run history.
+    fn history<'a>(&'a self, slug: &'a str, limit: usize) -> CoordinatorFuture<'a, Vec<RunRecord>>;
+
+    /// Deletes claims of ticks older than the configured retention whose runs finished or whose
+    /// leases expired; returns how many. Backends that expire entries by themselves return 0.
+    fn prune(&self) -> CoordinatorFuture<'_, u64>;
+}
+
+impl<C: Coordinator + ?Sized> Coordinator for Arc<C> {
+    fn replica_id(&self) -> &str {
+        (**self).replica_id()
+    }
+    fn is_persistent(&self) -> bool {
+        (**self).is_persistent()
+    }
+    fn prepare(&self) -> CoordinatorFuture<'_, ()> {
+        (**self).prepare()
+    }
+    fn claim<'a>(
+        &'a self,
+        slug: &'a str,
+        tick: DateTime<Utc>,
+        lease: Duration,
+    ) -> CoordinatorFuture<'a, Claim> {
+        (**self).claim(slug, tick, lease)
+    }
+    fn take_over<'a>(
+        &'a self,
+        slug: &'a str,
+        tick: DateTime<Utc>,
+        lease: Duration,
+    ) -> CoordinatorFuture<'a, Claim> {
+        (**self).take_over(slug, tick, lease)
+    }
+    fn renew<'a>(&'a self, token: &'a ClaimToken, lease: Duration) -> CoordinatorFuture<'a, bool> {
+        (**self).renew(token, lease)
+    }
+    fn finish<'a>(
+        &'a self,
+        token: &'a ClaimToken,
+        outcome: &'a RunOutcome,
+    ) -> CoordinatorFuture<'a, bool> {
+        (**self).finish(token, outcome)
+    }
+    fn has_claim<'a>(&'a self, slug: &'a str, tick: DateTime<Utc>) -> CoordinatorFuture<'a, bool> {
+        (**self).has_claim(slug, tick)
+    }
+    fn last_claimed_tick<'a>(
+        &'a self,
+        slug: &'a str,
+    ) -> CoordinatorFuture<'a, Option<DateTime<Utc>>> {
+        (**self).last_claimed_tick(slug)
+    }
+    fn history<'a>(&'a self, slug: &'a str, limit: usize) -> CoordinatorFuture<'a, Vec<RunRecord>> {
+        (**self).history(slug, limit)
+    }
+    fn prune(&self) -> CoordinatorFuture<'_, u64> {
+        (**self).prune()
+    }
+}
+
+/// The answer to [`Coordinator::claim`] and [`Coordinator::take_over`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This replica runs the tick; renew with the token while it runs, then finish.
+    Won(ClaimToken),
+    /// Another replica holds or has finished the tick.
+    Lost(Held),
+}
+
+/// A tick that another replica holds or has finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    /// The replica that holds (or finished) the tick.
+    pub owner: String,
+    /// The end of its lease, on the backend's clock.
+    pub lease_until: DateTime<Utc>,
+    /// How long until the lease expires, measured by the backend (free of clock skew between
+    /// replicas): wait this long, then [`Coordinator::take_over`]. Zero when already expired.
+    pub retry_in: Duration,
+    /// The run of the tick has finished: nothing to take over.
+    pub finished: bool,
+}
+
+/// Proof of a won claim, needed to renew and finish it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimToken {
+    /// The job's monitor slug.
+    pub slug: String,
+    /// The scheduled time of the tick.
+    pub tick: DateTime<Utc>,
+    /// Unique per won claim; a take-over gets a new one, which invalidates the old.
+    pub token: String,
+    /// The end of the lease when it was won, on the backend's clock.
+    pub lease_until: DateTime<Utc>,
+}
+
+/// How a run ended, as recorded in the history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RunStatus {
+    /// The job returned success.
+    Ok,
+    /// The job returned an error.
+    Error,
+    /// The job panicked.
+    Panicked,
+    /// The job exceeded its timeout and was stopped.
+    TimedOut,
+    /// The run was cancelled (shutdown deadline, `overlap = "replace"`).
+    Cancelled,
+}
+
+impl RunStatus {
+    /// The name stored in the backend: `ok`, `error`, `panicked`, `timed_out`, `cancelled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Ok => "ok",
+            RunStatus::Error => "error",
+            RunStatus::Panicked => "panicked",
+            RunStatus::TimedOut => "timed_out",
+            RunStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses [`RunStatus::as_str`]'s names.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "ok" => RunStatus::Ok,
+            "error" => RunStatus::Error,
+            "panicked" => RunStatus::Panicked,
+            "timed_out" => RunStatus::TimedOut,
+            "cancelled" => RunStatus::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What [`Coordinator::finish`] records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOutcome {
+    /// How the run ended.
+    pub status: RunStatus,
+    /// How long it ran.
+    pub duration: Duration,
+    /// A short description of the failure, if any (cut to [`RunOutcome::MAX_MESSAGE`] bytes).
+    pub message: Option<String>,
+}
+
+impl RunOutcome {
+    /// The longest message stored.
+    pub const MAX_MESSAGE: usize = 1024;
+
+    /// An outcome without message.
+    pub fn new(status: RunStatus, duration: Duration) -> Self {
+        Self {
+            status,
+            duration,
+            message: None,
+        }
+    }
+
+    /// The message cut to [`RunOutcome::MAX_MESSAGE`] bytes at a character boundary.
+    pub(crate) fn stored_message(&self) -> Option<&str> {
+        self.message.as_deref().map(|m| {
+            let mut end = m.len().min(Self::MAX_MESSAGE);
+            while !m.is_char_boundary(end) {
+                end -= 1;
+            }
+            m.get(..end).unwrap_or_default()
+        })
+    }
+}
+
+/// One tick of a job as the backend knows it: a line of the run history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRecord {
+    /// The job's monitor slug.
+    pub slug: String,
+    /// The scheduled time of the tick.
+    pub tick: DateTime<Utc>,
+    /// The replica that ran (or runs) it: the last one to win or take it over.
+    pub owner: String,
+    /// When the tick was first claimed (backend clock).
+    pub claimed_at: DateTime<Utc>,
+    /// When the current owner started it (later than `claimed_at` after a take-over).
+    pub started_at: DateTime<Utc>,
+    /// End of the current lease (backend clock).
+    pub lease_until: DateTime<Utc>,
+    /// When it finished; `None` while running or when its owner died.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// How it ended; `None` while unfinished.
+    pub status: Option<RunStatus>,
+    /// How long it ran, as measured by the owner.
+    pub duration: Option<Duration>,
+    /// The failure message, if any.
+    pub message: Option<String>,
+    /// How many times the tick was taken over from a replica whose lease expired.
+    pub takeovers: u32,
+}
+
+/// What the scheduler does with a tick whose claim failed because the backend is unreachable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnCoordinatorError {
+    /// Skip the tick (no replica can prove it won), log and capture an error event. Default.
+    #[default]
+    Skip,
+    /// Fail open: run the tick anyway, on every replica that could not reach the backend.
+    RunAnyway,
+}
+
+/// Why a coordinator call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CoordinatorError {
+    /// The backend did not answer within the configured time.
+    #[error("the coordinator did not answer within {0:?}")]
+    Timeout(Duration),
+    /// The backend failed (unreachable, query error, …).
+    #[error("coordinator backend error: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+    /// The backend answered something this version cannot read (a newer schema, a corrupted
+    /// entry, …).
+    #[error("coordinator data error: {0}")]
+    Data(String),
+    /// A configuration value was rejected (schema or table name, key prefix, …).
+    #[error("invalid coordinator configuration: {0}")]
+    Config(String),
+}
+
+#[cfg(any(feature = "postgres", feature = "redis"))]
+impl CoordinatorError {
+    pub(crate) fn backend<E: std::error::Error + Send + Sync + 'static>(error: E) -> Self {
+        CoordinatorError::Backend(Box::new(error))
+    }
+}
+
+/// The tick to run at start-up for catch-up: the latest of `due_ticks` (the ticks of the
+/// catch-up window that are already due, in any order) that is later than the last claimed tick.
+/// Several missed ticks are coalesced into this one run; `None` when nothing was missed.
+///
+/// Claim the returned tick like any other: the claim makes it run on one replica only.
+pub fn catch_up_tick(
+    last_claimed: Option<DateTime<Utc>>,
+    due_ticks: impl IntoIterator<Item = DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    due_ticks
+        .into_iter()
+        .filter(|tick| last_claimed.is_none_or(|last| *tick > last))
+        .max()
+}
+
+/// A default replica id: host name (from `HOSTNAME`), process id and a random suffix, so two
+/// processes never share one even on one host.
+pub(crate) fn default_replica_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "replica".to_owned());
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!(
+        "{host}-{}-{}",
+        std::process::id(),
+        random.get(..8).unwrap_or(&random)
+    )
+}
+
+/// A fresh claim token.
+pub(crate) fn new_token() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+#[cfg(any(feature = "postgres", feature = "redis"))]
+/// Milliseconds of a duration, saturating, for backends that take integers.
+pub(crate) fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Runs a backend call with a deadline.
+#[cfg(any(feature = "postgres", feature = "redis"))]
+pub(crate) async fn with_timeout<T>(
+    limit: Duration,
+    call: impl Future<Output = Result<T, CoordinatorError>>,
+) -> Result<T, CoordinatorError> {
+    match tokio::time::timeout(limit, call).await {
+        Ok(result) => result,
+        Err(_) => Err(CoordinatorError::Timeout(limit)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 3, 1, 12, minute, 0).unwrap()
+    }
+
+    #[test]
+    fn catch_up_runs_the_latest_missed_tick_once() {
+        assert_eq!(
+            catch_up_tick(Some(at(0)), [at(10), at(30), at(20)]),
+            Some(at(30))
+        );
+    }
+
+    #[test]
+    fn catch_up_is_empty_when_the_last_tick_was_claimed() {
+        assert_eq!(catch_up_tick(Some(at(30)), [at(10), at(20), at(30)]), None);
+        assert_eq!(catch_up_tick(Some(at(0)), []), None);
+    }
+
+    #[test]
+    fn catch_up_without_any_claim_runs_the_latest_due_tick() {
+        assert_eq!(catch_up_tick(None, [at(10), at(20)]), Some(at(20)));
+    }
+
+    #[test]
+    fn status_names_round_trip() {
+        for status in [
+            RunStatus::Ok,
+            RunStatus::Error,
+            RunStatus::Panicked,
+            RunStatus::TimedOut,
+            RunStatus::Cancelled,
+        ] {
+            assert_eq!(RunStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(RunStatus::parse("missed"), None);
+    }
+
+    #[test]
+    fn stored_message_is_cut_at_a_char_boundary() {
+        let mut outcome = RunOutcome::new(RunStatus::Error, Duration::ZERO);
+        outcome.message = Some("é".repeat(RunOutcome::MAX_MESSAGE));
+        let stored = outcome.stored_message().unwrap();
+        assert!(stored.len() <= RunOutcome::MAX_MESSAGE);
+        assert_eq!(stored.len(), RunOutcome::MAX_MESSAGE);
+        outcome.message = Some(format!("a{}", "é".repeat(RunOutcome::MAX_MESSAGE)));
+        assert_eq!(
+            outcome.stored_message().unwrap().len(),
+            RunOutcome::MAX_MESSAGE - 1
+        );
+    }
+}

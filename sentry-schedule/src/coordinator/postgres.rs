@@ -1,0 +1,619 @@
+//! The PostgreSQL coordinator: a claim table keyed by `(slug, tick)`.
+//!
+//! It takes a [`sqlx::PgPool`] — the pool most tokio services already have — from sqlx 0.8
+//! (the release line services use today, and the one that keeps this crate's minimum Rust
+//! version; sqlx 0.9 needs Rust 1.94), built with only the `postgres`, `runtime-tokio` and
+//! `chrono` features: no compile-time checked queries (they would need a database while
+//! compiling), no TLS of its own (the pool's connect options decide).
+use super::{
+    millis, new_token, with_timeout, Claim, ClaimToken, Coordinator, CoordinatorError,
+    CoordinatorFuture, Held, RunOutcome, RunRecord, RunStatus, DEFAULT_RETENTION,
+};
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::Row;
+use std::time::Duration;
+
+/// The schema version this release writes; stored in the table's comment.
+const SCHEMA_VERSION: u32 = 1;
+/// The table comment's prefix; the version number follows it.
+const COMMENT_PREFIX: &str = "sentry-schedule claims, schema version ";
+
+/// Options of a [`Postgres`] coordinator.
+#[derive(Debug, Clone)]
+pub struct PostgresOptions {
+    /// The schema of the claim table; `None`: the connection's `search_path`.
+    pub schema: Option<String>,
+    /// The claim table's name.
+    pub table: String,
+    /// How long claims of past ticks are kept as history before [`Coordinator::prune`]
+    /// deletes them.
+    pub retention: Duration,
+    /// The longest a single database call may take before it counts as a failure.
+    pub timeout: Duration,
+    /// The name recorded as owner of this replica's claims; `None`: host name, pid and a
+    /// random suffix.
+    pub replica_id: Option<String>,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        Self {
+            schema: None,
+            table: "sentry_schedule_claims".to_owned(),
+            retention: DEFAULT_RETENTION,
+            timeout: Duration::from_secs(10),
+            replica_id: None,
+        }
+    }
+}
+
+/// Coordinates replicas through a PostgreSQL table. See the [module docs](super) for the
+/// protocol and its guarantee.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use sentry_schedule::coordinator::{Postgres, PostgresOptions};
+/// let pool = sentry_schedule::coordinator::sqlx::PgPool::connect("postgres://app@db/app").await?;
+/// let coordinator = Postgres::with_options(pool, PostgresOptions {
+///     schema: Some("jobs".into()),
+///     ..Default::default()
+/// })?;
+/// # Ok(()) }
+/// ```
+///
+/// # The table
+///
+/// One row per claimed tick — the run history: `slug`, `tick` (scheduled time; the primary
+/// key with `slug`), `owner` (replica id), `token`, `claimed_at`, `started_at` (later after a
+/// take-over), `lease_until`, `finished_at`, `status` (`ok`, `error`, `panicked`, `timed_out`,
+/// `cancelled`), `duration_ms`, `message`, `takeovers`. Every time in it comes from the
+/// database's clock (`now()`).
+///
+/// [`Coordinator::prepare`] creates the table when it is missing and migrates it when it is
+/// older, under an advisory lock so replicas starting together do not race. The schema
+/// version is kept in the table's comment, so a role that owns only this table (no `CREATE`
+/// on the schema, no other table) can run it: let an administrator create the table once
+/// (run [`Postgres::schema_sql`] or `prepare` with a privileged role), then
+/// `ALTER TABLE … OWNER TO app_role`.
+#[derive(Debug, Clone)]
+pub struct Postgres {
+    pool: PgPool,
+    table: String,
+    retention: Duration,
+    timeout: Duration,
+    replica_id: String,
+}
+
+impl Postgres {
+    /// A coordinator on `pool` with the default options (table `sentry_schedule_claims` in the
+    /// `search_path`, 30 days of history, 10 s per call).
+    pub fn new(pool: PgPool) -> Self {
+        Self::from_valid(
+            pool,
+            PostgresOptions::default(),
+            "sentry_schedule_claims".into(),
+        )
+    }
+
+    /// A coordinator on `pool` with `options`; fails on a schema or table name that is not a
+    /// plain lower-case SQL identifier (`[a-z_][a-z0-9_]*`, at most 63 bytes).
+    pub fn with_options(pool: PgPool, options: PostgresOptions) -> Result<Self, CoordinatorError> {
+        let table = qualified_name(options.schema.as_deref(), &options.table)?;
+        Ok(Self::from_valid(pool, options, table))
+    }
+
+    /// Connects lazily to `url` with a small pool of its own (4 connections, 5 s to acquire
+    /// one): the service starts even while the database is down, and claims fail until it
+    /// is up.
+    pub fn connect_lazy(url: &str, options: PostgresOptions) -> Result<Self, CoordinatorError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy(url)
+            .map_err(CoordinatorError::backend)?;
+        Self::with_options(pool, options)
+    }
+
+    fn from_valid(pool: PgPool, options: PostgresOptions, table: String) -> Self {
+        Self {
+            pool,
+            table,
+            retention: options.retention,
+            timeout: options.timeout,
+            replica_id: options.replica_id.unwrap_or_else(super::default_replica_id),
+        }
+    }
+
+    /// The pool this coordinator uses.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The quoted, qualified name of the claim table.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The SQL that creates the current schema, for administrators who create the table
+    /// themselves before handing it to the application's role.
+    pub fn schema_sql(&self) -> String {
+        format!(
+            "{};\n{};\n",
+            create_table_sql(&self.table),
+            comment_sql(&self.table, SCHEMA_VERSION)
+        )
+    }
+
+    async fn migrate(&self) -> Result<(), CoordinatorError> {
+        let mut tx = self.pool.begin().await.map_err(CoordinatorError::backend)?;
+        // Replicas starting together: one migrates, the others wait and then find it done.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1)::bigint)")
+            .bind(format!("sentry-schedule migrate {}", self.table))
+            .execute(&mut *tx)
+            .await
+            .map_err(CoordinatorError::backend)?;
+        let row = sqlx::query(
+            "SELECT to_regclass($1) IS NOT NULL AS present, \
+                    obj_description(to_regclass($1), 'pg_class') AS comment",
+        )
+        .bind(&self.table)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(CoordinatorError::backend)?;
+        let present: bool = row.try_get("present").map_err(CoordinatorError::backend)?;
+        let comment: Option<String> = row.try_get("comment").map_err(CoordinatorError::backend)?;
+        // Checking first (rather than `CREATE TABLE IF NOT EXISTS`) keeps the statement away
+        // from roles without `CREATE` on the schema: PostgreSQL checks that right even when
+        // the table exists.
+        let version = if present {
+            parse_version(&self.table, comment.as_deref())?
+        } else {
+            0
+        };
+        if version > SCHEMA_VERSION {
+            return Err(CoordinatorError::Data(format!(
+                "{} has schema version {version}, newer than this release's {SCHEMA_VERSION}; \
+                 upgrade sentry-schedule",
+                self.table
+            )));
+        }
+        if version < 1 {
+            sqlx::query(&create_table_sql(&self.table))
+                .execute(&mut *tx)
+                .await
+                .map_err(CoordinatorError::backend)?;
+        }
+        // Later versions add their `ALTER TABLE` steps here, each guarded by `version < n`.
+        if version < SCHEMA_VERSION {
+            sqlx::query(&comment_sql(&self.table, SCHEMA_VERSION))
+                .execute(&mut *tx)
+                .await
+                .map_err(CoordinatorError::backend)?;
+        }
+        tx.commit().await.map_err(CoordinatorError::backend)
+    }
+
+    async fn held(
+        &self,
+        slug: &str,
+        tick: DateTime<Utc>,
+    ) -> Result<Option<Held>, CoordinatorError> {
+        let row = sqlx::query(&format!(
+            "SELECT owner, lease_until, finished_at IS NOT NULL AS finished, \
+                    EXTRACT(EPOCH FROM GREATEST(lease_until - now(), interval '0'))::float8 \
+                        AS retry_in \
+             FROM {} WHERE slug = $1 AND tick = $2",
+            self.table
+        ))
+        .bind(slug)
+        .bind(tick)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(CoordinatorError::backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let retry_in: f64 = get(&row, "retry_in")?;
+        Ok(Some(Held {
+            owner: get(&row, "owner")?,
+            lease_until: get(&row, "lease_until")?,
+            retry_in: Duration::try_from_secs_f64(retry_in).unwrap_or(Duration::ZERO),
+            finished: get(&row, "finished")?,
+        }))
+    }
+
+    async fn insert_claim(
+        &self,
+        slug: &str,
+        tick: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<ClaimToken>, CoordinatorError> {
+        let token = new_token();
+        let row = sqlx::query(&format!(
+            "INSERT INTO {} (slug, tick, owner, token, claimed_at, started_at, lease_until) \
+             VALUES ($1, $2, $3, $4, now(), now(), now() + $5::float8 * interval '1 millisecond') \
+             ON CONFLICT (slug, tick) DO NOTHING \
+             RETURNING lease_until",
+            self.table
+        ))
+        .bind(slug)
+        .bind(tick)
+        .bind(&self.replica_id)
+        .bind(&token)
+        .bind(millis(lease) as f64)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(CoordinatorError::backend)?;
+        row.map(|row| {
+            Ok(ClaimToken {
+                slug: slug.to_owned(),
+                tick,
+                token,
+                lease_until: get(&row, "lease_until")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn claim_tick(
+        &self,
+        slug: &str,
+        tick: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Claim, CoordinatorError> {
+        // The row can vanish between the insert and the read (pruned): try again once.
+        for _ in 0..2 {
+            if let Some(token) = self.insert_claim(slug, tick, lease).await? {
+                return Ok(Claim::Won(token));
+            }
+            // A new statement: it sees the row of the concurrent winner, committed by now.
+            if let Some(held) = self.held(slug, tick).await? {
+                return Ok(Claim::Lost(held));
+            }
+        }
+        Err(CoordinatorError::Data(format!(
+            "the claim of {slug} at {tick} was neither inserted nor found"
+        )))
+    }
+
+    async fn take_over_tick(
+        &self,
+        slug: &str,
+        tick: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Claim, CoordinatorError> {
+        let token = new_token();
+        // Concurrent updates of the row queue up; each re-checks the WHERE clause on the
+        // row the previous one left, so only the first finds the lease expired.
+        let row = sqlx::query(&format!(
+            "UPDATE {} SET owner = $3, token = $4, started_at = now(), \
+                 lease_until = now() + $5::float8 * interval '1 millisecond', \
+                 takeovers = takeovers + 1 \
+             WHERE slug = $1 AND tick = $2 AND finished_at IS NULL AND lease_until < now() \
+             RETURNING lease_until",
+            self.table
+        ))
+        .bind(slug)
+        .bind(tick)
+        .bind(&self.replica_id)
+        .bind(&token)
+        .bind(millis(lease) as f64)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(CoordinatorError::backend)?;
+        if let Some(row) = row {
+            return Ok(Claim::Won(ClaimToken {
+                slug: slug.to_owned(),
+                tick,
+                token,
+                lease_until: get(&row, "lease_until")?,
+            }));
+        }
+        match self.held(slug, tick).await? {
+            Some(held) => Ok(Claim::Lost(held)),
+            None => self.claim_tick(slug, tick, lease).await,
+        }
+    }
+
+    async fn renew_claim(
+        &self,
+        token: &ClaimToken,
+        lease: Duration,
+    ) -> Result<bool, CoordinatorError> {
+        let result = sqlx::query(&format!(
+            "UPDATE {} SET lease_until = now() + $4::float8 * interval '1 millisecond' \
+             WHERE slug = $1 AND tick = $2 AND token = $3 AND finished_at IS NULL",
+            self.table
+        ))
+        .bind(&token.slug)
+        .bind(token.tick)
+        .bind(&token.token)
+        .bind(millis(lease) as f64)
+        .execute(&self.pool)
+        .await
+        .map_err(CoordinatorError::backend)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn finish_claim(
+        &self,
+        token: &ClaimToken,
+        outcome: &RunOutcome,
+    ) -> Result<bool, CoordinatorError> {
+        let result = sqlx::query(&format!(
+            "UPDATE {} SET finished_at = now(), lease_until = now(), \
+                 status = $4, duration_ms = $5, message = $6 \
+             WHERE slug = $1 AND tick = $2 AND token = $3 AND finished_at IS NULL",
+            self.table
+        ))
+        .bind(&token.slug)
+        .bind(token.tick)
+        .bind(&token.token)
+        .bind(outcome.status.as_str())
+        .bind(millis(outcome.duration))
+        .bind(outcome.stored_message())
+        .execute(&self.pool)
+        .await
+        .map_err(CoordinatorError::backend)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn read_history(
+        &self,
+        slug: &str,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, CoordinatorError> {
+        let rows = sqlx::query(&format!(
+            "SELECT slug, tick, owner, claimed_at, started_at, lease_until, finished_at, \
+                    status, duration_ms, message, takeovers \
+             FROM {} WHERE slug = $1 ORDER BY tick DESC LIMIT $2",
+            self.table
+        ))
+        .bind(slug)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(CoordinatorError::backend)?;
+        rows.iter().map(record).collect()
+    }
+}
+
+impl Coordinator for Postgres {
+    fn replica_id(&self) -> &str {
+        &self.replica_id
+    }
+
+    fn prepare(&self) -> CoordinatorFuture<'_, ()> {
+        Box::pin(with_timeout(self.timeout, self.migrate()))
+    }
+
+    fn claim<'a>(
+        &'a self,
+        slug: &'a str,
+        tick: DateTime<Utc>,
+        lease: Duration,
+    ) -> CoordinatorFuture<'a, Claim> {
+        Box::pin(with_timeout(
+            self.timeout,
+            self.claim_tick(slug, tick, lease),
+        ))
+    }
+
+    fn take_over<'a>(
+        &'a self,
+        slug: &'a str,
+        tick: DateTime<Utc>,
+        lease: Duration,
+    ) -> CoordinatorFuture<'a, Claim> {
+        Box::pin(with_timeout(
+            self.timeout,
+            self.take_over_tick(slug, tick, lease),
+        ))
+    }
+
+    fn renew<'a>(&'a self, token: &'a ClaimToken, lease: Duration) -> CoordinatorFuture<'a, bool> {
+        Box::pin(with_timeout(self.timeout, self.renew_claim(token, lease)))
+    }
+
+    fn finish<'a>(
+        &'a self,
+        token: &'a ClaimToken,
+        outcome: &'a RunOutcome,
+    ) -> CoordinatorFuture<'a, bool> {
+        Box::pin(with_timeout(
+            self.timeout,
+            self.finish_claim(token, outcome),
+        ))
+    }
+
+    fn has_claim<'a>(&'a self, slug: &'a str, tick: DateTime<Utc>) -> CoordinatorFuture<'a, bool> {
+        Box::pin(with_timeout(self.timeout, async move {
+            let row = sqlx::query(&format!(
+                "SELECT EXISTS (SELECT 1 FROM {} WHERE slug = $1 AND tick = $2) AS present",
+                self.table
+            ))
+            .bind(slug)
+            .bind(tick)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(CoordinatorError::backend)?;
+            get(&row, "present")
+        }))
+    }
+
+    fn last_claimed_tick<'a>(
+        &'a self,
+        slug: &'a str,
+    ) -> CoordinatorFuture<'a, Option<DateTime<Utc>>> {
+        Box::pin(with_timeout(self.timeout, async move {
+            let row = sqlx::query(&format!(
+                "SELECT max(tick) AS last FROM {} WHERE slug = $1",
+                self.table
+            ))
+            .bind(slug)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(CoordinatorError::backend)?;
+            get(&row, "last")
+        }))
+    }
+
+    fn history<'a>(&'a self, slug: &'a str, limit: usize) -> CoordinatorFuture<'a, Vec<RunRecord>> {
+        Box::pin(with_timeout(self.timeout, self.read_history(slug, limit)))
+    }
+
+    fn prune(&self) -> CoordinatorFuture<'_, u64> {
+        Box::pin(with_timeout(self.timeout, async move {
+            let result = sqlx::query(&format!(
+                "DELETE FROM {} \
+                 WHERE tick < now() - $1::float8 * interval '1 millisecond' \
+                   AND (finished_at IS NOT NULL OR lease_until < now())",
+                self.table
+            ))
+            .bind(millis(self.retention) as f64)
+            .execute(&self.pool)
+            .await
+            .map_err(CoordinatorError::backend)?;
+            Ok(result.rows_affected())
+        }))
+    }
+}
+
+fn get<'r, T>(row: &'r PgRow, column: &str) -> Result<T, CoordinatorError>
+where
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    row.try_get(column).map_err(CoordinatorError::backend)
+}
+
+fn record(row: &PgRow) -> Result<RunRecord, CoordinatorError> {
+    let status: Option<String> = get(row, "status")?;
+    let status = status
+        .map(|name| {
+            RunStatus::parse(&name)
+                .ok_or_else(|| CoordinatorError::Data(format!("unknown run status `{name}`")))
+        })
+        .transpose()?;
+    let duration_ms: Option<i64> = get(row, "duration_ms")?;
+    let duration = duration_ms
+        .map(|ms| {
+            u64::try_from(ms)
+                .map(Duration::from_millis)
+                .map_err(|_| CoordinatorError::Data(format!("negative duration {ms} ms")))
+        })
+        .transpose()?;
+    let takeovers: i32 = get(row, "takeovers")?;
+    Ok(RunRecord {
+        slug: get(row, "slug")?,
+        tick: get(row, "tick")?,
+        owner: get(row, "owner")?,
+        claimed_at: get(row, "claimed_at")?,
+        started_at: get(row, "started_at")?,
+        lease_until: get(row, "lease_until")?,
+        finished_at: get(row, "finished_at")?,
+        status,
+        duration,
+        message: get(row, "message")?,
+        takeovers: u32::try_from(takeovers).unwrap_or(0),
+    })
+}
+
+fn create_table_sql(table: &str) -> String {
+    format!(
+        "CREATE TABLE {table} (\n\
+         \x20   slug text NOT NULL,\n\
+         \x20   tick timestamptz NOT NULL,\n\
+         \x20   owner text NOT NULL,\n\
+         \x20   token text NOT NULL,\n\
+         \x20   claimed_at timestamptz NOT NULL,\n\
+         \x20   started_at timestamptz NOT NULL,\n\
+         \x20   lease_until timestamptz NOT NULL,\n\
+         \x20   finished_at timestamptz,\n\
+         \x20   status text,\n\
+         \x20   duration_ms bigint,\n\
+         \x20   message text,\n\
+         \x20   takeovers integer NOT NULL DEFAULT 0,\n\
+         \x20   PRIMARY KEY (slug, tick)\n\
+         )"
+    )
+}
+
+fn comment_sql(table: &str, version: u32) -> String {
+    format!("COMMENT ON TABLE {table} IS '{COMMENT_PREFIX}{version}'")
+}
+
+fn parse_version(table: &str, comment: Option<&str>) -> Result<u32, CoordinatorError> {
+    comment
+        .and_then(|c| c.strip_prefix(COMMENT_PREFIX))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| {
+            CoordinatorError::Data(format!(
+                "{table} exists but is not a sentry-schedule claim table (its comment does not \
+                 name a schema version); choose another table name"
+            ))
+        })
+}
+
+/// `"schema"."table"` (or `"table"`) after checking both are plain identifiers.
+fn qualified_name(schema: Option<&str>, table: &str) -> Result<String, CoordinatorError> {
+    let table = quoted_identifier(table)?;
+    Ok(match schema {
+        Some(schema) => format!("{}.{table}", quoted_identifier(schema)?),
+        None => table,
+    })
+}
+
+fn quoted_identifier(name: &str) -> Result<String, CoordinatorError> {
+    let mut chars = name.chars();
+    let valid = name.len() <= 63
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if valid {
+        Ok(format!("\"{name}\""))
+    } else {
+        Err(CoordinatorError::Config(format!(
+            "`{name}` is not a valid schema or table name: expected lower-case letters, digits \
+             and `_`, starting with a letter or `_`, at most 63 bytes"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_validated_and_quoted() {
+        assert_eq!(
+            qualified_name(Some("jobs"), "claims_2").unwrap(),
+            "\"jobs\".\"claims_2\""
+        );
+        assert_eq!(qualified_name(None, "_t").unwrap(), "\"_t\"");
+        for bad in [
+            "",
+            "Claims",
+            "1abc",
+            "a-b",
+            "a\"b",
+            "a;drop",
+            &"x".repeat(64),
+        ] {
+            assert!(
+                matches!(qualified_name(None, bad), Err(CoordinatorError::Config(_))),
+                "{bad:?} accepted"
+            );
+        }
+        assert!(qualified_name(Some("a b"), "t").is_err());
+    }
+
+    #[test]
+    fn version_is_read_from_the_comment() {
+        assert_eq!(
+            parse_version("t", Some("sentry-schedule claims, schema version 3")).unwrap(),
+            3
+        );
+        assert!(parse_version("t", None).is_err());
+        assert!(parse_version("t", Some("someone else's table")).is_err());
+    }
+}

@@ -1,0 +1,456 @@
+//! The Redis coordinator: the claim protocol in Lua scripts on a hash per `(slug, tick)`.
+//!
+//! Built on the `redis` crate 0.32 (the stable line whose minimum Rust version fits this
+//! crate's) with only `tokio-comp`, `connection-manager` (reconnects by itself) and `script`.
+use super::{
+    millis, new_token, with_timeout, Claim, ClaimToken, Coordinator, CoordinatorError,
+    CoordinatorFuture, Held, RunOutcome, RunRecord, RunStatus,
+};
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::{Client, Script};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+/// Options of a [`Redis`] coordinator.
+#[derive(Debug, Clone)]
+pub struct RedisOptions {
+    /// The prefix of every key (`{prefix}:{<slug>}:…`); no braces, no spaces.
+    pub prefix: String,
+    /// How long claims are kept (as key time-to-live) for history and de-duplication.
+    pub retention: Duration,
+    /// The longest a single Redis call may take before it counts as a failure.
+    pub timeout: Duration,
+    /// The name recorded as owner of this replica's claims; `None`: host name, pid and a
+    /// random suffix.
+    pub replica_id: Option<String>,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        Self {
+            prefix: "sentry-schedule".to_owned(),
+            retention: Duration::from_secs(7 * 24 * 60 * 60),
+            timeout: Duration::from_secs(5),
+            replica_id: None,
+        }
+    }
+}
+
+/// Coordinates replicas through Redis — **best-effort**.
+///
+/// Each claimed tick is a hash at `{prefix}:{<slug>}:tick:<unix ms>` written by a Lua script
+/// (`SET NX` semantics plus a lease read from Redis's own clock), with the same protocol as
+/// [`Postgres`](super::Postgres): claim, renew, take over after the lease, finish. The keys of
+/// one job share a hash tag, so it works on Redis Cluster.
+///
+/// Best-effort because Redis replication is asynchronous: when the primary fails before a
+/// claim reached its replica, the promoted replica does not know the claim and another replica
+/// of the service can win the same tick again. Use PostgreSQL when a duplicate run is not
+/// acceptable. Claims and history expire by themselves after the retention
+/// ([`RedisOptions::retention`], 7 days by default); [`Coordinator::prune`] has nothing to do.
+pub struct Redis {
+    client: Client,
+    connection: OnceCell<ConnectionManager>,
+    prefix: String,
+    retention: Duration,
+    timeout: Duration,
+    replica_id: String,
+}
+
+impl std::fmt::Debug for Redis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redis")
+            .field("prefix", &self.prefix)
+            .field("replica_id", &self.replica_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Claim or take over; ARGV: owner, token, lease ms, tick ms, retention ms, mode.
+/// Returns {won, owner, lease_until ms, retry_in ms, finished}.
+const CLAIM: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lease = tonumber(ARGV[3])
+local ttl = tonumber(ARGV[5]) + lease
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'token', ARGV[2], 'claimed_at', now,
+    'started_at', now, 'lease_until', now + lease, 'takeovers', 0)
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('ZADD', KEYS[2], tonumber(ARGV[4]), ARGV[4])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - tonumber(ARGV[5])))
+  redis.call('PEXPIRE', KEYS[2], ttl)
+  return {1, ARGV[1], now + lease, 0, 0}
+end
+local h = redis.call('HMGET', KEYS[1], 'owner', 'lease_until', 'finished_at')
+local lease_until = tonumber(h[2]) or 0
+if ARGV[6] == 'take_over' and not h[3] and lease_until < now then
+  redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'token', ARGV[2], 'started_at', now,
+    'lease_until', now + lease)
+  redis.call('HINCRBY', KEYS[1], 'takeovers', 1)
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  return {1, ARGV[1], now + lease, 0, 0}
+end
+local finished = 0
+if h[3] then finished = 1 end
+return {0, h[1] or '', lease_until, math.max(lease_until - now, 0), finished}
+"#;
+
+/// ARGV: token, lease ms, retention ms. Returns 1 when renewed.
+const RENEW: &str = r#"
+local h = redis.call('HMGET', KEYS[1], 'token', 'finished_at')
+if h[1] ~= ARGV[1] or h[2] then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', KEYS[1], 'lease_until', now + tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) + tonumber(ARGV[2]))
+return 1
+"#;
+
+/// ARGV: token, status, duration ms, retention ms, has message, message. Returns 1 when recorded.
+const FINISH: &str = r#"
+local h = redis.call('HMGET', KEYS[1], 'token', 'finished_at')
+if h[1] ~= ARGV[1] or h[2] then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', KEYS[1], 'finished_at', now, 'lease_until', now, 'status', ARGV[2],
+  'duration_ms', ARGV[3])
+if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 'message', ARGV[6]) end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]))
+return 1
+"#;
+
+impl Redis {
+    /// A coordinator on `client` (e.g. `redis::Client::open("redis://host/")`) with default
+    /// options. It connects on first use and reconnects by itself after failures.
+    pub fn new(client: Client) -> Self {
+        Self::from_valid(client, RedisOptions::default())
+    }
+
+    /// A coordinator for the server at `url` with `options`; fails on a malformed URL or
+    /// prefix. Connects on first use.
+    pub fn open(url: &str, options: RedisOptions) -> Result<Self, CoordinatorError> {
+        let client = Client::open(url).map_err(CoordinatorError::backend)?;
+        Self::with_options(client, options)
+    }
+
+    /// A coordinator on `client` with `options`; fails on a prefix that is empty or contains
+    /// braces, whitespace or control characters.
+    pub fn with_options(client: Client, options: RedisOptions) -> Result<Self, CoordinatorError> {
+        let valid = !options.prefix.is_empty()
+            && options
+                .prefix
+                .chars()
+                .all(|c| !c.is_whitespace() && !c.is_control() && c != '{' && c != '}');
+        if !valid {
+            return Err(CoordinatorError::Config(format!(
+                "`{}` is not a valid key prefix: expected a non-empty prefix without braces, \
+                 whitespace or control characters",
+                options.prefix
+            )));
+        }
+        Ok(Self::from_valid(client, options))
+    }
+
+    fn from_valid(client: Client, options: RedisOptions) -> Self {
+        Self {
+            client,
+            connection: OnceCell::new(),
+            prefix: options.prefix,
+            retention: options.retention,
+            timeout: options.timeout,
+            replica_id: options.replica_id.unwrap_or_else(super::default_replica_id),
+        }
+    }
+
+    async fn connection(&self) -> Result<ConnectionManager, CoordinatorError> {
+        let manager = self
+            .connection
+            .get_or_try_init(|| {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(self.timeout)
+                    .set_response_timeout(self.timeout)
+                    .set_number_of_retries(1);
+                ConnectionManager::new_with_config(self.client.clone(), config)
+            })
+            .await
+            .map_err(CoordinatorError::backend)?;
+        Ok(manager.clone())
+    }
+
+    fn tick_key(&self, slug: &str, tick: DateTime<Utc>) -> String {
+        format!(
+            "{}:{{{slug}}}:tick:{}",
+            self.prefix,
+            tick.timestamp_millis()
+        )
+    }
+
+    fn index_key(&self, slug: &str) -> String {
+        format!("{}:{{{slug}}}:ticks", self.prefix)
+    }
+
+    async fn claim_or_take_over(
+        &self,
+        slug: &str,
+        tick: DateTime<Utc>,
+        lease: Duration,
+        mode: &str,
+    ) -> Result<Claim, CoordinatorError> {
+        let mut connection = self.connection().await?;
+        let token = new_token();
+        let (won, owner, lease_until_ms, retry_in_ms, finished): (i64, String, i64, i64, i64) =
+            Script::new(CLAIM)
+                .key(self.tick_key(slug, tick))
+                .key(self.index_key(slug))
+                .arg(&self.replica_id)
+                .arg(&token)
+                .arg(millis(lease))
+                .arg(tick.timestamp_millis())
+                .arg(millis(self.retention))
+                .arg(mode)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(CoordinatorError::backend)?;
+        let lease_until = from_millis(lease_until_ms)?;
+        Ok(if won == 1 {
+            Claim::Won(ClaimToken {
+                slug: slug.to_owned(),
+                tick,
+                token,
+                lease_until,
+            })
+        } else {
+            Claim::Lost(Held {
+                owner,
+                lease_until,
+                retry_in: Duration::from_millis(u64::try_from(retry_in_ms).unwrap_or(0)),
+                finished: finished == 1,
+            })
+        })
+    }
+
+    async fn renew_claim(
+        &self,
+        token: &ClaimToken,
+        lease: Duration,
+    ) -> Result<bool, CoordinatorError> {
+        let mut connection = self.connection().await?;
+        let renewed: i64 = Script::new(RENEW)
+            .key(self.tick_key(&token.slug, token.tick))
+            .arg(&token.token)
+            .arg(millis(lease))
+            .arg(millis(self.retention))
+            .invoke_async(&mut connection)
+            .await
+            .map_err(CoordinatorError::backend)?;
+        Ok(renewed == 1)
+    }
+
+    async fn finish_claim(
+        &self,
+        token: &ClaimToken,
+        outcome: &RunOutcome,
+    ) -> Result<bool, CoordinatorError> {
+        let mut connection = self.connection().await?;
+        let message = outcome.stored_message();
+        let finished: i64 = Script::new(FINISH)
+            .key(self.tick_key(&token.slug, token.tick))
+            .arg(&token.token)
+            .arg(outcome.status.as_str())
+            .arg(millis(outcome.duration))
+            .arg(millis(self.retention))
+            .arg(if message.is_some() { "1" } else { "0" })
+            .arg(message.unwrap_or_default())
+            .invoke_async(&mut connection)
+            .await
+            .map_err(CoordinatorError::backend)?;
+        Ok(finished == 1)
+    }
+
+    async fn ticks(
+        &self,
+        slug: &str,
+        limit: usize,
+    ) -> Result<Vec<DateTime<Utc>>, CoordinatorError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut connection = self.connection().await?;
+        let stop = isize::try_from(limit).unwrap_or(isize::MAX) - 1;
+        let members: Vec<i64> = ::redis::cmd("ZREVRANGEBYSCORE")
+            .arg(self.index_key(slug))
+            .arg("+inf")
+            .arg("-inf")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(stop.saturating_add(1))
+            .query_async(&mut connection)
+            .await
+            .map_err(CoordinatorError::backend)?;
+        members.into_iter().map(from_millis).collect()
+    }
+
+    async fn read_history(
+        &self,
+        slug: &str,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, CoordinatorError> {
+        let ticks = self.ticks(slug, limit).await?;
+        let mut connection = self.connection().await?;
+        let mut pipe = ::redis::pipe();
+        for tick in &ticks {
+            pipe.cmd("HGETALL").arg(self.tick_key(slug, *tick));
+        }
+        let hashes: Vec<HashMap<String, String>> = pipe
+            .query_async(&mut connection)
+            .await
+            .map_err(CoordinatorError::backend)?;
+        ticks
+            .into_iter()
+            .zip(hashes)
+            // A tick whose hash expired is no longer history.
+            .filter(|(_, hash)| !hash.is_empty())
+            .map(|(tick, hash)| record(slug, tick, &hash))
+            .collect()
+    }
+}
+
+impl Coordinator for Redis {
+    fn replica_id(&self) -> &str {
+        &self.replica_id
+    }
+
+    fn prepare(&self) -> CoordinatorFuture<'_, ()> {
+        Box::pin(with_timeout(self.timeout, async move {
+            self.connection().await.map(|_| ())
+        }))
+    }
+
+    fn claim<'a>(
+        &'a self,
+        slug: &'a str,
+        tick: DateTime<Utc>,
+        lease: Duration,
+    ) -> CoordinatorFuture<'a, Claim> {
+        Box::pin(with_timeout(
+            self.timeout,
+            self.claim_or_take_over(slug, tick, lease, "claim"),
+        ))
+    }
+
+    fn take_over<'a>(
+        &'a self,
+        slug: &'a str,
+        tick: DateTime<Utc>,
+        lease: Duration,
+    ) -> CoordinatorFuture<'a, Claim> {
+        Box::pin(with_timeout(
+            self.timeout,
+            self.claim_or_take_over(slug, tick, lease, "take_over"),
+        ))
+    }
+
+    fn renew<'a>(&'a self, token: &'a ClaimToken, lease: Duration) -> CoordinatorFuture<'a, bool> {
+        Box::pin(with_timeout(self.timeout, self.renew_claim(token, lease)))
+    }
+
+    fn finish<'a>(
+        &'a self,
+        token: &'a ClaimToken,
+        outcome: &'a RunOutcome,
+    ) -> CoordinatorFuture<'a, bool> {
+        Box::pin(with_timeout(
+            self.timeout,
+            self.finish_claim(token, outcome),
+        ))
+    }
+
+    fn has_claim<'a>(&'a self, slug: &'a str, tick: DateTime<Utc>) -> CoordinatorFuture<'a, bool> {
+        Box::pin(with_timeout(self.timeout, async move {
+            let mut connection = self.connection().await?;
+            let exists: i64 = ::redis::cmd("EXISTS")
+                .arg(self.tick_key(slug, tick))
+                .query_async(&mut connection)
+                .await
+                .map_err(CoordinatorError::backend)?;
+            Ok(exists == 1)
+        }))
+    }
+
+    fn last_claimed_tick<'a>(
+        &'a self,
+        slug: &'a str,
+    ) -> CoordinatorFuture<'a, Option<DateTime<Utc>>> {
+        Box::pin(with_timeout(self.timeout, async move {
+            Ok(self.ticks(slug, 1).await?.into_iter().next())
+        }))
+    }
+
+    fn history<'a>(&'a self, slug: &'a str, limit: usize) -> CoordinatorFuture<'a, Vec<RunRecord>> {
+        Box::pin(with_timeout(self.timeout, self.read_history(slug, limit)))
+    }
+
+    fn prune(&self) -> CoordinatorFuture<'_, u64> {
+        // Keys expire after the retention; the claim script trims each job's index.
+        Box::pin(async { Ok(0) })
+    }
+}
+
+fn from_millis(ms: i64) -> Result<DateTime<Utc>, CoordinatorError> {
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| CoordinatorError::Data(format!("timestamp {ms} ms out of range")))
+}
+
+fn record(
+    slug: &str,
+    tick: DateTime<Utc>,
+    hash: &HashMap<String, String>,
+) -> Result<RunRecord, CoordinatorError> {
+    let text = |field: &str| -> Result<&str, CoordinatorError> {
+        hash.get(field)
+            .map(String::as_str)
+            .ok_or_else(|| CoordinatorError::Data(format!("claim of {slug} lacks `{field}`")))
+    };
+    let number = |field: &str| -> Result<Option<i64>, CoordinatorError> {
+        hash.get(field)
+            .map(|v| {
+                v.parse::<i64>().map_err(|_| {
+                    CoordinatorError::Data(format!("`{field}` of a claim of {slug} is `{v}`"))
+                })
+            })
+            .transpose()
+    };
+    let time = |field: &str| -> Result<Option<DateTime<Utc>>, CoordinatorError> {
+        number(field)?.map(from_millis).transpose()
+    };
+    let required = |field: &str| -> Result<DateTime<Utc>, CoordinatorError> {
+        time(field)?
+            .ok_or_else(|| CoordinatorError::Data(format!("claim of {slug} lacks `{field}`")))
+    };
+    let status = hash
+        .get("status")
+        .map(|name| {
+            RunStatus::parse(name)
+                .ok_or_else(|| CoordinatorError::Data(format!("unknown run status `{name}`")))
+        })
+        .transpose()?;
+    Ok(RunRecord {
+        slug: slug.to_owned(),
+        tick,
+        owner: text("owner")?.to_owned(),
+        claimed_at: required("claimed_at")?,
+        started_at: required("started_at")?,
+        lease_until: required("lease_until")?,
+        finished_at: time("finished_at")?,
+        status,
+        duration: number("duration_ms")?
+            .map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
+        message: hash.get("message").cloned(),
+        takeovers: number("takeovers")?
+            .map(|n| u32::try_from(n).unwrap_or(0))
+            .unwrap_or(0),
+    })
+}
