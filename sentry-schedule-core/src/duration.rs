@@ -1,10 +1,78 @@
-//! STUB — human durations such as `30s`, `10m`, `1h`, `2d`.
+//! Human durations such as `30s`, `10m`, `1h`, `2d`.
 use std::time::Duration;
 
-/// Parses `<number><unit>` with unit `s`, `m`, `h` or `d`.
+const HELP: &str = "expected a positive whole number followed by a unit s, m, h or d, e.g. `30s`, `10m`, `1h`, `2d`";
+
+/// Parses `<number><unit>` with unit `s` (seconds), `m` (minutes), `h` (hours) or `d`
+/// (days). Zero, signs, fractions, spaces and overflowing values are rejected.
+///
+/// ```
+/// use sentry_schedule_core::duration::parse_duration;
+/// use std::time::Duration;
+/// assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+/// assert!(parse_duration("0s").is_err());
+/// assert!(parse_duration("1.5h").is_err());
+/// ```
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (num, unit) = s.split_at(s.len().saturating_sub(1));
-    let n: u64 = num.parse().map_err(|_| format!("invalid duration `{s}`: expected e.g. `30s`, `10m`, `1h`, `2d`"))?;
-    let mult = match unit { "s" => 1, "m" => 60, "h" => 3600, "d" => 86400, _ => return Err(format!("invalid duration unit in `{s}`: expected s, m, h or d")) };
-    Ok(Duration::from_secs(n * mult))
+    let Some(unit) = s.chars().last() else {
+        return Err(format!("empty duration: {HELP}"));
+    };
+    let number = &s[..s.len() - unit.len_utf8()];
+    let multiplier: u64 = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        _ if unit.is_ascii_digit() => {
+            return Err(format!("invalid duration `{s}`: missing unit; {HELP}"))
+        }
+        _ => return Err(format!("invalid duration unit `{unit}` in `{s}`: {HELP}")),
+    };
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("invalid duration `{s}`: {HELP}"));
+    }
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration `{s}`: the number is too large"))?;
+    if n == 0 {
+        return Err(format!("invalid duration `{s}`: must be greater than zero"));
+    }
+    let secs = n
+        .checked_mul(multiplier)
+        .ok_or_else(|| format!("invalid duration `{s}`: the number is too large"))?;
+    Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_each_unit() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3_600)));
+        assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(172_800)));
+        assert_eq!(parse_duration("007m"), Ok(Duration::from_secs(420)));
+    }
+
+    #[test]
+    fn rejects_zero_garbage_and_overflow() {
+        for bad in [
+            "", "0s", "0m", "s", "15", "15x", "-5m", "+5m", "1.5h", " 5m", "5m ", "5 m", "5M",
+            "m5", "5mm", "１m", "18446744073709551616s", "18446744073709551615d", "5é",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn errors_say_what_is_expected() {
+        let e = parse_duration("15x").unwrap_err();
+        assert!(e.contains("unit `x`") && e.contains("s, m, h or d"), "{e}");
+        let e = parse_duration("0m").unwrap_err();
+        assert!(e.contains("greater than zero"), "{e}");
+        let e = parse_duration("15").unwrap_err();
+        assert!(e.contains("missing unit"), "{e}");
+    }
 }

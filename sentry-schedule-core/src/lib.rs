@@ -4,10 +4,14 @@
 //! Users depend on `sentry-schedule`, which re-exports what is public here.
 #![warn(missing_docs)]
 
+mod cron;
 pub mod duration;
+mod error;
+pub mod hash;
+mod interval;
 pub mod limits;
 pub mod schedule;
 pub mod slug;
 pub mod timezone;
 
-pub use schedule::{Schedule, ScheduleError, SentrySchedule};
+pub use schedule::{Schedule, ScheduleError, SentrySchedule, Upcoming};

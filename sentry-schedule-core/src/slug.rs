@@ -10,5 +10,9 @@ pub fn derive_slug(module_path: &str, name: &str) -> String {
 
 /// Checks an explicit slug; the error says what is allowed.
 pub fn validate_slug(slug: &str) -> Result<(), String> {
-    if slug.is_empty() { Err("empty slug".into()) } else { Ok(()) }
+    if slug.is_empty() {
+        Err("empty slug".into())
+    } else {
+        Ok(())
+    }
 }

@@ -1,0 +1,285 @@
+//! The five crontab fields, the sets of values they select, and day matching.
+//!
+//! Day-of-week values are folded modulo 7 (`7` and `0` are both Sunday), which is how
+//! cronsim's `match_dow` compares them.
+
+use chrono::{Datelike, NaiveDate};
+
+/// One of the five crontab fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FieldKind {
+    Minute,
+    Hour,
+    DayOfMonth,
+    Month,
+    DayOfWeek,
+}
+
+pub(crate) const MONTH_NAMES: [&str; 12] = [
+    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+];
+pub(crate) const DAY_NAMES: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+
+impl FieldKind {
+    pub(crate) const ALL: [FieldKind; 5] = [
+        FieldKind::Minute,
+        FieldKind::Hour,
+        FieldKind::DayOfMonth,
+        FieldKind::Month,
+        FieldKind::DayOfWeek,
+    ];
+
+    /// The name used in error messages and in [`crate::ScheduleError::field`].
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            FieldKind::Minute => "minute",
+            FieldKind::Hour => "hour",
+            FieldKind::DayOfMonth => "day-of-month",
+            FieldKind::Month => "month",
+            FieldKind::DayOfWeek => "day-of-week",
+        }
+    }
+
+    pub(crate) fn min(self) -> u8 {
+        match self {
+            FieldKind::Minute | FieldKind::Hour | FieldKind::DayOfWeek => 0,
+            FieldKind::DayOfMonth | FieldKind::Month => 1,
+        }
+    }
+
+    pub(crate) fn max(self) -> u8 {
+        match self {
+            FieldKind::Minute => 59,
+            FieldKind::Hour => 23,
+            FieldKind::DayOfMonth => 31,
+            FieldKind::Month => 12,
+            FieldKind::DayOfWeek => 7,
+        }
+    }
+
+    /// The values a plain number may take, for messages.
+    pub(crate) fn allowed(self) -> &'static str {
+        match self {
+            FieldKind::Minute => "0-59",
+            FieldKind::Hour => "0-23",
+            FieldKind::DayOfMonth => "1-31, `L` or `LW`",
+            FieldKind::Month => "1-12 or JAN-DEC",
+            FieldKind::DayOfWeek => "0-7 (0 and 7 are Sunday) or SUN-SAT",
+        }
+    }
+
+    /// The syntax a field accepts, for help lines.
+    pub(crate) fn syntax_help(self) -> String {
+        let extra = match self {
+            FieldKind::DayOfMonth => "; `L` = last day, `LW` = last weekday of the month",
+            FieldKind::DayOfWeek => "; `5L` = last Friday, `MON#2` = second Monday of the month",
+            _ => "",
+        };
+        format!(
+            "{} accepts {}, `*`, ranges `a-b`, lists `a,b`, steps `*/n`, `a-b/n`, `a/n`{extra}",
+            self.name(),
+            self.allowed()
+        )
+    }
+}
+
+/// The values one field selects (cronsim's `set[SpecItem]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ValueSet {
+    /// Plain values; bit `n` set = value `n` selected.
+    pub(crate) bits: u64,
+    /// Day-of-month `L`.
+    pub(crate) last: bool,
+    /// Day-of-month `LW`.
+    pub(crate) last_weekday: bool,
+    /// Day-of-week `nL` (bit = weekday folded mod 7).
+    pub(crate) dow_last: u8,
+    /// Day-of-week `n#k`: `dow_nth[weekday mod 7]` has bit `k` set.
+    pub(crate) dow_nth: [u8; 7],
+}
+
+impl ValueSet {
+    pub(crate) fn range(lo: u8, hi: u8) -> Self {
+        let mut set = Self::default();
+        for v in lo..=hi {
+            set.bits |= 1 << v;
+        }
+        set
+    }
+
+    pub(crate) fn single(v: u8) -> Self {
+        Self {
+            bits: 1 << v,
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn union(&mut self, other: &ValueSet) {
+        self.bits |= other.bits;
+        self.last |= other.last;
+        self.last_weekday |= other.last_weekday;
+        self.dow_last |= other.dow_last;
+        for (mine, theirs) in self.dow_nth.iter_mut().zip(other.dow_nth.iter()) {
+            *mine |= *theirs;
+        }
+    }
+
+    /// Number of items, as `len()` of cronsim's set.
+    pub(crate) fn len(&self) -> u32 {
+        self.bits.count_ones()
+            + u32::from(self.last)
+            + u32::from(self.last_weekday)
+            + self.dow_last.count_ones()
+            + self.dow_nth.iter().map(|b| b.count_ones()).sum::<u32>()
+    }
+
+    pub(crate) fn is_only_last(&self) -> bool {
+        *self
+            == Self {
+                last: true,
+                ..Self::default()
+            }
+    }
+
+    pub(crate) fn is_only_last_weekday(&self) -> bool {
+        *self
+            == Self {
+                last_weekday: true,
+                ..Self::default()
+            }
+    }
+
+    /// Plain values in ascending order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = u8> + '_ {
+        (0u8..64).filter(move |v| self.bits & (1 << v) != 0)
+    }
+
+    pub(crate) fn has(&self, v: u32) -> bool {
+        v < 64 && self.bits & (1 << v) != 0
+    }
+}
+
+/// A compiled crontab: the five sets plus the two flags cronsim derives from the text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Fields {
+    pub(crate) minutes: ValueSet,
+    pub(crate) hours: ValueSet,
+    pub(crate) days: ValueSet,
+    pub(crate) months: ValueSet,
+    pub(crate) weekdays: ValueSet,
+    /// Vixie rule: day-of-month AND day-of-week when either field starts with `*`.
+    pub(crate) day_and: bool,
+    /// Neither minute nor hour starts with `*`: computed in local wall-clock time.
+    pub(crate) fixed: bool,
+}
+
+/// What matching a day needs to know about it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DayInfo {
+    /// 1-31.
+    pub(crate) day: u32,
+    /// Days in its month.
+    pub(crate) month_len: u32,
+    /// 0 = Sunday .. 6 = Saturday.
+    pub(crate) weekday: u32,
+}
+
+impl DayInfo {
+    pub(crate) fn of(date: NaiveDate) -> Self {
+        Self {
+            day: date.day(),
+            month_len: days_in_month(date.year(), date.month()),
+            weekday: date.weekday().num_days_from_sunday(),
+        }
+    }
+
+    /// The date of the last Monday-Friday of the month (cronsim's `last_weekday`).
+    fn last_weekday_of_month(&self) -> u32 {
+        // weekday of the last day of the month, 0 = Sunday
+        let last_dow = (self.weekday + self.month_len - self.day) % 7;
+        match last_dow {
+            0 => self.month_len - 2,
+            6 => self.month_len - 1,
+            _ => self.month_len,
+        }
+    }
+}
+
+pub(crate) fn is_leap(year: i32) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+pub(crate) fn days_in_month(year: i32, month: u32) -> u32 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+impl Fields {
+    pub(crate) fn match_dom(&self, d: DayInfo) -> bool {
+        if self.days.has(d.day) {
+            return true;
+        }
+        if self.days.last_weekday && d.day >= 26 && d.day == d.last_weekday_of_month() {
+            return true;
+        }
+        self.days.last && d.day == d.month_len
+    }
+
+    pub(crate) fn match_dow(&self, d: DayInfo) -> bool {
+        let wd = d.weekday;
+        if self.weekdays.has(wd) || (wd == 0 && self.weekdays.has(7)) {
+            return true;
+        }
+        if self.weekdays.dow_last & (1 << wd) != 0 && d.day + 7 > d.month_len {
+            return true;
+        }
+        let idx = (d.day + 6) / 7;
+        self.weekdays
+            .dow_nth
+            .get(wd as usize)
+            .is_some_and(|bits| u32::from(*bits) & (1 << idx) != 0)
+    }
+
+    pub(crate) fn match_day(&self, d: DayInfo) -> bool {
+        if self.day_and {
+            self.match_dom(d) && self.match_dow(d)
+        } else {
+            self.match_dom(d) || self.match_dow(d)
+        }
+    }
+
+    /// Whether some real date matches the day fields: tries every month with every
+    /// weekday for its first day, in leap and common years (all of which occur within
+    /// any 28-year span between 1901 and 2099).
+    pub(crate) fn can_fire(&self) -> bool {
+        for month in 1..=12u32 {
+            if !self.months.has(month) {
+                continue;
+            }
+            let lens: &[u32] = match month {
+                2 => &[28, 29],
+                4 | 6 | 9 | 11 => &[30],
+                _ => &[31],
+            };
+            for &month_len in lens {
+                for first in 0..7 {
+                    for day in 1..=month_len {
+                        let info = DayInfo {
+                            day,
+                            month_len,
+                            weekday: (first + day - 1) % 7,
+                        };
+                        if self.match_day(info) {
+                            return true;
+                        }
+                    }
+                }
+            }
+        }
+        false
+    }
+}
