@@ -164,7 +164,9 @@ impl JobBuilder {
         self.spec.config.owner = Some(owner.into());
         self
     }
-    /// `false` runs the job without check-ins (required for sub-minute schedules).
+    /// `false` runs the job without check-ins (required for sub-minute schedules); the
+    /// monitor settings (`checkin_margin`, `max_runtime`, thresholds, `owner`) are then
+    /// rejected, as by the attribute.
     pub fn monitor(mut self, monitor: bool) -> Self {
         self.spec.monitor = monitor;
         self
@@ -271,6 +273,26 @@ pub(crate) fn resolve(spec: JobSpec) -> Result<Job, Error> {
     }
     if let Some(owner) = &c.owner {
         check(limits::check_owner(owner));
+    }
+
+    if !spec.monitor {
+        // Keys that only configure the Sentry monitor would silently do nothing.
+        let set = [
+            ("checkin_margin", c.checkin_margin.is_some()),
+            ("max_runtime", c.max_runtime.is_some()),
+            (
+                "failure_issue_threshold",
+                c.failure_issue_threshold.is_some(),
+            ),
+            ("recovery_threshold", c.recovery_threshold.is_some()),
+            ("owner", c.owner.is_some()),
+        ];
+        for (key, _) in set.iter().filter(|(_, is_set)| *is_set) {
+            problems.push(format!(
+                "`{key}` configures the Sentry monitor, but monitor(false) turns monitoring \
+                 off; remove `{key}` or the monitor(false)"
+            ));
+        }
     }
 
     let p = &spec.policy;

@@ -323,9 +323,8 @@ async fn overlap_replace_cancels_the_old_run_and_starts_the_new_one() {
             at("2026-03-02T12:03:00Z")
         )
     );
-    tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(stats.replaced(), 2);
-    assert_eq!(stats.failed(), 2, "replaced runs are reported as failed");
+    assert_eq!(stats.skipped(), 0);
     running.stop().await;
 }
 
