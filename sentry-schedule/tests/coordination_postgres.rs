@@ -1,0 +1,529 @@
+//! The PostgreSQL coordinator against a real server (`SENTRY_SCHEDULE_TEST_POSTGRES_URL`,
+//! started by `.ci/services`). Each test works in a schema of its own.
+#![cfg(feature = "postgres")]
+
+mod coordination_support;
+
+use chrono::{DateTime, TimeZone, Utc};
+use coordination_support::{server_url, socket_addr, unique_name, via, Proxy};
+use sentry_schedule::coordinator::{
+    Claim, ClaimToken, Coordinator, CoordinatorError, Held, LeaseKeeper, Postgres, PostgresOptions,
+    RunOutcome, RunStatus,
+};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use std::sync::Arc;
+use std::time::Duration;
+
+const LONG: Duration = Duration::from_secs(600);
+
+struct Db {
+    url: String,
+    admin: PgPool,
+    schema: String,
+}
+
+impl Db {
+    async fn new() -> Option<Db> {
+        let url = server_url("SENTRY_SCHEDULE_TEST_POSTGRES_URL")?;
+        let admin = PgPool::connect(&url).await.expect("connect to PostgreSQL");
+        let schema = unique_name("sstest");
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        Some(Db { url, admin, schema })
+    }
+
+    fn options(&self) -> PostgresOptions {
+        PostgresOptions {
+            schema: Some(self.schema.clone()),
+            ..Default::default()
+        }
+    }
+
+    /// A replica: its own pool, its own coordinator, prepared.
+    async fn replica(&self, name: &str) -> Postgres {
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .connect(&self.url)
+            .await
+            .unwrap();
+        let coordinator = Postgres::with_options(
+            pool,
+            PostgresOptions {
+                replica_id: Some(name.to_owned()),
+                ..self.options()
+            },
+        )
+        .unwrap();
+        coordinator.prepare().await.unwrap();
+        coordinator
+    }
+
+    async fn count(&self, sql_where: &str) -> i64 {
+        sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM {}.sentry_schedule_claims WHERE {sql_where}",
+            self.schema
+        ))
+        .fetch_one(&self.admin)
+        .await
+        .unwrap()
+    }
+
+    async fn drop_schema(self) {
+        sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.schema))
+            .execute(&self.admin)
+            .await
+            .unwrap();
+    }
+}
+
+fn tick(minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, 1, 12, minute, 0).unwrap()
+}
+
+fn won(claim: Claim) -> ClaimToken {
+    match claim {
+        Claim::Won(token) => token,
+        Claim::Lost(held) => panic!("claim lost to {held:?}"),
+    }
+}
+
+/// Lets the database clock pass a zero-length lease (timestamps have microsecond resolution).
+async fn let_lease_expire() {
+    tokio::time::sleep(Duration::from_millis(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_claims_of_a_tick_have_exactly_one_winner() {
+    let Some(db) = Db::new().await else { return };
+    let mut replicas = Vec::new();
+    for i in 0..6 {
+        replicas.push(Arc::new(db.replica(&format!("replica-{i}")).await));
+    }
+    for minute in 0..20 {
+        let claims: Vec<_> = replicas
+            .iter()
+            .map(|replica| {
+                let replica = replica.clone();
+                tokio::spawn(async move { replica.claim("report", tick(minute), LONG).await })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for (i, claim) in claims.into_iter().enumerate() {
+            match claim.await.unwrap().unwrap() {
+                Claim::Won(_) => winners.push(format!("replica-{i}")),
+                Claim::Lost(held) => {
+                    assert!(!held.finished);
+                    assert!(held.retry_in > LONG - Duration::from_secs(60));
+                }
+            }
+        }
+        assert_eq!(winners.len(), 1, "tick {minute}: winners {winners:?}");
+        let owner: String = sqlx::query_scalar(&format!(
+            "SELECT owner FROM {}.sentry_schedule_claims WHERE slug = 'report' AND tick = $1",
+            db.schema
+        ))
+        .bind(tick(minute))
+        .fetch_one(&db.admin)
+        .await
+        .unwrap();
+        assert_eq!(owner, winners[0]);
+    }
+    assert_eq!(db.count("slug = 'report'").await, 20);
+    db.drop_schema().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_expired_lease_is_taken_over_by_exactly_one_replica() {
+    let Some(db) = Db::new().await else { return };
+    let crashed = db.replica("crashed").await;
+    let old = won(crashed
+        .claim("report", tick(1), Duration::ZERO)
+        .await
+        .unwrap());
+    let_lease_expire().await;
+
+    let mut replicas = Vec::new();
+    for i in 0..6 {
+        replicas.push(Arc::new(db.replica(&format!("replica-{i}")).await));
+    }
+    let attempts: Vec<_> = replicas
+        .iter()
+        .map(|replica| {
+            let replica = replica.clone();
+            tokio::spawn(async move { replica.take_over("report", tick(1), LONG).await })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for (i, attempt) in attempts.into_iter().enumerate() {
+        if let Claim::Won(token) = attempt.await.unwrap().unwrap() {
+            tokens.push((i, token));
+        }
+    }
+    assert_eq!(tokens.len(), 1);
+    let (winner, token) = tokens.remove(0);
+    assert_ne!(token.token, old.token);
+
+    // The crashed replica wakes up: its token no longer renews nor finishes the tick.
+    assert!(!crashed.renew(&old, LONG).await.unwrap());
+    let outcome = RunOutcome::new(RunStatus::Ok, Duration::from_millis(1500));
+    assert!(!crashed.finish(&old, &outcome).await.unwrap());
+    assert!(replicas[winner].finish(&token, &outcome).await.unwrap());
+    let history = crashed.history("report", 10).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].takeovers, 1);
+    assert_eq!(history[0].status, Some(RunStatus::Ok));
+    assert_eq!(history[0].owner, format!("replica-{winner}"));
+    assert!(history[0].started_at > history[0].claimed_at);
+    db.drop_schema().await;
+}
+
+#[tokio::test]
+async fn a_running_lease_is_not_taken_over() {
+    let Some(db) = Db::new().await else { return };
+    let a = db.replica("a").await;
+    let b = db.replica("b").await;
+    let _token = won(a.claim("report", tick(1), LONG).await.unwrap());
+    let Claim::Lost(held) = b.take_over("report", tick(1), LONG).await.unwrap() else {
+        panic!("took over a running lease")
+    };
+    assert_eq!(held.owner, "a");
+    assert!(!held.finished);
+    assert!(held.retry_in <= LONG && held.retry_in > LONG - Duration::from_secs(60));
+    db.drop_schema().await;
+}
+
+#[tokio::test]
+async fn renew_keeps_the_claim() {
+    let Some(db) = Db::new().await else { return };
+    let a = db.replica("a").await;
+    let b = db.replica("b").await;
+    let token = won(a.claim("report", tick(1), Duration::ZERO).await.unwrap());
+    let_lease_expire().await;
+    // Expired but not yet taken over: the holder can still renew it.
+    assert!(a.renew(&token, LONG).await.unwrap());
+    assert!(matches!(
+        b.take_over("report", tick(1), LONG).await.unwrap(),
+        Claim::Lost(_)
+    ));
+    db.drop_schema().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lease_keeper_renews_while_the_run_goes_on() {
+    let Some(db) = Db::new().await else { return };
+    let a: Arc<dyn Coordinator> = Arc::new(db.replica("a").await);
+    let b = db.replica("b").await;
+    let lease = Duration::from_secs(3);
+    let token = won(a.claim("report", tick(1), lease).await.unwrap());
+    let keeper = LeaseKeeper::start(a.clone(), token.clone(), lease);
+    // Longer than the lease: without renewals b would take the tick over.
+    tokio::time::sleep(lease + Duration::from_secs(1)).await;
+    assert!(matches!(
+        b.take_over("report", tick(1), lease).await.unwrap(),
+        Claim::Lost(_)
+    ));
+    assert_eq!(keeper.is_lost(), None);
+    keeper.stop();
+    let outcome = RunOutcome::new(RunStatus::Ok, Duration::from_secs(4));
+    assert!(a.finish(&token, &outcome).await.unwrap());
+    db.drop_schema().await;
+}
+
+#[tokio::test]
+async fn finish_records_the_outcome_and_the_table_is_the_history() {
+    let Some(db) = Db::new().await else { return };
+    let a = db.replica("a").await;
+    let b = db.replica("b").await;
+    let first = won(a.claim("report", tick(1), LONG).await.unwrap());
+    let second = won(b.claim("report", tick(2), LONG).await.unwrap());
+    let _third = won(a.claim("report", tick(3), LONG).await.unwrap());
+    let _other = won(a.claim("cleanup", tick(4), LONG).await.unwrap());
+    assert!(a
+        .finish(
+            &first,
+            &RunOutcome::new(RunStatus::Ok, Duration::from_millis(1234))
+        )
+        .await
+        .unwrap());
+    let failed = RunOutcome {
+        status: RunStatus::Error,
+        duration: Duration::from_millis(42),
+        message: Some("SMTP server refused the connection".into()),
+    };
+    assert!(b.finish(&second, &failed).await.unwrap());
+    // Finishing twice records nothing more.
+    assert!(!b.finish(&second, &failed).await.unwrap());
+
+    let history = b.history("report", 10).await.unwrap();
+    let ticks: Vec<_> = history.iter().map(|r| r.tick).collect();
+    assert_eq!(ticks, [tick(3), tick(2), tick(1)]);
+    let [running, error, ok] = &history[..] else {
+        panic!()
+    };
+    assert_eq!((running.status, running.finished_at), (None, None));
+    assert_eq!(running.owner, "a");
+    assert_eq!(error.status, Some(RunStatus::Error));
+    assert_eq!(error.duration, Some(Duration::from_millis(42)));
+    assert_eq!(
+        error.message.as_deref(),
+        Some("SMTP server refused the connection")
+    );
+    assert_eq!(error.owner, "b");
+    assert_eq!(ok.status, Some(RunStatus::Ok));
+    assert_eq!(ok.duration, Some(Duration::from_millis(1234)));
+    assert!(ok.finished_at.unwrap() >= ok.started_at);
+    assert_eq!(b.history("report", 1).await.unwrap().len(), 1);
+
+    // A finished tick is neither claimed nor taken over again.
+    let Claim::Lost(held) = b.claim("report", tick(1), LONG).await.unwrap() else {
+        panic!()
+    };
+    assert!(held.finished);
+    assert_eq!(held.retry_in, Duration::ZERO);
+    assert!(matches!(
+        b.take_over("report", tick(1), LONG).await.unwrap(),
+        Claim::Lost(Held { finished: true, .. })
+    ));
+    assert!(!a.renew(&first, LONG).await.unwrap());
+
+    assert_eq!(a.last_claimed_tick("report").await.unwrap(), Some(tick(3)));
+    assert_eq!(a.last_claimed_tick("nothing").await.unwrap(), None);
+    assert!(a.has_claim("report", tick(2)).await.unwrap());
+    assert!(!a.has_claim("report", tick(5)).await.unwrap());
+    db.drop_schema().await;
+}
+
+#[tokio::test]
+async fn prune_deletes_old_finished_and_abandoned_claims_only() {
+    let Some(db) = Db::new().await else { return };
+    let pool = PgPool::connect(&db.url).await.unwrap();
+    let c = Postgres::with_options(
+        pool,
+        PostgresOptions {
+            retention: Duration::from_secs(3600),
+            replica_id: Some("a".into()),
+            ..db.options()
+        },
+    )
+    .unwrap();
+    c.prepare().await.unwrap();
+    let now = Utc::now();
+    let old = now - chrono::Duration::hours(2);
+    let old_finished = won(c.claim("job", old, LONG).await.unwrap());
+    c.finish(
+        &old_finished,
+        &RunOutcome::new(RunStatus::Ok, Duration::ZERO),
+    )
+    .await
+    .unwrap();
+    let _old_abandoned = won(c
+        .claim("job", old - chrono::Duration::minutes(1), Duration::ZERO)
+        .await
+        .unwrap());
+    let _old_running = won(c
+        .claim("job", old - chrono::Duration::minutes(2), LONG)
+        .await
+        .unwrap());
+    let recent = won(c.claim("job", now, LONG).await.unwrap());
+    c.finish(&recent, &RunOutcome::new(RunStatus::Ok, Duration::ZERO))
+        .await
+        .unwrap();
+    let_lease_expire().await;
+
+    assert_eq!(c.prune().await.unwrap(), 2);
+    let left: Vec<_> = c
+        .history("job", 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.tick)
+        .collect();
+    assert_eq!(left.len(), 2);
+    assert!(left.contains(&now.with_nanosecond_truncated()));
+    assert!(left.contains(&(old - chrono::Duration::minutes(2)).with_nanosecond_truncated()));
+    assert_eq!(c.prune().await.unwrap(), 0);
+    db.drop_schema().await;
+}
+
+/// PostgreSQL keeps microseconds.
+trait Truncate {
+    fn with_nanosecond_truncated(self) -> Self;
+}
+impl Truncate for DateTime<Utc> {
+    fn with_nanosecond_truncated(self) -> Self {
+        DateTime::from_timestamp_micros(self.timestamp_micros()).unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn migration_is_idempotent_and_safe_to_race() {
+    let Some(db) = Db::new().await else { return };
+    let replicas: Vec<_> = (0..4).map(|_| db.url.clone()).collect();
+    let mut starts = Vec::new();
+    for url in replicas {
+        let options = db.options();
+        starts.push(tokio::spawn(async move {
+            let c = Postgres::with_options(PgPool::connect(&url).await.unwrap(), options).unwrap();
+            c.prepare().await
+        }));
+    }
+    for start in starts {
+        start.await.unwrap().unwrap();
+    }
+    let c = db.replica("again").await;
+    c.prepare().await.unwrap();
+    won(c.claim("job", tick(1), LONG).await.unwrap());
+    let comment: String = sqlx::query_scalar("SELECT obj_description(to_regclass($1), 'pg_class')")
+        .bind(c.table())
+        .fetch_one(&db.admin)
+        .await
+        .unwrap();
+    assert_eq!(comment, "sentry-schedule claims, schema version 1");
+    assert_eq!(db.count("true").await, 1);
+    db.drop_schema().await;
+}
+
+#[tokio::test]
+async fn foreign_or_newer_tables_are_refused() {
+    let Some(db) = Db::new().await else { return };
+    sqlx::query(&format!("CREATE TABLE {}.theirs (id int)", db.schema))
+        .execute(&db.admin)
+        .await
+        .unwrap();
+    let theirs = Postgres::with_options(
+        db.admin.clone(),
+        PostgresOptions {
+            table: "theirs".into(),
+            ..db.options()
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        theirs.prepare().await,
+        Err(CoordinatorError::Data(_))
+    ));
+
+    let c = db.replica("a").await;
+    sqlx::query(&format!(
+        "COMMENT ON TABLE {} IS 'sentry-schedule claims, schema version 99'",
+        c.table()
+    ))
+    .execute(&db.admin)
+    .await
+    .unwrap();
+    let error = c.prepare().await.unwrap_err();
+    assert!(error.to_string().contains("newer"), "{error}");
+
+    let bad = PostgresOptions {
+        table: "Robert'); DROP TABLE students;--".into(),
+        ..Default::default()
+    };
+    assert!(matches!(
+        Postgres::with_options(db.admin.clone(), bad),
+        Err(CoordinatorError::Config(_))
+    ));
+    db.drop_schema().await;
+}
+
+#[tokio::test]
+async fn a_role_that_owns_only_its_table_can_migrate_and_claim() {
+    let Some(db) = Db::new().await else { return };
+    let role = unique_name("ssrole");
+    let password = "only-the-table";
+    sqlx::query(&format!("CREATE ROLE {role} LOGIN PASSWORD '{password}'"))
+        .execute(&db.admin)
+        .await
+        .unwrap();
+    sqlx::query(&format!("GRANT USAGE ON SCHEMA {} TO {role}", db.schema))
+        .execute(&db.admin)
+        .await
+        .unwrap();
+    // The administrator creates the table once and hands it over.
+    let admin_side = db.replica("admin").await;
+    sqlx::query(&format!(
+        "ALTER TABLE {} OWNER TO {role}",
+        admin_side.table()
+    ))
+    .execute(&db.admin)
+    .await
+    .unwrap();
+
+    let role_url = {
+        let (scheme, rest) = db.url.split_once("://").unwrap();
+        let host = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
+        format!("{scheme}://{role}:{password}@{host}")
+    };
+    let pool = PgPool::connect(&role_url).await.unwrap();
+    // The role really is restricted: it cannot create tables in the schema.
+    let denied = sqlx::query(&format!("CREATE TABLE {}.other (id int)", db.schema))
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    assert!(denied.to_string().contains("permission denied"), "{denied}");
+
+    let c = Postgres::with_options(pool.clone(), db.options()).unwrap();
+    c.prepare().await.unwrap();
+    c.prepare().await.unwrap();
+    let token = won(c.claim("job", tick(1), LONG).await.unwrap());
+    assert!(c.renew(&token, LONG).await.unwrap());
+    assert!(c
+        .finish(
+            &token,
+            &RunOutcome::new(RunStatus::Ok, Duration::from_secs(1))
+        )
+        .await
+        .unwrap());
+    assert_eq!(c.history("job", 5).await.unwrap().len(), 1);
+    pool.close().await;
+    let admin = db.admin.clone();
+    db.drop_schema().await;
+    sqlx::query(&format!("DROP ROLE {role}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_database_is_an_error_and_the_coordinator_recovers() {
+    let Some(db) = Db::new().await else { return };
+    // Create the table directly, then reach the server only through a proxy we can cut.
+    db.replica("setup").await;
+    let proxy = Proxy::start(socket_addr(&db.url)).await;
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_secs(2))
+        .connect_lazy(&via(&db.url, proxy.addr))
+        .unwrap();
+    let c = Postgres::with_options(
+        pool,
+        PostgresOptions {
+            timeout: Duration::from_secs(5),
+            replica_id: Some("a".into()),
+            ..db.options()
+        },
+    )
+    .unwrap();
+    c.prepare().await.unwrap();
+    won(c.claim("job", tick(1), LONG).await.unwrap());
+
+    proxy.cut();
+    for minute in 2..4 {
+        let error = c.claim("job", tick(minute), LONG).await.unwrap_err();
+        assert!(
+            matches!(
+                error,
+                CoordinatorError::Backend(_) | CoordinatorError::Timeout(_)
+            ),
+            "{error:?}"
+        );
+    }
+    assert!(c.history("job", 5).await.is_err());
+
+    proxy.restore();
+    // The same coordinator and pool: no restart.
+    won(c.claim("job", tick(4), LONG).await.unwrap());
+    assert_eq!(db.count("slug = 'job'").await, 2);
+    db.drop_schema().await;
+}
