@@ -211,7 +211,8 @@ impl JobStats {
     pub fn replaced(&self) -> u64 {
         self.inner.replaced.load(Ordering::Relaxed)
     }
-    /// Ticks not run because the wall clock jumped past them (all but the latest of a jump).
+    /// Ticks not run because the wall clock jumped past them (all but the latest of a jump;
+    /// counted up to 10,000 per jump).
     pub fn missed(&self) -> u64 {
         self.inner.missed.load(Ordering::Relaxed)
     }

@@ -158,8 +158,10 @@ impl Scheduler {
     /// Runs every job on its schedule until the shutdown signal (Ctrl-C or SIGTERM unless
     /// set with [`SchedulerBuilder::shutdown_signal`]).
     ///
-    /// On shutdown no new run starts; running runs get the shutdown timeout to finish; the
-    /// rest are cancelled and reported as `error` ("interrupted by shutdown") — every
+    /// On shutdown no new run starts; the cancellation token of every running run fires
+    /// ([`JobContext::cancelled`](crate::JobContext::cancelled)), so jobs that watch it can
+    /// wrap up — their own outcome counts; running runs get the shutdown timeout to finish;
+    /// the rest are cancelled and reported as `error` ("interrupted by shutdown") — every
     /// `in_progress` check-in gets its final check-in — and the Sentry client is flushed.
     pub async fn run(self) -> Result<(), Error> {
         if self.jobs.is_empty() {

@@ -409,6 +409,30 @@ async fn forward_clock_jump_runs_only_the_latest_missed_tick_once() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_day_long_jump_over_a_one_second_job_runs_one_catch_up_tick() {
+    let clock = TestClock::new(at("2026-03-02T12:00:00Z"));
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let job = Job::builder("every-second", "1s")
+        .monitor(false)
+        .run(reporting(&clock, &tx))
+        .build()
+        .unwrap();
+    let stats = job.stats();
+    let running = Running::start(&clock, vec![job]);
+
+    assert_eq!(next(&mut rx).await.scheduled, at("2026-03-02T12:00:01Z"));
+    clock.jump(TimeDelta::days(1));
+    // The loop wakes at its own deadline one second later, at 12:00:02 on the new day:
+    // 86,400 ticks were passed over, only the latest runs, then the regular ticks resume.
+    let seen = next(&mut rx).await;
+    assert_eq!(seen.scheduled, at("2026-03-03T12:00:02Z"));
+    assert_eq!(seen.now, at("2026-03-03T12:00:02Z"));
+    assert_eq!(next(&mut rx).await.scheduled, at("2026-03-03T12:00:03Z"));
+    assert!(stats.missed() >= 10_000, "{}", stats.missed());
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn backward_clock_jump_repeats_no_tick_and_never_fires_early() {
     let clock = TestClock::new(at("2026-03-02T12:30:00Z"));
     let (tx, mut rx) = mpsc::unbounded_channel();
