@@ -1,9 +1,147 @@
-//! STUB — the `#[scheduled]` attribute. Use it through `sentry_schedule::scheduled`.
+//! The `#[scheduled]` attribute of `sentry-schedule`.
+//!
+//! Use it through the runtime crate (`sentry_schedule::scheduled`): the code it generates
+//! calls items of `sentry_schedule::__private`, which is why this crate is pinned with `=`.
+//!
+//! The macro works in three stages, each collecting its errors so that one compile shows
+//! all of them: [`args`] reads `key = value` pairs, [`model`] validates them with the
+//! runtime's own rules (`sentry-schedule-core`) together with the fn's signature, and
+//! [`expand`] emits the registration. The user's fn is always emitted unchanged, also when
+//! there are errors, so its name keeps resolving.
 #![warn(missing_docs)]
+
 use proc_macro::TokenStream;
 
-/// Registers an async fn as a scheduled job.
+mod args;
+mod errors;
+mod expand;
+mod model;
+
+use errors::Errors;
+
+/// Registers an `async fn` as a recurring job, run by `sentry_schedule::run_all()` and
+/// watched by Sentry Crons.
+///
+/// ```ignore
+/// use sentry_schedule::scheduled;
+///
+/// #[scheduled(cron = "0 12 * * *", timezone = "Europe/Vienna")]
+/// async fn send_daily_sales_report() -> anyhow::Result<()> {
+///     // ...
+///     Ok(())
+/// }
+///
+/// #[scheduled(every = "15m", checkin_margin = 2, max_runtime = 10, overlap = "skip")]
+/// async fn refresh_exchange_rates() {
+///     // ...
+/// }
+/// ```
+///
+/// # The fn
+///
+/// A job is a free `async fn` without parameters, generics or `self`, private or `pub`,
+/// in any module (also inside `macro_rules!`). It returns `()` or `Result<(), E>` where
+/// `E: Display + Debug + Send + 'static` — `anyhow::Error`,
+/// `Box<dyn std::error::Error + Send + Sync>` and `thiserror` types all fit. Its future
+/// must be `Send + 'static` (don't hold an `Rc` or a `std::sync::MutexGuard` across an
+/// `.await`). The fn is left exactly as written; the attribute only adds a registration
+/// next to it, so the fn can still be called directly, e.g. from tests.
+///
+/// Associated fns (inside an `impl` block) are not supported.
+///
+/// # Keys
+///
+/// Exactly one of `cron` or `every` is required; everything else is optional.
+///
+/// | Key | Type | Default | Meaning |
+/// |-----|------|---------|---------|
+/// | `cron` | string | — | A 5-field crontab expression, or one of `@yearly @annually @monthly @weekly @daily @hourly`. Interpreted like Debian cron (and Sentry's server). Example: `cron = "*/5 9-17 * * MON-FRI"`. |
+/// | `every` | string | — | A fixed interval with unit `s`, `m`, `h` or `d`; ticks are aligned to the Unix epoch in UTC. Example: `every = "15m"`. Intervals under a minute (or not a whole number of minutes) need `monitor = false`: Sentry accepts at most 6 check-ins per minute per monitor and counts whole minutes. |
+/// | `slug` | string | derived from the fn's path | The Sentry monitor slug: lowercase `a-z`, `0-9`, `-`, `_`, at most 50 characters. |
+/// | `timezone` | string | `"UTC"` | IANA time zone the `cron` expression is read in. Example: `timezone = "Europe/Vienna"`. |
+/// | `checkin_margin` | integer (minutes) | Sentry's default (1) | How late a run may start before Sentry reports it missed. At least 1. |
+/// | `max_runtime` | integer (minutes) | Sentry's default | How long a run may take before Sentry marks it failed. `1..=40320`. |
+/// | `failure_issue_threshold` | integer | Sentry's default (1) | Consecutive failed runs before Sentry opens an issue. `1..=720`. |
+/// | `recovery_threshold` | integer | Sentry's default (1) | Consecutive successful runs before Sentry resolves the issue. `1..=720`. |
+/// | `owner` | string | none | `"user:<id or email>"` or `"team:<slug>"`. |
+/// | `monitor` | bool | `true` | `false` runs the job without check-ins and without a Sentry monitor. |
+/// | `run_at_startup` | bool | `false` | `true` runs the job once as soon as the scheduler starts, besides its schedule. |
+/// | `overlap` | string | `"skip"` | What happens when a tick comes while the previous run still runs: `"skip"` the new tick, `"allow"` both runs, or `"replace"` the old run (it is cancelled and reported as `error`). |
+/// | `timeout` | duration string | none | Cancels a run that takes longer, reporting it as `error`. Example: `timeout = "10m"`. |
+/// | `jitter` | duration string | none | Delays each run by a random amount below it, to spread load. Example: `jitter = "30s"`. |
+/// | `catch_up` | duration string | none | After downtime, a tick missed less than this long ago still runs once. Example: `catch_up = "1h"`. |
+/// | `crate` | path (string or bare) | `::sentry_schedule` | Where the `sentry-schedule` crate is, when it was renamed or re-exported. Example: `crate = "my_jobs::sentry_schedule"`. |
+///
+/// Durations are a whole number followed by `s`, `m`, `h` or `d` (`"30s"`, `"10m"`,
+/// `"1h"`, `"2d"`).
+///
+/// # Checked while compiling
+///
+/// Every mistake below is a compile error pointed at the offending token, and all errors
+/// of one item come out in the same compile:
+///
+/// - the cron expression (the field that is wrong and its allowed range; seconds fields,
+///   `@reboot`, `a-a/n` and expressions that can never fire such as `0 0 30 2 *` are
+///   rejected), the interval, the time zone, the slug, the owner and every duration;
+/// - values outside the ranges Sentry's server accepts (`checkin_margin >= 1`,
+///   `max_runtime` in `1..=40320`, thresholds in `1..=720`);
+/// - unknown or repeated keys (the error lists the valid keys), a missing or doubled
+///   schedule, a value of the wrong type (`checkin_margin = "2"`);
+/// - settings that contradict the monitor: a sub-minute `every` without
+///   `monitor = false`; a `timeout` longer than `max_runtime` (Sentry would already have
+///   marked the run failed); a `jitter` longer than the check-in margin (Sentry would
+///   report the run late). With `monitor = false`, the keys that only configure the
+///   monitor (`checkin_margin`, `max_runtime`, `failure_issue_threshold`,
+///   `recovery_threshold`, `owner`) are errors, since they would do nothing;
+/// - a fn that is not `async`, takes parameters or `self`, is generic, returns another
+///   type than `()` / `Result<(), E>` (pointed at the return type), or whose future is not
+///   `Send` (pointed at the fn's name).
 #[proc_macro_attribute]
-pub fn scheduled(_args: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn scheduled(args: TokenStream, item: TokenStream) -> TokenStream {
+    let item = proc_macro2::TokenStream::from(item);
+    match try_expand(args.into(), item.clone()) {
+        Ok(registration) => {
+            let mut tokens = item;
+            tokens.extend(registration);
+            tokens.into()
+        }
+        Err(error) => {
+            // The fn exactly as written, plus the errors: its name keeps resolving.
+            let mut tokens = item;
+            tokens.extend(error.into_compile_error());
+            tokens.into()
+        }
+    }
+}
+
+fn try_expand(
+    args: proc_macro2::TokenStream,
+    item: proc_macro2::TokenStream,
+) -> syn::Result<proc_macro2::TokenStream> {
+    let mut errors = Errors::default();
+    let args = args::parse(args, &mut errors);
+    let item = match syn::parse2::<syn::Item>(item) {
+        Ok(syn::Item::Fn(item)) => Some(item),
+        Ok(other) => {
+            errors.at(
+                &other,
+                "#[scheduled] applies to an `async fn`, e.g. `#[scheduled(cron = \"0 12 * * *\")] async fn report() { ... }`",
+            );
+            None
+        }
+        Err(error) => {
+            errors.push(error);
+            None
+        }
+    };
+    let job = model::ScheduledFn::from_parts(args, item, &mut errors);
+    errors.finish()?;
+    match job {
+        Some(job) => Ok(expand::registration(&job)),
+        // Unreachable in practice: no job means an error was recorded.
+        None => Err(syn::Error::new(
+            proc_macro2::Span::call_site(),
+            "#[scheduled] could not read this item",
+        )),
+    }
 }

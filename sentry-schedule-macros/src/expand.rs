@@ -1,0 +1,153 @@
+//! Stage 3: the registration code emitted after the user's (unchanged) fn.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
+
+use crate::model::{Options, Overlap, ScheduleKind, ScheduledFn};
+
+/// The `const _: () = { ... };` block holding the runner and the `inventory::submit!`.
+pub(crate) fn registration(job: &ScheduledFn) -> TokenStream {
+    let krate = &job.krate;
+    let private = quote!(#krate::__private);
+    let ident = &job.item.sig.ident;
+    let name = ident.unraw().to_string();
+    let runner = syn::Ident::new("__sentry_schedule_run", Span::mixed_site());
+
+    // Bound checks spanned at the user's tokens, so rustc's errors point there: the
+    // future must be `Send + 'static` (the cast to `dyn Future + Send`, at the fn's name),
+    // its output a `JobOutput` (`into_job_future`, at the return type). Casting first means
+    // `into_job_future` can only fail on the output, so no error is reported twice.
+    let at_name = ident.span();
+    let output_span = match &job.item.sig.output {
+        syn::ReturnType::Default => None,
+        syn::ReturnType::Type(_, ty) => Some(first_and_last_span(ty)),
+    };
+    let future = syn::Ident::new(
+        "__sentry_schedule_future",
+        at_name.resolved_at(Span::mixed_site()),
+    );
+    let send_check = quote_spanned! {at_name=>
+        let #future: ::core::pin::Pin<
+            ::std::boxed::Box<dyn ::core::future::Future<Output = _> + ::core::marker::Send + 'static>,
+        > = ::std::boxed::Box::pin(#future);
+    };
+    let into_job_future = match output_span {
+        None => quote_spanned! {at_name=> #private::into_job_future(#future) },
+        Some((first, last)) => {
+            // rustc points a bound error at the argument expression; an expression whose
+            // first token carries the span of the return type's first token and whose last
+            // token that of its last one makes the error underline the whole type.
+            let future = syn::Ident::new("__sentry_schedule_future", Span::mixed_site());
+            let arm = syn::Ident::new("__sentry_schedule_output", Span::mixed_site());
+            let body = quote_spanned! {last=> { #arm => #arm } };
+            let scrutinee = quote_spanned! {first=> match #future };
+            quote!(#private::into_job_future(#scrutinee #body))
+        }
+    };
+    let location = quote_spanned! {ident.span()=>
+        file: ::core::file!(),
+        line: ::core::line!(),
+    };
+
+    let schedule = match &job.schedule {
+        ScheduleKind::Cron(text) => quote!(#private::ScheduleSpec::Cron(#text)),
+        ScheduleKind::Every(text) => quote!(#private::ScheduleSpec::Every(#text)),
+    };
+    let options = options(&private, &job.options);
+
+    quote! {
+        const _: () = {
+            #[allow(clippy::all, clippy::pedantic)]
+            fn #runner() -> #private::JobFuture {
+                let #future = #ident();
+                #send_check
+                #into_job_future
+            }
+
+            #private::inventory::submit! {
+                #private::StaticJob {
+                    name: #name,
+                    module_path: ::core::module_path!(),
+                    #location
+                    schedule: #schedule,
+                    options: #options,
+                    run: #runner,
+                }
+            }
+        };
+    }
+}
+
+/// Spans of the first and the last token of `tokens`.
+fn first_and_last_span(tokens: &impl ToTokens) -> (Span, Span) {
+    let mut spans = tokens.to_token_stream().into_iter().map(|tt| tt.span());
+    let first = spans.next().unwrap_or_else(Span::call_site);
+    let last = spans.last().unwrap_or(first);
+    (first, last)
+}
+
+/// `StaticOptions { <keys given>, ..StaticOptions::DEFAULT }`.
+fn options(private: &TokenStream, options: &Options) -> TokenStream {
+    let some = |value: TokenStream| quote!(::core::option::Option::Some(#value));
+    let millis = |d: std::time::Duration| {
+        // The model only accepts durations whose milliseconds fit in a u64.
+        let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        some(quote!(::core::time::Duration::from_millis(#ms)))
+    };
+    let mut fields = Vec::new();
+    let mut field = |key: &str, value: TokenStream| {
+        let key = syn::Ident::new(key, Span::call_site());
+        fields.push(quote!(#key: #value));
+    };
+    if let Some(v) = &options.slug {
+        field("slug", some(quote!(#v)));
+    }
+    if let Some(v) = &options.timezone {
+        field("timezone", some(quote!(#v)));
+    }
+    if let Some(v) = options.monitor {
+        field("monitor", quote!(#v));
+    }
+    if let Some(v) = options.checkin_margin {
+        field("checkin_margin", some(quote!(#v)));
+    }
+    if let Some(v) = options.max_runtime {
+        field("max_runtime", some(quote!(#v)));
+    }
+    if let Some(v) = options.failure_issue_threshold {
+        field("failure_issue_threshold", some(quote!(#v)));
+    }
+    if let Some(v) = options.recovery_threshold {
+        field("recovery_threshold", some(quote!(#v)));
+    }
+    if let Some(v) = &options.owner {
+        field("owner", some(quote!(#v)));
+    }
+    if let Some(v) = options.run_at_startup {
+        field("run_at_startup", quote!(#v));
+    }
+    if let Some(v) = options.overlap {
+        let variant = match v {
+            Overlap::Skip => quote!(Skip),
+            Overlap::Allow => quote!(Allow),
+            Overlap::Replace => quote!(Replace),
+        };
+        field("overlap", quote!(#private::Overlap::#variant));
+    }
+    if let Some(v) = options.timeout {
+        field("timeout", millis(v));
+    }
+    if let Some(v) = options.jitter {
+        field("jitter", millis(v));
+    }
+    if let Some(v) = options.catch_up {
+        field("catch_up", millis(v));
+    }
+    quote! {
+        #private::StaticOptions {
+            #(#fields,)*
+            ..#private::StaticOptions::DEFAULT
+        }
+    }
+}

@@ -1,0 +1,436 @@
+//! Stage 2: the validated job. Every value is checked with the same code the runtime
+//! uses (`sentry-schedule-core`), every error is pointed at the token that caused it, and
+//! all errors of one item are collected before giving up.
+
+use std::time::Duration;
+
+use proc_macro2::Span;
+use sentry_schedule_core::{duration, limits, slug, timezone, Schedule, ScheduleError};
+use syn::{FnArg, ItemFn, LitInt, LitStr};
+
+use crate::args::{Arg, Args};
+use crate::errors::{with_help, Errors};
+
+/// Sentry's default check-in margin (minutes) when `checkin_margin` is not given.
+const DEFAULT_CHECKIN_MARGIN_MINUTES: u64 = 1;
+
+/// A `#[scheduled]` item whose arguments and signature passed every check.
+pub(crate) struct ScheduledFn {
+    /// The user's fn, as written.
+    pub(crate) item: ItemFn,
+    /// Path of the runtime crate (`::sentry_schedule` unless `crate = "..."`).
+    pub(crate) krate: syn::Path,
+    /// How the schedule was written.
+    pub(crate) schedule: ScheduleKind,
+    /// The options the user gave; the rest stay at the runtime's defaults.
+    pub(crate) options: Options,
+}
+
+/// The schedule key and its (valid) text.
+pub(crate) enum ScheduleKind {
+    /// `cron = "..."`
+    Cron(String),
+    /// `every = "..."`
+    Every(String),
+}
+
+/// `overlap = "..."`
+#[derive(Clone, Copy)]
+pub(crate) enum Overlap {
+    Skip,
+    Allow,
+    Replace,
+}
+
+/// The validated options; `None` means "not given".
+#[derive(Default)]
+pub(crate) struct Options {
+    pub(crate) slug: Option<String>,
+    pub(crate) timezone: Option<String>,
+    pub(crate) monitor: Option<bool>,
+    pub(crate) checkin_margin: Option<u32>,
+    pub(crate) max_runtime: Option<u32>,
+    pub(crate) failure_issue_threshold: Option<u32>,
+    pub(crate) recovery_threshold: Option<u32>,
+    pub(crate) owner: Option<String>,
+    pub(crate) run_at_startup: Option<bool>,
+    pub(crate) overlap: Option<Overlap>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) jitter: Option<Duration>,
+    pub(crate) catch_up: Option<Duration>,
+}
+
+impl ScheduledFn {
+    /// Checks the arguments and the fn. `None` when anything was wrong; every problem is
+    /// in `errors` then.
+    /// The arguments are checked also when the item could not be read as a fn.
+    pub(crate) fn from_parts(
+        args: Args,
+        item: Option<ItemFn>,
+        errors: &mut Errors,
+    ) -> Option<Self> {
+        if let Some(item) = &item {
+            check_signature(item, errors);
+        }
+        let monitored = args.monitor.as_ref().is_none_or(|arg| arg.value.value);
+        let schedule = check_schedule(&args, monitored, errors);
+        let options = check_options(&args, monitored, errors);
+        let krate = args
+            .krate
+            .map_or_else(|| syn::parse_quote!(::sentry_schedule), |arg| arg.value);
+        if !errors.is_empty() {
+            return None;
+        }
+        Some(Self {
+            item: item?,
+            krate,
+            schedule: schedule?,
+            options,
+        })
+    }
+}
+
+fn check_signature(item: &ItemFn, errors: &mut Errors) {
+    let sig = &item.sig;
+    if sig.asyncness.is_none() {
+        errors.at(
+            sig.fn_token,
+            with_help(
+                "a #[scheduled] job must be an `async fn`",
+                format!("write `async fn {}()`", sig.ident),
+            ),
+        );
+    }
+    if let Some(unsafety) = sig.unsafety {
+        errors.at(
+            unsafety,
+            "a #[scheduled] job cannot be `unsafe`: the scheduler calls it with no way to uphold its safety contract",
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        errors.at(
+            abi,
+            "a #[scheduled] job cannot have an `extern` ABI: it is called from Rust by the scheduler",
+        );
+    }
+    if !sig.generics.params.is_empty() {
+        errors.at(
+            &sig.generics,
+            "a #[scheduled] job cannot be generic: the scheduler calls it with no way to choose its parameters",
+        );
+    }
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(receiver) => errors.at(
+                receiver,
+                with_help(
+                    "a #[scheduled] job cannot take `self`: the scheduler has no value to call it on",
+                    "make it a free `async fn` outside the `impl` block",
+                ),
+            ),
+            FnArg::Typed(param) => errors.at(
+                param,
+                with_help(
+                    "jobs take no parameters: the scheduler calls a #[scheduled] job with no arguments",
+                    "keep shared state in a `static` (e.g. `std::sync::OnceLock`) and read it inside the job",
+                ),
+            ),
+        }
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.at(variadic, "jobs take no parameters");
+    }
+}
+
+fn check_schedule(args: &Args, monitored: bool, errors: &mut Errors) -> Option<ScheduleKind> {
+    match (&args.cron, &args.every) {
+        (Some(_), Some(every)) => {
+            errors.at_span(
+                every.key,
+                with_help(
+                    "give either `cron` or `every`, not both",
+                    "`cron = \"0 12 * * *\"` runs at wall-clock times; `every = \"15m\"` runs at a fixed interval",
+                ),
+            );
+            None
+        }
+        (Some(cron), None) => {
+            let text = cron.value.value();
+            match Schedule::cron(&text) {
+                Ok(_) => Some(ScheduleKind::Cron(text)),
+                Err(error) => {
+                    errors.at(
+                        &cron.value,
+                        schedule_error("cron expression", &text, &error),
+                    );
+                    None
+                }
+            }
+        }
+        (None, Some(every)) => {
+            let text = every.value.value();
+            match Schedule::every(&text) {
+                Ok(schedule) => {
+                    if monitored && schedule.to_sentry().is_none() {
+                        errors.at(&every.value, unmonitorable_interval(&text));
+                        None
+                    } else {
+                        Some(ScheduleKind::Every(text))
+                    }
+                }
+                Err(error) => {
+                    errors.at(&every.value, schedule_error("interval", &text, &error));
+                    None
+                }
+            }
+        }
+        (None, None) => {
+            if !args.incomplete {
+                errors.at_span(
+                    Span::call_site(),
+                    with_help(
+                        "missing schedule: a #[scheduled] job needs `cron = \"...\"` or `every = \"...\"`",
+                        "e.g. `#[scheduled(cron = \"0 12 * * *\")]` (daily at noon) or `#[scheduled(every = \"15m\")]`",
+                    ),
+                );
+            }
+            None
+        }
+    }
+}
+
+fn schedule_error(what: &str, text: &str, error: &ScheduleError) -> String {
+    let mut message = format!("invalid {what} `{text}`: ");
+    if let Some(field) = error.field {
+        if !error.message.contains(field) {
+            message.push_str(&format!("{field} field: "));
+        }
+    }
+    message.push_str(&error.message);
+    match &error.help {
+        Some(help) => with_help(message, help),
+        None => message,
+    }
+}
+
+fn unmonitorable_interval(text: &str) -> String {
+    let sub_minute = duration::parse_duration(text).is_ok_and(|d| d < Duration::from_secs(60));
+    let message = if sub_minute {
+        format!(
+            "`every = \"{text}\"` is shorter than a minute, which Sentry cannot monitor: \
+             it accepts at most 6 check-ins per minute per monitor and counts intervals in whole minutes"
+        )
+    } else {
+        format!(
+            "`every = \"{text}\"` cannot be monitored by Sentry, which counts intervals in whole minutes, hours or days"
+        )
+    };
+    with_help(
+        message,
+        "add `monitor = false` to run it without check-ins, or use a whole number of minutes (at least `1m`)",
+    )
+}
+
+fn check_options(args: &Args, monitored: bool, errors: &mut Errors) -> Options {
+    let mut options = Options {
+        monitor: args.monitor.as_ref().map(|arg| arg.value.value),
+        run_at_startup: args.run_at_startup.as_ref().map(|arg| arg.value.value),
+        ..Options::default()
+    };
+    if let Some(arg) = &args.slug {
+        let text = arg.value.value();
+        match slug::validate_slug(&text) {
+            Ok(()) => options.slug = Some(text),
+            Err(message) => errors.at(&arg.value, format!("invalid slug `{text}`: {message}")),
+        }
+    }
+    if let Some(arg) = &args.timezone {
+        let text = arg.value.value();
+        match timezone::parse_timezone(&text) {
+            Ok(_) => options.timezone = Some(text),
+            Err(message) => errors.at(&arg.value, message),
+        }
+    }
+    if let Some(arg) = &args.owner {
+        let text = arg.value.value();
+        match limits::check_owner(&text) {
+            Ok(()) => options.owner = Some(text),
+            Err(message) => errors.at(&arg.value, format!("invalid owner `{text}`: {message}")),
+        }
+    }
+    options.checkin_margin = minutes(
+        args.checkin_margin.as_ref(),
+        "checkin_margin",
+        limits::check_checkin_margin,
+        errors,
+    );
+    options.max_runtime = minutes(
+        args.max_runtime.as_ref(),
+        "max_runtime",
+        limits::check_max_runtime,
+        errors,
+    );
+    options.failure_issue_threshold = minutes(
+        args.failure_issue_threshold.as_ref(),
+        "failure_issue_threshold",
+        |v| limits::check_threshold("failure_issue_threshold", v),
+        errors,
+    );
+    options.recovery_threshold = minutes(
+        args.recovery_threshold.as_ref(),
+        "recovery_threshold",
+        |v| limits::check_threshold("recovery_threshold", v),
+        errors,
+    );
+    if let Some(arg) = &args.overlap {
+        options.overlap = match arg.value.value().as_str() {
+            "skip" => Some(Overlap::Skip),
+            "allow" => Some(Overlap::Allow),
+            "replace" => Some(Overlap::Replace),
+            other => {
+                errors.at(
+                    &arg.value,
+                    with_help(
+                        format!("unknown overlap policy `{other}`"),
+                        "expected `\"skip\"` (default: a tick that comes while the previous run still runs is skipped), \
+                         `\"allow\"` (runs may overlap) or `\"replace\"` (the old run is cancelled)",
+                    ),
+                );
+                None
+            }
+        };
+    }
+    options.timeout = duration_value(args.timeout.as_ref(), "timeout", errors);
+    if let (Some(arg), Some(timeout)) = (&args.timeout, options.timeout) {
+        if timeout.is_zero() {
+            errors.at(
+                &arg.value,
+                "a timeout of zero would cancel every run before it starts",
+            );
+            options.timeout = None;
+        }
+    }
+    options.jitter = duration_value(args.jitter.as_ref(), "jitter", errors);
+    options.catch_up = duration_value(args.catch_up.as_ref(), "catch_up", errors);
+
+    if monitored {
+        check_fits_monitor(args, &options, errors);
+    } else {
+        reject_monitor_keys(args, errors);
+    }
+    options
+}
+
+/// A whole-number option, checked with the runtime's range rule.
+fn minutes(
+    arg: Option<&Arg<LitInt>>,
+    key: &str,
+    check: impl Fn(u64) -> Result<(), String>,
+    errors: &mut Errors,
+) -> Option<u32> {
+    let arg = arg?;
+    let value = arg.value.base10_parse::<u64>().unwrap_or(u64::MAX);
+    if let Err(message) = check(value) {
+        errors.at(&arg.value, message);
+        return None;
+    }
+    match u32::try_from(value) {
+        Ok(value) => Some(value),
+        Err(_) => {
+            errors.at(&arg.value, format!("`{key}` is too large"));
+            None
+        }
+    }
+}
+
+/// A duration option (`"30s"`, `"10m"`, ...), checked with the runtime's parser.
+fn duration_value(arg: Option<&Arg<LitStr>>, key: &str, errors: &mut Errors) -> Option<Duration> {
+    let arg = arg?;
+    let text = arg.value.value();
+    match duration::parse_duration(&text) {
+        Ok(value) if u64::try_from(value.as_millis()).is_ok() => Some(value),
+        Ok(_) => {
+            errors.at(&arg.value, format!("`{key} = \"{text}\"` is too long"));
+            None
+        }
+        Err(message) => {
+            errors.at(&arg.value, format!("invalid `{key}`: {message}"));
+            None
+        }
+    }
+}
+
+/// Run-control options that Sentry's monitor would contradict.
+fn check_fits_monitor(args: &Args, options: &Options, errors: &mut Errors) {
+    if let (Some(arg), Some(timeout), Some(max_runtime)) =
+        (&args.timeout, options.timeout, options.max_runtime)
+    {
+        if timeout > Duration::from_secs(u64::from(max_runtime) * 60) {
+            errors.at(
+                &arg.value,
+                with_help(
+                    format!(
+                        "`timeout = \"{}\"` is longer than `max_runtime = {max_runtime}` minutes: \
+                         Sentry would already have marked the run as failed",
+                        arg.value.value()
+                    ),
+                    "make the timeout at most `max_runtime`, or raise `max_runtime`",
+                ),
+            );
+        }
+    }
+    if let (Some(arg), Some(jitter)) = (&args.jitter, options.jitter) {
+        let margin = options
+            .checkin_margin
+            .map_or(DEFAULT_CHECKIN_MARGIN_MINUTES, u64::from);
+        if jitter > Duration::from_secs(margin * 60) {
+            let margin_text = match &args.checkin_margin {
+                Some(_) => format!("`checkin_margin = {margin}` minutes"),
+                None => format!("the default `checkin_margin` of {margin} minute"),
+            };
+            errors.at(
+                &arg.value,
+                with_help(
+                    format!(
+                        "`jitter = \"{}\"` does not fit inside {margin_text}: \
+                         a delayed run would check in after the margin and Sentry would report it late",
+                        arg.value.value()
+                    ),
+                    "make the jitter at most the check-in margin, or raise `checkin_margin`",
+                ),
+            );
+        }
+    }
+}
+
+/// With `monitor = false` there is no Sentry monitor; keys that only configure it
+/// would silently do nothing, so they are errors.
+fn reject_monitor_keys(args: &Args, errors: &mut Errors) {
+    let keys = [
+        (
+            "checkin_margin",
+            args.checkin_margin.as_ref().map(|a| a.key),
+        ),
+        ("max_runtime", args.max_runtime.as_ref().map(|a| a.key)),
+        (
+            "failure_issue_threshold",
+            args.failure_issue_threshold.as_ref().map(|a| a.key),
+        ),
+        (
+            "recovery_threshold",
+            args.recovery_threshold.as_ref().map(|a| a.key),
+        ),
+        ("owner", args.owner.as_ref().map(|a| a.key)),
+    ];
+    for (key, span) in keys {
+        if let Some(span) = span {
+            errors.at_span(
+                span,
+                with_help(
+                    format!("`{key}` configures the Sentry monitor, but `monitor = false` turns monitoring off"),
+                    format!("remove `{key}`, or remove `monitor = false`"),
+                ),
+            );
+        }
+    }
+}

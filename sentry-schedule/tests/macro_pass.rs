@@ -1,0 +1,145 @@
+//! `#[scheduled]` jobs register themselves: what the runtime collects is what the
+//! attribute says, and a job's runner reports what the job returned.
+
+use std::time::Duration;
+
+use sentry_schedule::__private::{inventory, Overlap, ScheduleSpec, StaticJob, StaticOptions};
+use sentry_schedule::scheduled;
+
+#[scheduled(cron = "0 12 * * *")]
+async fn plain_job() {}
+
+#[derive(Debug)]
+struct ReportError;
+
+impl std::fmt::Display for ReportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("warehouse unreachable")
+    }
+}
+
+#[scheduled(every = "15m", overlap = "allow")]
+async fn failing_job() -> Result<(), ReportError> {
+    Err(ReportError)
+}
+
+#[scheduled(cron = "0 3 * * *")]
+async fn anyhow_job() -> anyhow::Result<()> {
+    Err(anyhow::anyhow!("disk full").context("nightly export failed"))
+}
+
+mod billing {
+    use sentry_schedule::scheduled;
+
+    #[scheduled(
+        cron = "*/5 9-17 * * MON-FRI",
+        slug = "close-invoices",
+        timezone = "Europe/Vienna",
+        checkin_margin = 2,
+        max_runtime = 10,
+        failure_issue_threshold = 3,
+        recovery_threshold = 4,
+        owner = "team:billing",
+        run_at_startup = true,
+        overlap = "replace",
+        timeout = "9m",
+        jitter = "90s",
+        catch_up = "1h"
+    )]
+    pub async fn close_invoices() -> Result<(), String> {
+        Ok(())
+    }
+
+    #[scheduled(every = "10s", monitor = false)]
+    pub(super) async fn poll_queue() {}
+}
+
+fn job(name: &str) -> &'static StaticJob {
+    let found: Vec<&StaticJob> = inventory::iter::<StaticJob>
+        .into_iter()
+        .filter(|job| job.name == name && job.file.ends_with("macro_pass.rs"))
+        .collect();
+    assert_eq!(found.len(), 1, "exactly one registered job named {name}");
+    found[0]
+}
+
+#[test]
+fn plain_job_registers_with_defaults() {
+    let job = job("plain_job");
+    assert_eq!(job.module_path, "macro_pass");
+    assert_eq!(job.schedule, ScheduleSpec::Cron("0 12 * * *"));
+    assert!(job.file.ends_with("tests/macro_pass.rs"), "{}", job.file);
+    // `line!()` is taken at the fn's name, so it is the line of `async fn plain_job`.
+    assert_eq!(job.line, 10);
+    let defaults = StaticOptions::DEFAULT;
+    assert_eq!(job.options.slug, defaults.slug);
+    assert!(job.options.monitor);
+    assert_eq!(job.options.overlap, Overlap::Skip);
+    assert_eq!(job.options.timeout, None);
+}
+
+#[test]
+fn every_option_is_registered_as_written() {
+    let job = job("close_invoices");
+    assert_eq!(job.module_path, "macro_pass::billing");
+    assert_eq!(job.schedule, ScheduleSpec::Cron("*/5 9-17 * * MON-FRI"));
+    let o = &job.options;
+    assert_eq!(o.slug, Some("close-invoices"));
+    assert_eq!(o.timezone, Some("Europe/Vienna"));
+    assert!(o.monitor);
+    assert_eq!(o.checkin_margin, Some(2));
+    assert_eq!(o.max_runtime, Some(10));
+    assert_eq!(o.failure_issue_threshold, Some(3));
+    assert_eq!(o.recovery_threshold, Some(4));
+    assert_eq!(o.owner, Some("team:billing"));
+    assert!(o.run_at_startup);
+    assert_eq!(o.overlap, Overlap::Replace);
+    assert_eq!(o.timeout, Some(Duration::from_secs(9 * 60)));
+    assert_eq!(o.jitter, Some(Duration::from_secs(90)));
+    assert_eq!(o.catch_up, Some(Duration::from_secs(3600)));
+}
+
+#[test]
+fn interval_and_unmonitored_jobs_register() {
+    let failing = job("failing_job");
+    assert_eq!(failing.schedule, ScheduleSpec::Every("15m"));
+    assert_eq!(failing.options.overlap, Overlap::Allow);
+
+    let poll = job("poll_queue");
+    assert_eq!(poll.module_path, "macro_pass::billing");
+    assert_eq!(poll.schedule, ScheduleSpec::Every("10s"));
+    assert!(!poll.options.monitor);
+}
+
+#[tokio::test]
+async fn runner_reports_what_the_job_returned() {
+    assert!((job("plain_job").run)().await.is_ok());
+    assert!((job("close_invoices").run)().await.is_ok());
+
+    let error = (job("failing_job").run)()
+        .await
+        .expect_err("failing_job returns Err");
+    assert_eq!(error.message, "warehouse unreachable");
+    assert_eq!(error.debug, "ReportError");
+    assert!(
+        error.type_name.ends_with("ReportError"),
+        "{}",
+        error.type_name
+    );
+
+    let error = (job("anyhow_job").run)()
+        .await
+        .expect_err("anyhow_job returns Err");
+    assert_eq!(error.message, "nightly export failed: disk full");
+}
+
+#[test]
+fn the_fn_is_left_callable() {
+    // The attribute leaves the fn as written: it can still be called (e.g. from tests).
+    let future = failing_job();
+    let result = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime")
+        .block_on(future);
+    assert!(result.is_err());
+}

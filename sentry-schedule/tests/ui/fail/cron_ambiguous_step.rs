@@ -1,0 +1,6 @@
+use sentry_schedule::scheduled;
+
+#[scheduled(cron = "5-5/10 * * * *")]
+async fn job() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use sentry_schedule::scheduled;
+
+#[scheduled(cron = "61 12 * * *")]
+async fn job() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use sentry_schedule::scheduled;
+
+#[scheduled(cron = "@reboot")]
+async fn job() {}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use sentry_schedule::scheduled;
+
+// Every problem of one item is reported in the same compile.
+#[scheduled(cron = "0 25 * * *", timezone = "Mars/Olympus", checkin_margin = 0, colour = "red")]
+fn job(retries: u8) {
+    let _ = retries;
+}
+
+fn main() {}

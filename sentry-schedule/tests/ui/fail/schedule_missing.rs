@@ -1,0 +1,6 @@
+use sentry_schedule::scheduled;
+
+#[scheduled(timezone = "Europe/Vienna")]
+async fn job() {}
+
+fn main() {}
