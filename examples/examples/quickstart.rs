@@ -13,7 +13,12 @@ use sentry_schedule::scheduled;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Every minute (and once at start-up): a job that succeeds.
-#[scheduled(cron = "* * * * *", run_at_startup = true, checkin_margin = 1, max_runtime = 5)]
+#[scheduled(
+    cron = "* * * * *",
+    run_at_startup = true,
+    checkin_margin = 1,
+    max_runtime = 5
+)]
 async fn refresh_exchange_rates() -> anyhow::Result<()> {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     println!("refresh_exchange_rates: fetched 31 rates");
@@ -22,7 +27,11 @@ async fn refresh_exchange_rates() -> anyhow::Result<()> {
 
 /// Every two minutes in Vienna (and once at start-up): a job that fails every other run,
 /// to show an `error` check-in and the error event linked to it.
-#[scheduled(cron = "*/2 * * * *", timezone = "Europe/Vienna", run_at_startup = true)]
+#[scheduled(
+    cron = "*/2 * * * *",
+    timezone = "Europe/Vienna",
+    run_at_startup = true
+)]
 async fn send_sales_report() -> Result<(), std::io::Error> {
     static RUNS: AtomicU32 = AtomicU32::new(0);
     if RUNS.fetch_add(1, Ordering::Relaxed) % 2 == 0 {
