@@ -140,9 +140,7 @@ impl Job {
 
     /// The fire instants strictly after `after`, in order: `job.upcoming(now).take(3)`.
     pub fn upcoming(&self, after: DateTime<Utc>) -> impl Iterator<Item = DateTime<Utc>> + '_ {
-        std::iter::successors(self.schedule.next_after(after, self.timezone), move |t| {
-            self.schedule.next_after(*t, self.timezone)
-        })
+        self.schedule.upcoming(after, self.timezone)
     }
 
     /// Live counters of this job's runs; the handle stays valid while the scheduler runs.

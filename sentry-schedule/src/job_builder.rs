@@ -31,6 +31,8 @@ pub(crate) struct JobSpec {
     /// An explicit slug; derived from `module_path` and `name` when `None`.
     pub slug: Option<String>,
     pub name: String,
+    /// The fn's own name, for the derived slug.
+    pub fn_name: &'static str,
     pub module_path: &'static str,
     pub location: Option<SourceLocation>,
     pub schedule: ScheduleText,
@@ -118,6 +120,7 @@ impl JobBuilder {
             spec: JobSpec {
                 name: slug.clone(),
                 slug: Some(slug),
+                fn_name: "",
                 module_path: "",
                 location: Some(SourceLocation {
                     file: caller.file(),
@@ -219,14 +222,14 @@ pub(crate) fn resolve(spec: JobSpec) -> Result<Job, Error> {
     let mut problems = Vec::new();
 
     let slug = match &spec.slug {
-        Some(explicit) => {
-            if let Err(e) = slug::validate_slug(explicit) {
-                problems.push(format!("slug `{explicit}`: {e}"));
-            }
-            explicit.clone()
-        }
-        None => slug::derive_slug(spec.module_path, &spec.name),
+        Some(explicit) => explicit.clone(),
+        None => slug::derive_slug(spec.module_path, spec.fn_name),
     };
+    // Derived slugs are valid by construction; checked anyway, as descriptors can be
+    // built by hand.
+    if let Err(e) = slug::validate_slug(&slug) {
+        problems.push(format!("slug `{slug}`: {e}"));
+    }
 
     let schedule = match &spec.schedule {
         ScheduleText::Cron(s) => Schedule::cron(s).map_err(|e| ("cron", s, e)),

@@ -21,8 +21,10 @@ use crate::job::Job;
 use crate::run::{self, RunCancel, RunOutcome};
 use crate::run_set::RunSet;
 use chrono::{DateTime, TimeDelta, Utc};
+use sentry_schedule_core::schedule::Upcoming;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash, Hasher};
+use std::iter::Peekable;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -54,10 +56,11 @@ pub(crate) async fn job_loop(job: Arc<Job>, runs: Arc<RunSet>, shared: LoopShare
     if job.policy.run_at_startup && !shared.shutdown.is_cancelled() {
         start_run(&job, &runs, &shared, start);
     }
-    // Ticks at or before `last` have run (or were passed over) and never fire again.
-    let mut last = start;
+    // One cursor for the whole life of the job: it yields each instant once, in order,
+    // exactly as Sentry's server iterates the schedule, so no tick can repeat.
+    let mut ticks = job.schedule.upcoming(start, job.timezone).peekable();
     loop {
-        let Some(next) = job.schedule.next_after(last, job.timezone) else {
+        let Some(next) = ticks.next() else {
             tracing::info!(slug = %job.slug, "schedule has no further fire instant; job stops");
             return;
         };
@@ -65,8 +68,7 @@ pub(crate) async fn job_loop(job: Arc<Job>, runs: Arc<RunSet>, shared: LoopShare
             return;
         }
         let now = shared.clock.now();
-        let (tick, passed_over) = latest_due(&job, next, now);
-        last = tick;
+        let (tick, passed_over) = latest_due(&job, &mut ticks, next, now);
         if passed_over > 0 {
             job.stats.add_missed(passed_over);
             tracing::warn!(
@@ -131,34 +133,37 @@ async fn wait_until(
     }
 }
 
-/// The latest tick at or before `now`, starting from the due tick `next`, and how many
-/// ticks after `next` were passed over to reach it.
-fn latest_due(job: &Job, next: DateTime<Utc>, now: DateTime<Utc>) -> (DateTime<Utc>, u64) {
-    let following = |t: DateTime<Utc>| {
-        job.schedule
-            .next_after(t, job.timezone)
-            .filter(|n| *n <= now)
-    };
+/// The latest tick at or before `now`, starting from the due tick `next` and advancing
+/// `ticks` past it, and how many ticks after `next` were passed over to reach it.
+fn latest_due(
+    job: &Job,
+    ticks: &mut Peekable<Upcoming>,
+    next: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> (DateTime<Utc>, u64) {
     let mut tick = next;
     let mut passed = 0;
-    while let Some(n) = following(tick) {
-        tick = n;
+    while let Some(t) = ticks.next_if(|t| *t <= now) {
+        tick = t;
         passed += 1;
         if passed >= MAX_TICK_WALK {
-            // A very long jump over a frequent schedule: search back from `now` instead.
+            // A very long jump over a frequent schedule: search back from `now` for a
+            // recent start, then walk the few ticks from there.
             let mut back = TimeDelta::seconds(1);
             while back < now.signed_duration_since(tick) {
-                if let Some(n) = following(now - back) {
-                    let mut latest = n;
-                    while let Some(m) = following(latest) {
-                        latest = m;
-                    }
-                    return (latest, passed);
+                let from = now - back;
+                if job
+                    .schedule
+                    .next_after(from, job.timezone)
+                    .is_some_and(|t| t <= now)
+                {
+                    *ticks = job.schedule.upcoming(from, job.timezone).peekable();
+                    break;
                 }
                 back = back * 2;
             }
-            while let Some(m) = following(tick) {
-                tick = m;
+            while let Some(t) = ticks.next_if(|t| *t <= now) {
+                tick = t;
             }
             return (tick, passed);
         }

@@ -27,6 +27,7 @@ pub(crate) fn resolve_static(job: &StaticJob) -> Result<Job, Error> {
     resolve(JobSpec {
         slug: o.slug.map(str::to_owned),
         name,
+        fn_name: job.name,
         module_path: job.module_path,
         location: Some(SourceLocation {
             file: job.file,

@@ -132,6 +132,73 @@ async fn daily_job_in_vienna_follows_the_spring_dst_change() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_time_in_the_skipped_hour_fires_right_after_the_gap() {
+    // On 2026-03-29 Vienna's clocks go from 02:00 CET straight to 03:00 CEST.
+    let clock = TestClock::new(at("2026-03-27T12:00:00Z"));
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let job = Job::builder("vienna-night", "30 2 * * *")
+        .timezone("Europe/Vienna")
+        .run(reporting(&clock, &tx))
+        .build()
+        .unwrap();
+    let running = Running::start(&clock, vec![job]);
+
+    for expected in [
+        "2026-03-28T01:30:00Z", // 02:30 CET
+        "2026-03-29T01:00:00Z", // 02:30 does not exist: 03:00 CEST, the end of the gap
+        "2026-03-30T00:30:00Z", // 02:30 CEST
+    ] {
+        let seen = next(&mut rx).await;
+        assert_eq!(seen.scheduled, at(expected));
+        assert_eq!(seen.now, at(expected));
+    }
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn in_the_repeated_autumn_hour_fixed_times_fire_once_and_others_twice() {
+    // On 2026-10-25 Vienna's clocks go from 03:00 CEST back to 02:00 CET.
+    let clock = TestClock::new(at("2026-10-24T22:00:00Z"));
+    let (fixed_tx, mut fixed) = mpsc::unbounded_channel();
+    let (half_tx, mut half) = mpsc::unbounded_channel();
+    let vienna = |slug: &str, cron: &str, tx| {
+        Job::builder(slug, cron)
+            .timezone("Europe/Vienna")
+            .run(reporting(&clock, tx))
+            .build()
+            .unwrap()
+    };
+    let running = Running::start(
+        &clock,
+        vec![
+            vienna("fixed", "30 2 * * *", &fixed_tx),
+            vienna("half-hourly", "*/30 * * * *", &half_tx),
+        ],
+    );
+
+    // 02:30 local happens twice; a fixed time runs on the first pass only.
+    assert_eq!(next(&mut fixed).await.scheduled, at("2026-10-25T00:30:00Z"));
+    assert_eq!(next(&mut fixed).await.scheduled, at("2026-10-26T01:30:00Z"));
+    // A non-fixed schedule ticks on real instants, in both passes.
+    let mut seen = Vec::new();
+    while let Ok(s) = half.try_recv() {
+        seen.push(s.scheduled);
+    }
+    let expected = [
+        "2026-10-24T22:30:00Z",
+        "2026-10-24T23:00:00Z",
+        "2026-10-24T23:30:00Z",
+        "2026-10-25T00:00:00Z", // 02:00 CEST
+        "2026-10-25T00:30:00Z", // 02:30 CEST
+        "2026-10-25T01:00:00Z", // 02:00 CET
+        "2026-10-25T01:30:00Z", // 02:30 CET
+        "2026-10-25T02:00:00Z",
+    ];
+    assert_eq!(seen[..expected.len()], expected.map(at));
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn failing_and_panicking_jobs_keep_being_scheduled() {
     let clock = TestClock::new(at("2026-03-02T12:00:30Z"));
     let (err_tx, mut err_rx) = mpsc::unbounded_channel();
@@ -685,6 +752,19 @@ fn cross_option_rules_match_the_attribute() {
         .run(noop)
         .build()
         .is_ok());
+}
+
+#[test]
+fn hashed_schedules_are_resolved_from_the_slug_when_the_job_is_built() {
+    let noop = |_: JobContext| async {};
+    let a = Job::cron("nightly-a", "H 3 * * *", noop).unwrap();
+    let again = Job::cron("nightly-a", "H 3 * * *", noop).unwrap();
+    assert!(!a.schedule().is_hashed());
+    assert!(!a.schedule().to_string().contains('H'), "{}", a.schedule());
+    assert_eq!(a.schedule(), again.schedule(), "stable for one slug");
+    let first = a.upcoming(at("2026-03-02T12:00:00Z")).next().unwrap();
+    assert_eq!(first.date_naive(), at("2026-03-03T00:00:00Z").date_naive());
+    assert_eq!(first.format("%H").to_string(), "03");
 }
 
 #[test]
