@@ -50,10 +50,7 @@ async fn heartbeat() {
 #[tokio::main]
 async fn main() -> Result<(), sentry_schedule::Error> {
     // Reads SENTRY_DSN from the environment; without it, check-ins are printed instead.
-    let _sentry = sentry::init(sentry::ClientOptions {
-        release: sentry::release_name!(),
-        ..Default::default()
-    });
+    let _sentry = sentry::init(sentry::ClientOptions::new().maybe_release(sentry::release_name!()));
     println!("sentry-schedule quickstart: press Ctrl-C to stop");
     sentry_schedule::run_all().await
 }
