@@ -167,6 +167,11 @@ impl Scheduler {
         if self.jobs.is_empty() {
             tracing::warn!("no jobs to schedule; waiting for shutdown");
         }
+        // Listen before any job starts, so an early Ctrl-C is handled, not fatal.
+        let mut signal: ShutdownSignal = match self.shutdown_signal {
+            Some(signal) => signal,
+            None => shutdown::default_signal(),
+        };
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
         let (jump_tx, jump_rx) = watch::channel(0);
@@ -197,11 +202,6 @@ impl Scheduler {
         }
         drop(shared);
 
-        let signal: ShutdownSignal = match self.shutdown_signal {
-            Some(signal) => signal,
-            None => Box::pin(shutdown::default_signal()),
-        };
-        tokio::pin!(signal);
         loop {
             tokio::select! {
                 () = &mut signal => break,

@@ -5,6 +5,8 @@
 //! rest are cancelled ("interrupted by shutdown") and their final check-ins handed to the
 //! transport; then the Sentry client is flushed so nothing is lost at exit.
 use crate::run_set::RunSet;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::task::TaskTracker;
@@ -16,39 +18,51 @@ pub(crate) const CANCELLED_RUNS_WAIT: Duration = Duration::from_secs(30);
 /// How long the Sentry client may take to flush at the end.
 pub(crate) const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Resolves on Ctrl-C, or on SIGTERM on unix.
+/// Resolves on Ctrl-C (SIGINT), or on SIGTERM on unix.
 ///
-/// A signal handler that cannot be installed is logged as an error and ignored; if none
-/// can be installed the future never resolves and the process must be stopped otherwise.
-pub(crate) async fn default_signal() {
-    let ctrl_c = async {
-        match tokio::signal::ctrl_c().await {
-            Ok(()) => tracing::info!("Ctrl-C received; shutting down"),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for Ctrl-C");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
+/// The handlers are installed when this is called, not when the future is first polled,
+/// so a signal that arrives while the first jobs start is not missed (nor does it kill
+/// the process). A handler that cannot be installed is logged as an error and ignored; if
+/// none can be installed the future never resolves and the process must be stopped otherwise.
+pub(crate) fn default_signal() -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
     #[cfg(unix)]
-    let terminate = async {
+    {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-                tracing::info!("SIGTERM received; shutting down");
+        let listen = |kind: SignalKind, name: &'static str| {
+            let installed = signal(kind);
+            async move {
+                match installed {
+                    Ok(mut s) => {
+                        s.recv().await;
+                        tracing::info!("{name} received; shutting down");
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot listen for {name}");
+                        std::future::pending::<()>().await;
+                    }
+                }
             }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
+        };
+        let interrupt = listen(SignalKind::interrupt(), "Ctrl-C (SIGINT)");
+        let terminate = listen(SignalKind::terminate(), "SIGTERM");
+        Box::pin(async move {
+            tokio::select! {
+                () = interrupt => {}
+                () = terminate => {}
             }
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
+    {
+        Box::pin(async {
+            match tokio::signal::ctrl_c().await {
+                Ok(()) => tracing::info!("Ctrl-C received; shutting down"),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen for Ctrl-C");
+                    std::future::pending::<()>().await;
+                }
+            }
+        })
     }
 }
 

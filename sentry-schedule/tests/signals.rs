@@ -1,0 +1,52 @@
+//! The default shutdown signals: SIGINT (Ctrl-C) and SIGTERM stop the scheduler gracefully.
+//! (Its own test binary: the signals go to the whole process.)
+#![cfg(unix)]
+use sentry_schedule::{Job, JobContext, Scheduler};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Runs a scheduler with the default signals and a job that starts at once and waits for
+/// its cancellation token; sends `signal` to this process while the job runs.
+async fn stops_on(signal: &str) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let job = Job::builder("waits-for-shutdown", "0 0 1 1 *")
+        .monitor(false)
+        .run_at_startup(true)
+        .run(move |ctx: JobContext| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send("started");
+                ctx.cancelled().await;
+                let _ = tx.send("wrapped up");
+            }
+        })
+        .build()
+        .unwrap();
+    let scheduler = Scheduler::builder()
+        .registered_jobs(false)
+        .job(job)
+        .build()
+        .unwrap();
+    let handle = tokio::spawn(scheduler.run());
+    // Jobs start only after the signal handlers are installed.
+    assert_eq!(rx.recv().await, Some("started"));
+
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &std::process::id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+
+    // Bounded only so a regression fails instead of hanging.
+    let ended = tokio::time::timeout(Duration::from_secs(20), handle)
+        .await
+        .unwrap_or_else(|_| panic!("scheduler did not stop on SIG{signal}"));
+    ended.expect("scheduler task").expect("scheduler result");
+    assert_eq!(rx.recv().await, Some("wrapped up"));
+}
+
+#[tokio::test]
+async fn sigint_and_sigterm_shut_down_gracefully() {
+    stops_on("INT").await;
+    stops_on("TERM").await;
+}
