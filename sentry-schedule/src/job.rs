@@ -231,8 +231,8 @@ impl JobStats {
     pub(crate) fn add_skipped(&self) {
         self.inner.skipped.fetch_add(1, Ordering::Relaxed);
     }
-    pub(crate) fn add_replaced(&self) {
-        self.inner.replaced.fetch_add(1, Ordering::Relaxed);
+    pub(crate) fn add_replaced(&self, n: u64) {
+        self.inner.replaced.fetch_add(n, Ordering::Relaxed);
     }
     pub(crate) fn add_missed(&self, n: u64) {
         self.inner.missed.fetch_add(n, Ordering::Relaxed);

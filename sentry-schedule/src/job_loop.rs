@@ -199,9 +199,7 @@ fn start_run(job: &Arc<Job>, runs: &Arc<RunSet>, shared: &LoopShared, scheduled:
         }
         Overlap::Replace => {
             let replaced = runs.cancel_all("replaced by a newer run");
-            for _ in 0..replaced {
-                job.stats.add_replaced();
-            }
+            job.stats.add_replaced(replaced as u64);
             if replaced > 0 {
                 tracing::warn!(
                     slug = %job.slug,

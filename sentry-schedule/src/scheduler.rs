@@ -34,6 +34,24 @@ pub async fn run_all() -> Result<(), Error> {
 /// Runs jobs on their schedules: built with [`Scheduler::builder`], started with
 /// [`Scheduler::run`].
 ///
+/// # Timing
+///
+/// - Each job has one task that sleeps until its next fire instant: no polling tick, so
+///   an idle scheduler costs nothing whatever the number of jobs. Fire instants are computed
+///   on the wall clock in the job's time zone, exactly as Sentry's server computes them.
+/// - A run never starts early: on waking, the wall clock is read again and the task goes
+///   back to sleep if the instant has not come yet.
+/// - Wall-clock jumps (NTP steps, suspend/resume) are noticed within 5 seconds. After a
+///   jump **backward** no tick runs twice: a job only ever fires instants later than the
+///   last one it ran. After a jump **forward** over several ticks only the latest due
+///   tick runs, once; the others are counted in [`JobStats::missed`](crate::JobStats::missed)
+///   and logged.
+/// - `jitter` delays a run by a random amount below it; the run's scheduled instant (in
+///   its context and check-ins) stays the tick.
+/// - `overlap`: `Skip` (default) skips a tick while the previous run still runs (logged,
+///   counted in [`JobStats::skipped`](crate::JobStats::skipped)); `Allow` runs them side
+///   by side; `Replace` cancels the old run ("replaced by a newer run") and starts the new one.
+///
 /// ```no_run
 /// # async fn app() -> Result<(), sentry_schedule::Error> {
 /// use std::time::Duration;
