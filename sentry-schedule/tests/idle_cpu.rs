@@ -27,8 +27,19 @@ fn cpu_ticks() -> u64 {
     field(11) + field(12)
 }
 
+/// Resident memory of this process, in KiB.
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("procfs");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
 #[tokio::test]
 async fn ten_thousand_idle_jobs_use_almost_no_cpu() {
+    let rss_before = rss_kib();
     let jobs = (0..JOBS).map(|i| {
         Job::cron(
             format!("yearly-{i:05}"),
@@ -50,6 +61,10 @@ async fn ten_thousand_idle_jobs_use_almost_no_cpu() {
     // Let every job loop compute its first deadline and go to sleep.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
+    println!(
+        "{JOBS} scheduled jobs: resident memory +{} KiB",
+        rss_kib().saturating_sub(rss_before)
+    );
     let window = Duration::from_secs(3);
     let before = cpu_ticks();
     tokio::time::sleep(window).await;
