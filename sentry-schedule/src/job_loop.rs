@@ -1,15 +1,16 @@
 //! The loop of one job: sleep until the next fire instant, start a run, repeat.
 //!
-//! Fire instants are computed on the wall clock in the job's time zone
-//! (`schedule.next_after(last, tz)`) and slept for on tokio's monotonic clock. On waking
+//! Fire instants come from one schedule cursor per job (`schedule.upcoming(start, tz)`,
+//! wall-clock instants in the job's time zone, in the order Sentry's server iterates them)
+//! and are slept for on tokio's monotonic clock. On waking
 //! the wall clock is read again; the loop fires only when the wall clock has reached the
 //! instant — **never early** — and otherwise sleeps again. Deadlines are also recomputed
 //! whenever the clock watch ([`crate::clock_watch`]) reports a wall-clock jump.
 //!
 //! Clock jumps — the tolerance:
-//! - **Backward**: the loop remembers the last scheduled instant it ran and only fires ticks
-//!   strictly after it, so no tick runs twice; it simply waits until the wall clock
-//!   reaches the next tick again.
+//! - **Backward**: the cursor only moves forward, so only ticks strictly after the last
+//!   one run can fire and no tick runs twice; the loop waits until the wall clock reaches
+//!   the next tick again.
 //! - **Forward** past several ticks (NTP step, suspend/resume): only the latest tick that
 //!   is due runs, once, with that tick as its scheduled instant; the ticks before it are
 //!   counted as missed ([`JobStats::missed`](crate::JobStats::missed)) and logged. A jump
