@@ -1,0 +1,197 @@
+//! One measurement in its own process, so CPU and memory figures of the two schedulers
+//! never mix: the parent re-executes this binary as `bench child '<spec as JSON>'`, the
+//! child prints its outcome as one JSON line on stdout.
+use crate::idle::IdleReport;
+use crate::lag::{analyze, LagReport, Recorder, Window};
+use crate::measure::{wall_nanos, NANOS_PER_SEC};
+use crate::overhead::OverheadReport;
+use crate::{idle, ours, overhead, tcs};
+use anyhow::{bail, Context as _};
+use serde::{Deserialize, Serialize};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// The scheduler being measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Contender {
+    /// sentry-schedule.
+    Ours,
+    /// tokio-cron-scheduler.
+    Tcs,
+}
+
+/// What a child measures.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Spec {
+    /// `jobs` jobs due together every `period_secs`; `ticks` ticks are measured.
+    Lag {
+        /// Scheduler.
+        contender: Contender,
+        /// Jobs due on each tick.
+        jobs: u32,
+        /// Seconds between ticks.
+        period_secs: u32,
+        /// Measured ticks.
+        ticks: u32,
+    },
+    /// `jobs` jobs whose next tick is hours away, watched for `secs`.
+    Idle {
+        /// Scheduler.
+        contender: Contender,
+        /// Registered jobs.
+        jobs: u32,
+        /// Seconds of idle CPU measured.
+        secs: u32,
+    },
+    /// `runs` runs through our wrapper against `runs` calls of the bare fn.
+    Overhead {
+        /// Runs of each.
+        runs: u32,
+    },
+}
+
+/// What a child found.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Outcome {
+    /// Fire lag and lost runs.
+    Lag(LagReport),
+    /// Idle CPU and memory.
+    Idle(IdleReport),
+    /// Per-run overhead.
+    Overhead(OverheadReport),
+    /// The scheduler cannot run this workload (the reason says why).
+    Unavailable(String),
+}
+
+/// Time both schedulers get after start-up before the first measured tick.
+const WARMUP: Duration = Duration::from_secs(1);
+
+/// Runs `spec` in a child process and returns its outcome.
+pub fn spawn(spec: &Spec) -> anyhow::Result<Outcome> {
+    let exe = std::env::current_exe().context("locating the bench binary")?;
+    let json = serde_json::to_string(spec)?;
+    let output = Command::new(exe)
+        .arg("child")
+        .arg(&json)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .context("starting a child process")?;
+    if !output.status.success() {
+        bail!("child `{json}` failed with {}", output.status);
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .last()
+        .with_context(|| format!("child `{json}` printed nothing"))?;
+    serde_json::from_str(line).with_context(|| format!("child `{json}` printed `{line}`"))
+}
+
+/// Entry point of `bench child '<spec>'`.
+pub fn main(args: &[String]) -> anyhow::Result<()> {
+    let [json] = args else {
+        bail!("usage: bench child '<spec as JSON>'");
+    };
+    let spec: Spec = serde_json::from_str(json).context("parsing the child spec")?;
+    // The overhead run is serial by nature and uses the paused clock; the others run on
+    // the multi-threaded runtime a service would use.
+    let runtime = match spec {
+        Spec::Overhead { .. } => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build(),
+        _ => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+    }
+    .context("building the tokio runtime")?;
+    let outcome = runtime.block_on(measure(spec))?;
+    println!("{}", serde_json::to_string(&outcome)?);
+    // Don't wait for the schedulers' background tasks.
+    runtime.shutdown_background();
+    Ok(())
+}
+
+async fn measure(spec: Spec) -> anyhow::Result<Outcome> {
+    match spec {
+        Spec::Lag {
+            contender,
+            jobs,
+            period_secs,
+            ticks,
+        } => lag(contender, jobs, period_secs, ticks)
+            .await
+            .map(Outcome::Lag),
+        Spec::Idle {
+            contender,
+            jobs,
+            secs,
+        } => idle::measure(contender, jobs, secs)
+            .await
+            .map(Outcome::Idle),
+        Spec::Overhead { runs } => overhead::measure(runs).await,
+    }
+}
+
+async fn lag(
+    contender: Contender,
+    jobs: u32,
+    period_secs: u32,
+    ticks: u32,
+) -> anyhow::Result<LagReport> {
+    let recorder = Recorder::with_capacity(jobs as usize * (ticks as usize + 2));
+    let running = Running::every(contender, jobs, period_secs, &recorder).await?;
+    let not_before = wall_nanos() + WARMUP.as_nanos() as i64;
+    let window = Window::starting_at_or_after(not_before, period_secs, ticks);
+    // A run more than a period late counts as lost.
+    sleep_until_wall(window.last() + i64::from(period_secs) * NANOS_PER_SEC).await;
+    running.stop().await?;
+    Ok(analyze(&recorder.take(), jobs, window))
+}
+
+async fn sleep_until_wall(target: i64) {
+    let left = target - wall_nanos();
+    if let Ok(left) = u64::try_from(left) {
+        tokio::time::sleep(Duration::from_nanos(left)).await;
+    }
+}
+
+/// Either scheduler, started.
+pub enum Running {
+    /// sentry-schedule.
+    Ours(ours::Running),
+    /// tokio-cron-scheduler.
+    Tcs(tcs::Running),
+}
+
+impl Running {
+    /// Starts `jobs` jobs due together every `period_secs` seconds.
+    pub async fn every(
+        contender: Contender,
+        jobs: u32,
+        period_secs: u32,
+        recorder: &std::sync::Arc<Recorder>,
+    ) -> anyhow::Result<Self> {
+        Ok(match contender {
+            Contender::Ours => Self::Ours(ours::start_every(jobs, period_secs, recorder).await?),
+            Contender::Tcs => Self::Tcs(tcs::start_every(jobs, period_secs, recorder).await?),
+        })
+    }
+
+    /// Starts `jobs` jobs due daily at `hour`:00 UTC.
+    pub async fn daily(contender: Contender, jobs: u32, hour: u32) -> anyhow::Result<Self> {
+        Ok(match contender {
+            Contender::Ours => Self::Ours(ours::start_daily(jobs, hour).await?),
+            Contender::Tcs => Self::Tcs(tcs::start_daily(jobs, hour).await?),
+        })
+    }
+
+    /// Stops it.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        match self {
+            Self::Ours(running) => running.stop().await,
+            Self::Tcs(running) => running.stop().await,
+        }
+    }
+}

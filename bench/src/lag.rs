@@ -1,0 +1,274 @@
+//! Fire lag and lost runs: every job records when its body started; the ticks it
+//! should have fired on are the multiples of the period on the wall clock.
+use crate::measure::{percentiles, wall_nanos, Percentiles, NANOS_PER_SEC};
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, Mutex};
+
+/// One started run: which job, when its body began (wall clock, ns since the epoch) and,
+/// when the scheduler tells it, the instant it was scheduled for.
+#[derive(Debug, Clone, Copy)]
+pub struct Start {
+    /// Index of the job, `0..jobs`.
+    pub job: u32,
+    /// Wall-clock start of the job's body.
+    pub at: i64,
+    /// The scheduled instant the scheduler handed to the run, if it does.
+    pub scheduled: Option<i64>,
+}
+
+/// Collects run starts from every job.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    starts: Mutex<Vec<Start>>,
+}
+
+impl Recorder {
+    /// A recorder with room for `capacity` starts.
+    pub fn with_capacity(capacity: usize) -> Arc<Self> {
+        Arc::new(Self {
+            starts: Mutex::new(Vec::with_capacity(capacity)),
+        })
+    }
+
+    /// Records that `job` started now.
+    pub fn record(&self, job: u32, scheduled: Option<i64>) {
+        let at = wall_nanos();
+        self.starts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(Start { job, at, scheduled });
+    }
+
+    /// Every start recorded so far.
+    pub fn take(&self) -> Vec<Start> {
+        std::mem::take(
+            &mut *self
+                .starts
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
+    }
+}
+
+/// The ticks a lag run measures: `ticks` consecutive multiples of `period` (seconds)
+/// of the wall clock, the first at `first` (ns since the epoch).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Window {
+    /// First measured tick, ns since the epoch.
+    pub first: i64,
+    /// Seconds between ticks.
+    pub period_secs: u32,
+    /// Number of measured ticks.
+    pub ticks: u32,
+}
+
+impl Window {
+    /// The first `ticks` ticks on the `period_secs` grid at or after `not_before`.
+    pub fn starting_at_or_after(not_before: i64, period_secs: u32, ticks: u32) -> Self {
+        let period = i64::from(period_secs) * NANOS_PER_SEC;
+        let first = not_before.div_euclid(period) * period;
+        let first = if first < not_before {
+            first + period
+        } else {
+            first
+        };
+        Self {
+            first,
+            period_secs,
+            ticks,
+        }
+    }
+
+    fn period(&self) -> i64 {
+        i64::from(self.period_secs) * NANOS_PER_SEC
+    }
+
+    /// The instant of the last measured tick.
+    pub fn last(&self) -> i64 {
+        self.first + self.period() * i64::from(self.ticks.saturating_sub(1))
+    }
+
+    /// Index of the measured tick `scheduled` is, if it is one.
+    fn tick_index(&self, scheduled: i64) -> Option<u32> {
+        let offset = scheduled - self.first;
+        if offset < 0 || offset % self.period() != 0 {
+            return None;
+        }
+        u32::try_from(offset / self.period())
+            .ok()
+            .filter(|i| *i < self.ticks)
+    }
+
+    /// The grid tick a run that started at `at` belongs to: the latest one not after it.
+    /// Right as long as no run starts a whole period late.
+    fn tick_before(&self, at: i64) -> i64 {
+        at.div_euclid(self.period()) * self.period()
+    }
+}
+
+/// What a lag run found.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LagReport {
+    /// Jobs due together on each tick.
+    pub jobs: u32,
+    /// Measured ticks.
+    pub ticks: u32,
+    /// Runs that should have started (`jobs × ticks`).
+    pub expected: u64,
+    /// Distinct (job, tick) runs that started.
+    pub started: u64,
+    /// Expected runs that never started (within a period of their tick).
+    pub lost: u64,
+    /// Runs that started more than once for the same tick.
+    pub duplicates: u64,
+    /// Runs that started before their scheduled instant.
+    pub early: u64,
+    /// Runs whose scheduler-reported instant is not on the grid of measured ticks
+    /// (the scheduler's idea of the tick differs from the schedule).
+    pub off_grid: u64,
+    /// Start − scheduled instant over the started runs.
+    pub lag: Option<Percentiles>,
+}
+
+/// Matches the recorded starts against the window's ticks.
+pub fn analyze(starts: &[Start], jobs: u32, window: Window) -> LagReport {
+    let ticks = window.ticks;
+    let mut seen = vec![0u32; jobs as usize * ticks as usize];
+    let mut lags = Vec::with_capacity(seen.len());
+    let (mut duplicates, mut early, mut off_grid) = (0, 0, 0);
+    for start in starts {
+        let scheduled = match start.scheduled {
+            Some(reported) => {
+                if window.tick_index(reported).is_none()
+                    && reported >= window.first
+                    && reported <= window.last()
+                {
+                    off_grid += 1;
+                }
+                reported
+            }
+            None => window.tick_before(start.at),
+        };
+        let Some(tick) = window.tick_index(scheduled) else {
+            continue;
+        };
+        let slot = start.job as usize * ticks as usize + tick as usize;
+        let Some(count) = seen.get_mut(slot) else {
+            continue;
+        };
+        *count += 1;
+        if *count > 1 {
+            duplicates += 1;
+            continue;
+        }
+        if start.at < scheduled {
+            early += 1;
+        }
+        lags.push(start.at - scheduled);
+    }
+    let expected = seen.len() as u64;
+    let started = seen.iter().filter(|c| **c > 0).count() as u64;
+    LagReport {
+        jobs,
+        ticks,
+        expected,
+        started,
+        lost: expected - started,
+        duplicates,
+        early,
+        off_grid,
+        lag: percentiles(lags),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: i64 = NANOS_PER_SEC;
+    const MS: i64 = 1_000_000;
+
+    #[test]
+    fn window_starts_on_the_next_grid_tick() {
+        let w = Window::starting_at_or_after(100 * S + 1, 2, 3);
+        assert_eq!((w.first, w.last()), (102 * S, 106 * S));
+        let w = Window::starting_at_or_after(100 * S, 2, 1);
+        assert_eq!((w.first, w.last()), (100 * S, 100 * S));
+    }
+
+    #[test]
+    fn counts_lost_duplicate_and_lag() {
+        let w = Window {
+            first: 10 * S,
+            period_secs: 1,
+            ticks: 2,
+        };
+        let starts = [
+            Start {
+                job: 0,
+                at: 10 * S + MS,
+                scheduled: None,
+            }, // tick 0, 1 ms
+            Start {
+                job: 0,
+                at: 11 * S + 3 * MS,
+                scheduled: None,
+            }, // tick 1, 3 ms
+            Start {
+                job: 1,
+                at: 10 * S + 2 * MS,
+                scheduled: None,
+            }, // tick 0, 2 ms
+            Start {
+                job: 1,
+                at: 10 * S + 5 * MS,
+                scheduled: None,
+            }, // tick 0 again
+            Start {
+                job: 1,
+                at: 9 * S + 999 * MS,
+                scheduled: None,
+            }, // before the window
+               // job 1 never ran for tick 1
+        ];
+        let r = analyze(&starts, 2, w);
+        assert_eq!(
+            (r.expected, r.started, r.lost, r.duplicates, r.early),
+            (4, 3, 1, 1, 0)
+        );
+        let lag = r.lag.expect("lags");
+        assert_eq!((lag.p50_us, lag.max_us), (2_000.0, 3_000.0));
+    }
+
+    #[test]
+    fn reported_instants_are_trusted_and_checked() {
+        let w = Window {
+            first: 10 * S,
+            period_secs: 1,
+            ticks: 2,
+        };
+        let starts = [
+            // Reported for tick 0 but started 1.5 s later: lag 1.5 s, not a tick-1 run.
+            Start {
+                job: 0,
+                at: 11 * S + 500 * MS,
+                scheduled: Some(10 * S),
+            },
+            // Started before its reported instant.
+            Start {
+                job: 0,
+                at: 11 * S - MS,
+                scheduled: Some(11 * S),
+            },
+            // A reported instant between ticks.
+            Start {
+                job: 1,
+                at: 10 * S + 600 * MS,
+                scheduled: Some(10 * S + 500 * MS),
+            },
+        ];
+        let r = analyze(&starts, 2, w);
+        assert_eq!((r.started, r.lost, r.early, r.off_grid), (2, 2, 1, 1));
+        assert_eq!(r.lag.expect("lags").max_us, 1_500_000.0);
+    }
+}

@@ -1,0 +1,148 @@
+//! Benchmarks sentry-schedule side by side with tokio-cron-scheduler.
+//!
+//! `cargo run --release -p bench` measures, for both schedulers on the same workloads,
+//! each in its own child process: fire lag and lost runs with 1, 100, 1,000 and 10,000
+//! jobs due in the same second; idle CPU and memory with 10,000 jobs whose next tick is
+//! hours away; and the per-run overhead of our wrapper over the bare async fn. It prints
+//! one Markdown table with both figures, their ratio, and whether each of our targets is
+//! met. `--quick` is the reduced version CI runs. A missed target prints MISSED but
+//! exits 0; only errors exit non-zero.
+//!
+//! `cargo run --release -p bench -- compile-time` reports the build-time cost of the
+//! `#[scheduled]` attribute on 500 fns.
+#![warn(missing_docs)]
+
+mod child;
+mod compile_time;
+mod idle;
+mod lag;
+mod measure;
+mod ours;
+mod overhead;
+mod report;
+mod tcs;
+
+use child::{Contender, Spec};
+use report::{thousands, Results};
+use std::process::ExitCode;
+use std::time::Instant;
+
+const USAGE: &str = "\
+usage: bench [--quick]          fire lag, runs lost, idle CPU, per-run overhead, memory
+       bench compile-time [--fns N]   build time with and without #[scheduled] (default 500 fns)";
+
+/// Sizes of one benchmark run.
+#[derive(Debug, Clone)]
+struct Plan {
+    sizes: Vec<u32>,
+    period_secs: u32,
+    ticks: u32,
+    idle_jobs: u32,
+    idle_secs: u32,
+    overhead_runs: u32,
+}
+
+impl Plan {
+    fn full() -> Self {
+        Self {
+            sizes: vec![1, 100, 1_000, 10_000],
+            period_secs: 1,
+            ticks: 10,
+            idle_jobs: 10_000,
+            idle_secs: 60,
+            overhead_runs: 200_000,
+        }
+    }
+
+    fn quick() -> Self {
+        Self {
+            ticks: 2,
+            idle_secs: 10,
+            overhead_runs: 20_000,
+            ..Self::full()
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("child") => child::main(args.get(1..).unwrap_or_default()),
+        Some("compile-time") => compile_time::main(args.get(1..).unwrap_or_default()),
+        None => run(Plan::full()),
+        Some("--quick") if args.len() == 1 => run(Plan::quick()),
+        Some("-h" | "--help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(_) => Err(anyhow::anyhow!("unexpected arguments {args:?}\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(plan: Plan) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut lag = Vec::new();
+    for &jobs in &plan.sizes {
+        let measure = |contender| {
+            eprintln!(
+                "bench: fire lag, {contender:?}, {} jobs every {} s, {} ticks",
+                thousands(jobs),
+                plan.period_secs,
+                plan.ticks
+            );
+            child::spawn(&Spec::Lag {
+                contender,
+                jobs,
+                period_secs: plan.period_secs,
+                ticks: plan.ticks,
+            })
+        };
+        let ours = measure(Contender::Ours)?;
+        let tcs = measure(Contender::Tcs)?;
+        lag.push((jobs, ours, tcs));
+    }
+    eprintln!(
+        "bench: idle CPU and memory, {} jobs, {} s, both schedulers at once (separate processes)",
+        thousands(plan.idle_jobs),
+        plan.idle_secs
+    );
+    let idle = std::thread::scope(|scope| {
+        let spawn_idle = |contender| {
+            let spec = Spec::Idle {
+                contender,
+                jobs: plan.idle_jobs,
+                secs: plan.idle_secs,
+            };
+            scope.spawn(move || child::spawn(&spec))
+        };
+        let (ours, tcs) = (spawn_idle(Contender::Ours), spawn_idle(Contender::Tcs));
+        let join = |h: std::thread::ScopedJoinHandle<'_, anyhow::Result<child::Outcome>>| {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("idle measurement thread panicked"))?
+        };
+        anyhow::Ok((join(ours)?, join(tcs)?))
+    })?;
+    eprintln!(
+        "bench: per-run overhead, {} runs",
+        thousands(plan.overhead_runs)
+    );
+    let overhead = child::spawn(&Spec::Overhead {
+        runs: plan.overhead_runs,
+    })?;
+    let results = Results {
+        lag,
+        idle,
+        overhead,
+        idle_secs: plan.idle_secs,
+    };
+    println!("{}", report::render(&results));
+    eprintln!("bench: done in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}

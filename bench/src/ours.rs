@@ -1,0 +1,88 @@
+//! sentry-schedule, driven through its public API: dynamic jobs (`Job::builder`) with
+//! monitoring off, on a `Scheduler` without the `#[scheduled]` registry.
+use crate::lag::Recorder;
+use anyhow::Context as _;
+use sentry_schedule::{Job, JobContext, Scheduler};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A started sentry-schedule scheduler.
+pub struct Running {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), sentry_schedule::Error>>,
+}
+
+impl Running {
+    /// Shuts it down and waits until `Scheduler::run` returns.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        // An error means the scheduler already ended; the join below reports how.
+        let _ = self.stop.send(());
+        self.task
+            .await
+            .context("the scheduler task died")?
+            .context("Scheduler::run")
+    }
+}
+
+/// Starts a scheduler running `jobs`, stopped by [`Running::stop`].
+pub fn start(jobs: Vec<Job>) -> anyhow::Result<Running> {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let scheduler = Scheduler::builder()
+        .registered_jobs(false)
+        .shutdown_timeout(Duration::from_secs(5))
+        .shutdown_signal(async move {
+            let _ = stopped.await;
+        })
+        .jobs(jobs)
+        .build()
+        .context("Scheduler::build")?;
+    Ok(Running {
+        stop,
+        task: tokio::spawn(scheduler.run()),
+    })
+}
+
+/// `count` unmonitored jobs on `schedule`, job `i` running `body(i, ctx)`.
+pub fn jobs<F, Fut>(count: u32, schedule: &str, body: F) -> anyhow::Result<Vec<Job>>
+where
+    F: Fn(u32, JobContext) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    (0..count)
+        .map(|index| {
+            let body = body.clone();
+            Job::builder(format!("bench-{index}"), schedule)
+                .monitor(false)
+                .run(move |ctx| body(index, ctx))
+                .build()
+                .with_context(|| format!("sentry-schedule rejected job `{schedule}`"))
+        })
+        .collect()
+}
+
+/// `jobs` jobs due together every `period_secs` seconds (intervals are aligned to the
+/// Unix epoch, so all of them are due on the same multiples of the period).
+pub async fn start_every(
+    jobs: u32,
+    period_secs: u32,
+    recorder: &Arc<Recorder>,
+) -> anyhow::Result<Running> {
+    let recorder = Arc::clone(recorder);
+    let jobs = self::jobs(jobs, &format!("{period_secs}s"), move |index, ctx| {
+        let recorder = Arc::clone(&recorder);
+        async move { recorder.record(index, ctx.scheduled().timestamp_nanos_opt()) }
+    })?;
+    start(jobs)
+}
+
+/// `jobs` jobs due once a day at `hour`:00 UTC.
+pub async fn start_daily(jobs: u32, hour: u32) -> anyhow::Result<Running> {
+    start(self::jobs(
+        jobs,
+        &format!("0 {hour} * * *"),
+        |_, _| async {},
+    )?)
+}

@@ -1,0 +1,52 @@
+//! tokio-cron-scheduler, driven the way its README shows: `JobScheduler::new()`, one
+//! `Job::new_async` per job with a six-field (seconds) cron expression, `start()`.
+use crate::lag::Recorder;
+use anyhow::Context as _;
+use std::sync::Arc;
+use tokio_cron_scheduler::{Job, JobScheduler};
+
+/// A started tokio-cron-scheduler.
+pub struct Running(JobScheduler);
+
+impl Running {
+    /// Stops its ticker.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.0
+            .shutdown()
+            .await
+            .context("tokio-cron-scheduler shutdown")
+    }
+}
+
+async fn start(jobs: u32, cron: &str, recorder: Option<&Arc<Recorder>>) -> anyhow::Result<Running> {
+    let scheduler = JobScheduler::new().await.context("JobScheduler::new")?;
+    for index in 0..jobs {
+        let recorder = recorder.cloned();
+        let job = Job::new_async(cron, move |_id, _scheduler| {
+            let recorder = recorder.clone();
+            Box::pin(async move {
+                if let Some(recorder) = recorder {
+                    recorder.record(index, None);
+                }
+            })
+        })
+        .with_context(|| format!("tokio-cron-scheduler rejected `{cron}`"))?;
+        scheduler.add(job).await.context("JobScheduler::add")?;
+    }
+    scheduler.start().await.context("JobScheduler::start")?;
+    Ok(Running(scheduler))
+}
+
+/// `jobs` jobs due together every `period_secs` seconds (on multiples of the period).
+pub async fn start_every(
+    jobs: u32,
+    period_secs: u32,
+    recorder: &Arc<Recorder>,
+) -> anyhow::Result<Running> {
+    start(jobs, &format!("*/{period_secs} * * * * *"), Some(recorder)).await
+}
+
+/// `jobs` jobs due once a day at `hour`:00 UTC.
+pub async fn start_daily(jobs: u32, hour: u32) -> anyhow::Result<Running> {
+    start(jobs, &format!("0 0 {hour} * * *"), None).await
+}
