@@ -68,10 +68,16 @@ impl TestClock {
     }
 
     /// Steps the wall clock by `delta` (negative: backward) without moving tokio's clock,
-    /// as an NTP step or a resume from suspend does.
+    /// as an NTP step or a resume from suspend does. Saturates instead of overflowing.
     pub fn jump(&self, delta: TimeDelta) {
         let mut offset = self.inner.offset.lock().unwrap_or_else(|e| e.into_inner());
-        *offset += delta;
+        *offset = offset
+            .checked_add(&delta)
+            .unwrap_or(if delta < TimeDelta::zero() {
+                TimeDelta::MIN
+            } else {
+                TimeDelta::MAX
+            });
     }
 }
 
