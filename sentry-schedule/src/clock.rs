@@ -90,6 +90,10 @@ impl Clock for TestClock {
             .start
             .checked_add_signed(elapsed)
             .and_then(|t| t.checked_add_signed(offset))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+            .unwrap_or(if offset < TimeDelta::zero() {
+                DateTime::<Utc>::MIN_UTC
+            } else {
+                DateTime::<Utc>::MAX_UTC
+            })
     }
 }
