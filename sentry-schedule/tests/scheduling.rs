@@ -476,6 +476,26 @@ async fn forward_clock_jump_runs_only_the_latest_missed_tick_once() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_small_step_back_while_sleeping_does_not_make_the_run_early() {
+    let clock = TestClock::new(at("2026-03-02T12:03:30Z"));
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let job = Job::cron("five-minutes", "*/5 * * * *", reporting(&clock, &tx)).unwrap();
+    let started = Instant::now();
+    let running = Running::start(&clock, vec![job]);
+
+    // The loop sleeps 90 s on the monotonic clock. Half-way the wall clock steps back by
+    // 0.5 s, too little for the clock watch to report: the loop wakes 0.5 s early by the
+    // wall clock, reads it again, and sleeps the rest.
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    clock.jump(TimeDelta::milliseconds(-500));
+    let seen = next(&mut rx).await;
+    assert_eq!(seen.scheduled, at("2026-03-02T12:05:00Z"));
+    assert_eq!(seen.now, at("2026-03-02T12:05:00Z"));
+    assert_eq!(started.elapsed(), Duration::from_millis(90_500));
+    running.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_day_long_jump_over_a_one_second_job_runs_one_catch_up_tick() {
     let clock = TestClock::new(at("2026-03-02T12:00:00Z"));
     let (tx, mut rx) = mpsc::unbounded_channel();
