@@ -159,10 +159,7 @@ fn check_schedule(args: &Args, monitored: bool, errors: &mut Errors) -> Option<S
             match Schedule::cron(&text) {
                 Ok(_) => Some(ScheduleKind::Cron(text)),
                 Err(error) => {
-                    errors.at(
-                        &cron.value,
-                        schedule_error("cron expression", &text, &error),
-                    );
+                    errors.at(&cron.value, schedule_error("cron", &error));
                     None
                 }
             }
@@ -170,16 +167,18 @@ fn check_schedule(args: &Args, monitored: bool, errors: &mut Errors) -> Option<S
         (None, Some(every)) => {
             let text = every.value.value();
             match Schedule::every(&text) {
-                Ok(schedule) => {
-                    if monitored && schedule.to_sentry().is_none() {
-                        errors.at(&every.value, unmonitorable_interval(&text));
+                Ok(schedule) => match schedule.sentry_schedule() {
+                    Err(error) if monitored => {
+                        errors.at(
+                            &every.value,
+                            with_optional_help(&error.message, error.help.as_ref()),
+                        );
                         None
-                    } else {
-                        Some(ScheduleKind::Every(text))
                     }
-                }
+                    _ => Some(ScheduleKind::Every(text)),
+                },
                 Err(error) => {
-                    errors.at(&every.value, schedule_error("interval", &text, &error));
+                    errors.at(&every.value, schedule_error("every", &error));
                     None
                 }
             }
@@ -199,36 +198,22 @@ fn check_schedule(args: &Args, monitored: bool, errors: &mut Errors) -> Option<S
     }
 }
 
-fn schedule_error(what: &str, text: &str, error: &ScheduleError) -> String {
-    let mut message = format!("invalid {what} `{text}`: ");
-    if let Some(field) = error.field {
-        if !error.message.contains(field) {
-            message.push_str(&format!("{field} field: "));
-        }
-    }
-    message.push_str(&error.message);
-    match &error.help {
-        Some(help) => with_help(message, help),
-        None => message,
-    }
+/// The core's message names the field and what it allows; without a field it gets the
+/// key as context.
+fn schedule_error(key: &str, error: &ScheduleError) -> String {
+    let message = match error.field {
+        Some(field) if error.message.contains(field) => error.message.clone(),
+        _ if error.message.starts_with("invalid ") => error.message.clone(),
+        _ => format!("invalid `{key}`: {}", error.message),
+    };
+    with_optional_help(&message, error.help.as_ref())
 }
 
-fn unmonitorable_interval(text: &str) -> String {
-    let sub_minute = duration::parse_duration(text).is_ok_and(|d| d < Duration::from_secs(60));
-    let message = if sub_minute {
-        format!(
-            "`every = \"{text}\"` is shorter than a minute, which Sentry cannot monitor: \
-             it accepts at most 6 check-ins per minute per monitor and counts intervals in whole minutes"
-        )
-    } else {
-        format!(
-            "`every = \"{text}\"` cannot be monitored by Sentry, which counts intervals in whole minutes, hours or days"
-        )
-    };
-    with_help(
-        message,
-        "add `monitor = false` to run it without check-ins, or use a whole number of minutes (at least `1m`)",
-    )
+fn with_optional_help(message: &str, help: Option<&String>) -> String {
+    match help {
+        Some(help) => with_help(message, help),
+        None => message.to_owned(),
+    }
 }
 
 fn check_options(args: &Args, monitored: bool, errors: &mut Errors) -> Options {
@@ -243,6 +228,15 @@ fn check_options(args: &Args, monitored: bool, errors: &mut Errors) -> Options {
             Ok(()) => options.slug = Some(text),
             Err(message) => errors.at(&arg.value, format!("invalid slug `{text}`: {message}")),
         }
+    }
+    if let (Some(arg), Some(_)) = (&args.timezone, &args.every) {
+        errors.at_span(
+            arg.key,
+            with_help(
+                "`timezone` has no effect on `every`: intervals are aligned to the Unix epoch in UTC",
+                "remove `timezone`, or use `cron` for wall-clock times, e.g. `cron = \"0 6 * * *\", timezone = \"Europe/Vienna\"`",
+            ),
+        );
     }
     if let Some(arg) = &args.timezone {
         let text = arg.value.value();

@@ -1,0 +1,6 @@
+use sentry_schedule::scheduled;
+
+#[scheduled(every = "90s")]
+async fn job() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use sentry_schedule::scheduled;
+
+#[scheduled(every = "1d", timezone = "Europe/Vienna")]
+async fn job() {}
+
+fn main() {}
