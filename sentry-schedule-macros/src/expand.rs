@@ -56,9 +56,17 @@ pub(crate) fn registration(job: &ScheduledFn) -> TokenStream {
     };
     let options = options(&private, &job.options);
 
+    // A `#[cfg]` below the attribute removes the fn; it must remove its registration too.
+    let cfgs = job
+        .item
+        .attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("cfg"));
+
     quote! {
+        #(#cfgs)*
         const _: () = {
-            #[allow(clippy::all, clippy::pedantic)]
+            #[allow(deprecated, clippy::all, clippy::pedantic)]
             fn #runner() -> #private::JobFuture {
                 let #future = #ident();
                 #send_check

@@ -1,10 +1,15 @@
 //! `#[scheduled]` jobs register themselves: what the runtime collects is what the
 //! attribute says, and a job's runner reports what the job returned.
+// The generated code must not add warnings to the user's crate.
+#![deny(warnings)]
 
 use std::time::Duration;
 
 use sentry_schedule::__private::{inventory, Overlap, ScheduleSpec, StaticJob, StaticOptions};
 use sentry_schedule::scheduled;
+
+/// The line of `async fn plain_job` below.
+const PLAIN_JOB_LINE: u32 = line!() + 3;
 
 #[scheduled(cron = "0 12 * * *")]
 async fn plain_job() {}
@@ -54,6 +59,17 @@ mod billing {
     pub(super) async fn poll_queue() {}
 }
 
+#[scheduled(cron = "0 4 * * *")]
+#[deprecated = "kept for the old dashboard"]
+async fn deprecated_job() {}
+
+#[scheduled(cron = "0 5 * * *")]
+async fn r#type() {}
+
+#[scheduled(cron = "0 6 * * *")]
+#[cfg(any())]
+async fn compiled_out() {}
+
 fn job(name: &str) -> &'static StaticJob {
     let found: Vec<&StaticJob> = inventory::iter::<StaticJob>
         .into_iter()
@@ -70,7 +86,7 @@ fn plain_job_registers_with_defaults() {
     assert_eq!(job.schedule, ScheduleSpec::Cron("0 12 * * *"));
     assert!(job.file.ends_with("tests/macro_pass.rs"), "{}", job.file);
     // `line!()` is taken at the fn's name, so it is the line of `async fn plain_job`.
-    assert_eq!(job.line, 10);
+    assert_eq!(job.line, PLAIN_JOB_LINE);
     let defaults = StaticOptions::DEFAULT;
     assert_eq!(job.options.slug, defaults.slug);
     assert!(job.options.monitor);
@@ -131,6 +147,17 @@ async fn runner_reports_what_the_job_returned() {
         .await
         .expect_err("anyhow_job returns Err");
     assert_eq!(error.message, "nightly export failed: disk full");
+}
+
+#[test]
+fn raw_deprecated_and_cfg_jobs() {
+    assert_eq!(job("type").schedule, ScheduleSpec::Cron("0 5 * * *"));
+    assert_eq!(job("deprecated_job").schedule, ScheduleSpec::Cron("0 4 * * *"));
+    let compiled_out = inventory::iter::<StaticJob>
+        .into_iter()
+        .filter(|job| job.name == "compiled_out")
+        .count();
+    assert_eq!(compiled_out, 0, "a job removed by #[cfg] must not register");
 }
 
 #[test]
