@@ -145,3 +145,103 @@ fn try_expand(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use proptest::prelude::*;
+
+    use super::try_expand;
+
+    fn expand(args: &str, item: &str) -> syn::Result<String> {
+        let args: TokenStream = args.parse().expect("test args lex");
+        let item: TokenStream = item.parse().expect("test item lexes");
+        try_expand(args, item).map(|tokens| tokens.to_string())
+    }
+
+    fn error_count(args: &str, item: &str) -> usize {
+        match expand(args, item) {
+            Ok(_) => 0,
+            Err(error) => error.into_iter().count(),
+        }
+    }
+
+    #[test]
+    fn a_valid_job_expands_to_a_registration() {
+        let tokens = expand(
+            r#"every = "15m", timeout = "90s", overlap = "replace""#,
+            "async fn job() {}",
+        )
+        .expect("valid job");
+        assert!(tokens.contains("inventory :: submit !"), "{tokens}");
+        assert!(
+            tokens.contains("ScheduleSpec :: Every (\"15m\")"),
+            "{tokens}"
+        );
+        assert!(
+            tokens.contains("Duration :: from_millis (90000u64)"),
+            "{tokens}"
+        );
+        assert!(tokens.contains("Overlap :: Replace"), "{tokens}");
+        assert!(tokens.contains("StaticOptions :: DEFAULT"), "{tokens}");
+    }
+
+    #[test]
+    fn the_crate_path_replaces_sentry_schedule() {
+        let tokens = expand(
+            r#"cron = "@daily", crate = "::renamed""#,
+            "async fn job() {}",
+        )
+        .expect("valid job");
+        assert!(tokens.contains(":: renamed :: __private"), "{tokens}");
+        assert!(!tokens.contains(":: sentry_schedule ::"), "{tokens}");
+    }
+
+    #[test]
+    fn every_problem_of_one_item_is_reported() {
+        // Unknown key, bad cron, bad time zone, margin 0, not async, one parameter.
+        let count = error_count(
+            r#"cron = "0 25 * * *", timezone = "Mars/Olympus", checkin_margin = 0, colour = 1"#,
+            "fn job(x: u8) {}",
+        );
+        assert_eq!(count, 6);
+    }
+
+    #[test]
+    fn arguments_are_checked_even_on_a_non_fn_item() {
+        let count = error_count(r#"cron = "61 * * * *""#, "struct Job;");
+        assert_eq!(count, 2);
+    }
+
+    #[test]
+    fn a_missing_schedule_is_not_reported_after_an_unreadable_key() {
+        assert_eq!(error_count("colour = 1", "async fn job() {}"), 1);
+        assert_eq!(error_count("", "async fn job() {}"), 1);
+    }
+
+    proptest! {
+        // The macro answers every input with tokens or errors; it never panics.
+        #[test]
+        fn never_panics_on_any_arguments(args in "[a-z_=,\" 0-9*/@:()-]{0,40}") {
+            if let Ok(args) = args.parse::<TokenStream>() {
+                let item: TokenStream = "async fn job() {}".parse().expect("item lexes");
+                let _ = try_expand(args, item);
+            }
+        }
+
+        #[test]
+        fn never_panics_on_any_cron(cron in "[0-9A-Za-z*/,#@ -]{0,30}") {
+            let args = quote::quote!(cron = #cron);
+            let item: TokenStream = "async fn job() {}".parse().expect("item lexes");
+            let _ = try_expand(args, item);
+        }
+
+        #[test]
+        fn never_panics_on_any_item(item in "[a-z(){}<>:&,;'_ ]{0,40}") {
+            if let Ok(item) = item.parse::<TokenStream>() {
+                let args: TokenStream = "cron = \"@daily\"".parse().expect("args lex");
+                let _ = try_expand(args, item);
+            }
+        }
+    }
+}
