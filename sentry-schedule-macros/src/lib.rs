@@ -4,9 +4,9 @@
 //! calls items of `sentry_schedule::__private`, which is why this crate is pinned with `=`.
 //!
 //! The macro works in three stages, each collecting its errors so that one compile shows
-//! all of them: [`args`] reads `key = value` pairs, [`model`] validates them with the
+//! all of them: `args` reads `key = value` pairs, `model` validates them with the
 //! runtime's own rules (`sentry-schedule-core`) together with the fn's signature, and
-//! [`expand`] emits the registration. The user's fn is always emitted unchanged, also when
+//! `expand` emits the registration. The user's fn is always emitted unchanged, also when
 //! there are errors, so its name keeps resolving.
 #![warn(missing_docs)]
 
@@ -58,7 +58,7 @@ use errors::Errors;
 /// | `cron` | string | — | A 5-field crontab expression, or one of `@yearly @annually @monthly @weekly @daily @hourly`. Interpreted like Debian cron (and Sentry's server). Example: `cron = "*/5 9-17 * * MON-FRI"`. |
 /// | `every` | string | — | A fixed interval with unit `s`, `m`, `h` or `d`; ticks are aligned to the Unix epoch in UTC. Example: `every = "15m"`. Intervals under a minute (or not a whole number of minutes) need `monitor = false`: Sentry accepts at most 6 check-ins per minute per monitor and counts whole minutes. |
 /// | `slug` | string | derived from the fn's path | The Sentry monitor slug: lowercase `a-z`, `0-9`, `-`, `_`, at most 50 characters. |
-/// | `timezone` | string | `"UTC"` | IANA time zone the `cron` expression is read in. Example: `timezone = "Europe/Vienna"`. |
+/// | `timezone` | string | `"UTC"` | IANA time zone the `cron` expression is read in (cron only: `every` ticks are aligned to the Unix epoch). Example: `timezone = "Europe/Vienna"`. |
 /// | `checkin_margin` | integer (minutes) | Sentry's default (1) | How late a run may start before Sentry reports it missed. At least 1. |
 /// | `max_runtime` | integer (minutes) | Sentry's default | How long a run may take before Sentry marks it failed. `1..=40320`. |
 /// | `failure_issue_threshold` | integer | Sentry's default (1) | Consecutive failed runs before Sentry opens an issue. `1..=720`. |
@@ -90,7 +90,8 @@ use errors::Errors;
 /// - settings that contradict the monitor: a sub-minute `every` without
 ///   `monitor = false`; a `timeout` longer than `max_runtime` (Sentry would already have
 ///   marked the run failed); a `jitter` longer than the check-in margin (Sentry would
-///   report the run late). With `monitor = false`, the keys that only configure the
+///   report the run late); a `timezone` on an `every` schedule (it would do nothing).
+///   With `monitor = false`, the keys that only configure the
 ///   monitor (`checkin_margin`, `max_runtime`, `failure_issue_threshold`,
 ///   `recovery_threshold`, `owner`) are errors, since they would do nothing;
 /// - a fn that is not `async`, takes parameters or `self`, is generic, returns another
