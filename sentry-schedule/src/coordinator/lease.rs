@@ -18,12 +18,25 @@ pub enum LeaseLost {
 
 /// Renews a won claim every `lease / 3` in a background task until stopped or lost.
 ///
-/// ```ignore
-/// let keeper = LeaseKeeper::start(coordinator.clone(), token.clone(), lease);
-/// tokio::select! {
-///     result = run => { keeper.stop(); coordinator.finish(&token, &outcome).await }
-///     lost = keeper.lost() => { /* cancel the run: another replica has the tick */ }
+/// ```
+/// # async fn demo() -> Result<(), sentry_schedule::coordinator::CoordinatorError> {
+/// use sentry_schedule::coordinator::{Claim, Coordinator, InProcess, LeaseKeeper, RunOutcome, RunStatus};
+/// use std::{sync::Arc, time::Duration};
+/// let coordinator: Arc<dyn Coordinator> = Arc::new(InProcess::new());
+/// let lease = Duration::from_secs(30);
+/// let tick = chrono::Utc::now();
+/// if let Claim::Won(token) = coordinator.claim("nightly-export", tick, lease).await? {
+///     let keeper = LeaseKeeper::start(coordinator.clone(), token.clone(), lease);
+///     tokio::select! {
+///         () = tokio::time::sleep(Duration::from_secs(1)) => {
+///             keeper.stop();
+///             let outcome = RunOutcome::new(RunStatus::Ok, Duration::from_secs(1));
+///             coordinator.finish(&token, &outcome).await?;
+///         }
+///         lost = keeper.lost() => { /* another replica has the tick: cancel the run */ }
+///     }
 /// }
+/// # Ok(()) }
 /// ```
 #[derive(Debug)]
 pub struct LeaseKeeper {

@@ -7,8 +7,8 @@
 //! | backend | feature | guarantee |
 //! | --- | --- | --- |
 //! | [`InProcess`] (default) | — | one process: always wins, keeps a short history in memory |
-//! | [`Postgres`] | `postgres` | once per tick while leases are honoured; survives restarts; the claim table is the run history |
-//! | [`Redis`] | `redis` | the same protocol, best-effort: a failover to a replica that had not received the claim key yet can let a tick run twice |
+//! | `Postgres` | `postgres` | once per tick while leases are honoured; survives restarts; the claim table is the run history |
+//! | `Redis` | `redis` | the same protocol, best-effort: a failover to a replica that had not received the claim key yet can let a tick run twice |
 //!
 //! # The protocol
 //!
@@ -407,6 +407,30 @@ pub fn catch_up_tick(
         .into_iter()
         .filter(|tick| last_claimed.is_none_or(|last| *tick > last))
         .max()
+}
+
+/// Logs a claim that failed and captures it as an error event tagged with the job's slug, so
+/// an outage of the backend shows in Sentry even though no run (and no check-in) happens.
+#[allow(dead_code)] // Called by the job loop once it claims ticks.
+pub(crate) fn report_claim_error(
+    slug: &str,
+    tick: DateTime<Utc>,
+    error: &CoordinatorError,
+    policy: OnCoordinatorError,
+) {
+    let action = match policy {
+        OnCoordinatorError::Skip => "tick skipped",
+        OnCoordinatorError::RunAnyway => "running anyway (fail open)",
+    };
+    tracing::error!(monitor.slug = %slug, tick = %tick, %error, "coordinator unreachable; {action}");
+    sentry::with_scope(
+        |scope| {
+            scope.set_tag("monitor.slug", slug);
+            scope.set_extra("tick", tick.to_rfc3339().into());
+            scope.set_extra("action", action.into());
+        },
+        || sentry::capture_error(error),
+    );
 }
 
 /// A default replica id: host name (from `HOSTNAME`), process id and a random suffix, so two
