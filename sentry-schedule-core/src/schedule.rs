@@ -19,7 +19,7 @@ pub use crate::error::ScheduleError;
 ///   `a,b`, steps `*/n`, `a-b/n` and `a/n` (every n from a to the end of the range);
 ///   `L` / `LW` (last day / last weekday) in day-of-month; `5L` (last Friday) and
 ///   `MON#2` (second Monday) in day-of-week; the nicknames `@yearly`, `@annually`,
-///   `@monthly`, `@weekly`, `@daily`, `@hourly`;
+///   `@monthly`, `@weekly`, `@daily`, `@hourly` (lowercase, as Sentry reads them);
 /// * day-of-month and day-of-week are OR-ed when both are restricted and AND-ed when
 ///   either field *starts with* `*` (so `*/2` counts as a star);
 /// * "fixed" expressions (neither minute nor hour starts with `*`) run in local

@@ -119,9 +119,12 @@ impl CronExpr {
         if first.starts_with('@') {
             let lower = first.to_ascii_lowercase();
             let names = NICKNAMES.map(|(n, _)| n).join(", ");
-            let Some((nickname, expansion)) = NICKNAMES.iter().find(|(n, _)| *n == lower) else {
+            // Sentry's server matches nicknames exactly (lowercase).
+            let Some((nickname, expansion)) = NICKNAMES.iter().find(|(n, _)| *n == first) else {
                 let why = if lower == "@reboot" {
                     "`@reboot` has no schedule Sentry could monitor".to_owned()
+                } else if NICKNAMES.iter().any(|(n, _)| *n == lower) {
+                    format!("unknown nickname `{first}`: nicknames are lowercase, write `{lower}`")
                 } else {
                     format!("unknown nickname `{first}`")
                 };

@@ -233,7 +233,28 @@ impl Cursor {
 
     fn advance(&mut self) -> Option<()> {
         let start_year = self.dt.wall.year();
+        // cronsim can cycle forever: in a repeated hour, `replace(minute=0)` keeps
+        // fold=1 on a time before the repeated window, which jumps back to the first
+        // pass (e.g. `52 */3 * * *` in Pacific/Chatham on 2017-04-02). Sentry then
+        // never computes a next check-in; we detect the cycle (a loop state seen again
+        // after the walk went backwards in time) and resume from the latest instant
+        // reached, which yields the next real instant that matches.
+        let mut latest = self.dt.to_utc(self.tz);
+        let mut revisited: Vec<(NaiveDateTime, bool)> = Vec::new();
         loop {
+            if !self.naive {
+                let now = self.dt.to_utc(self.tz);
+                if now > latest {
+                    latest = now;
+                } else if revisited.contains(&(self.dt.wall, self.dt.fold)) {
+                    let resume = latest?.checked_add_signed(Duration::seconds(1))?;
+                    self.dt = PyTime::from_utc(self.tz, resume)?;
+                    latest = Some(resume);
+                    revisited.clear();
+                } else {
+                    revisited.push((self.dt.wall, self.dt.fold));
+                }
+            }
             self.advance_month()?;
             if self.dt.wall.year() > start_year.saturating_add(GIVE_UP_YEARS) {
                 return None;
