@@ -140,20 +140,49 @@ async fn lag(
     period_secs: u32,
     ticks: u32,
 ) -> anyhow::Result<LagReport> {
-    let recorder = Recorder::with_capacity(jobs as usize * (ticks as usize + 2));
+    // Room for the runs before the window too (warm-up and alignment), and a few more.
+    let before_window = (WARMUP.as_secs() / u64::from(period_secs.max(1))) as usize + 2;
+    let recorder = Recorder::new(jobs, ticks as usize + before_window + 4);
     let running = Running::every(contender, jobs, period_secs, &recorder).await?;
     let not_before = wall_nanos() + WARMUP.as_nanos() as i64;
     let window = Window::starting_at_or_after(not_before, period_secs, ticks);
     // A run more than a period late counts as lost.
     sleep_until_wall(window.last() + i64::from(period_secs) * NANOS_PER_SEC).await;
     running.stop().await?;
-    Ok(analyze(&recorder.take(), jobs, window))
+    let (starts, overflow) = recorder.take();
+    Ok(analyze(&starts, overflow, jobs, window))
 }
 
 async fn sleep_until_wall(target: i64) {
     let left = target - wall_nanos();
     if let Ok(left) = u64::try_from(left) {
         tokio::time::sleep(Duration::from_nanos(left)).await;
+    }
+}
+
+/// Either scheduler, built with its jobs but not started.
+pub enum Prepared {
+    /// sentry-schedule.
+    Ours(ours::Prepared),
+    /// tokio-cron-scheduler.
+    Tcs(tcs::Prepared),
+}
+
+impl Prepared {
+    /// `jobs` jobs due daily at `hour`:00 UTC.
+    pub async fn daily(contender: Contender, jobs: u32, hour: u32) -> anyhow::Result<Self> {
+        Ok(match contender {
+            Contender::Ours => Self::Ours(ours::prepare_daily(jobs, hour).await?),
+            Contender::Tcs => Self::Tcs(tcs::prepare_daily(jobs, hour).await?),
+        })
+    }
+
+    /// Starts it.
+    pub async fn launch(self) -> anyhow::Result<Running> {
+        Ok(match self {
+            Self::Ours(prepared) => Running::Ours(prepared.launch()),
+            Self::Tcs(prepared) => Running::Tcs(prepared.launch().await?),
+        })
     }
 }
 
@@ -176,14 +205,6 @@ impl Running {
         Ok(match contender {
             Contender::Ours => Self::Ours(ours::start_every(jobs, period_secs, recorder).await?),
             Contender::Tcs => Self::Tcs(tcs::start_every(jobs, period_secs, recorder).await?),
-        })
-    }
-
-    /// Starts `jobs` jobs due daily at `hour`:00 UTC.
-    pub async fn daily(contender: Contender, jobs: u32, hour: u32) -> anyhow::Result<Self> {
-        Ok(match contender {
-            Contender::Ours => Self::Ours(ours::start_daily(jobs, hour).await?),
-            Contender::Tcs => Self::Tcs(tcs::start_daily(jobs, hour).await?),
         })
     }
 

@@ -1,5 +1,5 @@
 //! Idle CPU and memory: many jobs whose next tick is hours away.
-use crate::child::{Contender, Running};
+use crate::child::{Contender, Prepared};
 use crate::measure::{cpu_time, rss_bytes};
 use chrono::{Timelike, Utc};
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,8 @@ pub struct IdleReport {
     pub cpu_ms_per_min: f64,
     /// Resident memory after registering and starting the jobs, minus before, in bytes.
     pub rss_delta_bytes: i64,
+    /// The part of it present before the scheduler was started (jobs built and registered).
+    pub rss_prepared_bytes: i64,
 }
 
 impl IdleReport {
@@ -33,7 +35,9 @@ impl IdleReport {
 pub async fn measure(contender: Contender, jobs: u32, secs: u32) -> anyhow::Result<IdleReport> {
     let hour = (Utc::now().hour() + 3) % 24;
     let rss_before = rss_bytes()?;
-    let running = Running::daily(contender, jobs, hour).await?;
+    let prepared = Prepared::daily(contender, jobs, hour).await?;
+    let rss_prepared = rss_bytes()?;
+    let running = prepared.launch().await?;
     tokio::time::sleep(SETTLE).await;
     let rss_after = rss_bytes()?;
     let cpu_before = cpu_time()?;
@@ -47,5 +51,6 @@ pub async fn measure(contender: Contender, jobs: u32, secs: u32) -> anyhow::Resu
         secs: elapsed,
         cpu_ms_per_min: cpu.as_secs_f64() * 1_000.0 * 60.0 / elapsed,
         rss_delta_bytes: rss_after as i64 - rss_before as i64,
+        rss_prepared_bytes: rss_prepared as i64 - rss_before as i64,
     })
 }

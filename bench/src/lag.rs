@@ -2,7 +2,8 @@
 //! should have fired on are the multiples of the period on the wall clock.
 use crate::measure::{percentiles, wall_nanos, Percentiles, NANOS_PER_SEC};
 use serde::{Deserialize, Serialize};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// One started run: which job, when its body began (wall clock, ns since the epoch) and,
 /// when the scheduler tells it, the instant it was scheduled for.
@@ -16,37 +17,73 @@ pub struct Start {
     pub scheduled: Option<i64>,
 }
 
-/// Collects run starts from every job.
-#[derive(Debug, Default)]
+/// Collects run starts from every job without locks: each job owns a few slots, so
+/// thousands of jobs starting at once never wait for one another in the recorder.
+#[derive(Debug)]
 pub struct Recorder {
-    starts: Mutex<Vec<Start>>,
+    slots_per_job: usize,
+    /// Starts recorded per job (may exceed `slots_per_job`; the excess is counted, not kept).
+    counts: Vec<AtomicUsize>,
+    /// `(start, scheduled or NONE)` per slot.
+    slots: Vec<(AtomicI64, AtomicI64)>,
 }
 
+/// Marks a slot without a scheduler-reported instant.
+const NONE: i64 = i64::MIN;
+
 impl Recorder {
-    /// A recorder with room for `capacity` starts.
-    pub fn with_capacity(capacity: usize) -> Arc<Self> {
+    /// A recorder for `jobs` jobs with room for `slots_per_job` starts each.
+    pub fn new(jobs: u32, slots_per_job: usize) -> Arc<Self> {
+        let jobs = jobs as usize;
         Arc::new(Self {
-            starts: Mutex::new(Vec::with_capacity(capacity)),
+            slots_per_job,
+            counts: (0..jobs).map(|_| AtomicUsize::new(0)).collect(),
+            slots: (0..jobs * slots_per_job)
+                .map(|_| (AtomicI64::new(NONE), AtomicI64::new(NONE)))
+                .collect(),
         })
     }
 
     /// Records that `job` started now.
     pub fn record(&self, job: u32, scheduled: Option<i64>) {
         let at = wall_nanos();
-        self.starts
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(Start { job, at, scheduled });
+        let Some(count) = self.counts.get(job as usize) else {
+            return;
+        };
+        let nth = count.fetch_add(1, Ordering::Relaxed);
+        if nth >= self.slots_per_job {
+            return;
+        }
+        if let Some((start, sched)) = self.slots.get(job as usize * self.slots_per_job + nth) {
+            sched.store(scheduled.unwrap_or(NONE), Ordering::Relaxed);
+            start.store(at, Ordering::Release);
+        }
     }
 
-    /// Every start recorded so far.
-    pub fn take(&self) -> Vec<Start> {
-        std::mem::take(
-            &mut *self
-                .starts
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        )
+    /// Every start recorded so far, and how many did not fit in the slots.
+    pub fn take(&self) -> (Vec<Start>, u64) {
+        let mut starts = Vec::new();
+        let mut overflow = 0;
+        for (job, count) in self.counts.iter().enumerate() {
+            let count = count.load(Ordering::Acquire);
+            overflow += count.saturating_sub(self.slots_per_job) as u64;
+            for nth in 0..count.min(self.slots_per_job) {
+                let Some((start, sched)) = self.slots.get(job * self.slots_per_job + nth) else {
+                    continue;
+                };
+                let at = start.load(Ordering::Acquire);
+                if at == NONE {
+                    continue; // being written right now
+                }
+                let scheduled = sched.load(Ordering::Relaxed);
+                starts.push(Start {
+                    job: job as u32,
+                    at,
+                    scheduled: (scheduled != NONE).then_some(scheduled),
+                });
+            }
+        }
+        (starts, overflow)
     }
 }
 
@@ -126,12 +163,14 @@ pub struct LagReport {
     /// Runs whose scheduler-reported instant is not on the grid of measured ticks
     /// (the scheduler's idea of the tick differs from the schedule).
     pub off_grid: u64,
+    /// Starts the recorder had no room for (not analysed; should be 0).
+    pub overflow: u64,
     /// Start − scheduled instant over the started runs.
     pub lag: Option<Percentiles>,
 }
 
 /// Matches the recorded starts against the window's ticks.
-pub fn analyze(starts: &[Start], jobs: u32, window: Window) -> LagReport {
+pub fn analyze(starts: &[Start], overflow: u64, jobs: u32, window: Window) -> LagReport {
     let ticks = window.ticks;
     let mut seen = vec![0u32; jobs as usize * ticks as usize];
     let mut lags = Vec::with_capacity(seen.len());
@@ -177,6 +216,7 @@ pub fn analyze(starts: &[Start], jobs: u32, window: Window) -> LagReport {
         duplicates,
         early,
         off_grid,
+        overflow,
         lag: percentiles(lags),
     }
 }
@@ -187,6 +227,20 @@ mod tests {
 
     const S: i64 = NANOS_PER_SEC;
     const MS: i64 = 1_000_000;
+
+    #[test]
+    fn recorder_keeps_every_start_that_fits() {
+        let recorder = Recorder::new(2, 2);
+        recorder.record(0, None);
+        recorder.record(1, Some(5));
+        recorder.record(1, Some(6));
+        recorder.record(1, Some(7)); // no room
+        let (starts, overflow) = recorder.take();
+        let seen: Vec<_> = starts.iter().map(|s| (s.job, s.scheduled)).collect();
+        assert_eq!(seen, [(0, None), (1, Some(5)), (1, Some(6))]);
+        assert_eq!(overflow, 1);
+        assert!(starts.iter().all(|s| s.at > 0));
+    }
 
     #[test]
     fn window_starts_on_the_next_grid_tick() {
@@ -231,7 +285,7 @@ mod tests {
             }, // before the window
                // job 1 never ran for tick 1
         ];
-        let r = analyze(&starts, 2, w);
+        let r = analyze(&starts, 0, 2, w);
         assert_eq!(
             (r.expected, r.started, r.lost, r.duplicates, r.early),
             (4, 3, 1, 1, 0)
@@ -267,7 +321,7 @@ mod tests {
                 scheduled: Some(10 * S + 500 * MS),
             },
         ];
-        let r = analyze(&starts, 2, w);
+        let r = analyze(&starts, 0, 2, w);
         assert_eq!((r.started, r.lost, r.early, r.off_grid), (2, 2, 1, 1));
         assert_eq!(r.lag.expect("lags").max_us, 1_500_000.0);
     }

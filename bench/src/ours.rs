@@ -27,22 +27,35 @@ impl Running {
     }
 }
 
-/// Starts a scheduler running `jobs`, stopped by [`Running::stop`].
-pub fn start(jobs: Vec<Job>) -> anyhow::Result<Running> {
-    let (stop, stopped) = oneshot::channel::<()>();
-    let scheduler = Scheduler::builder()
-        .registered_jobs(false)
-        .shutdown_timeout(Duration::from_secs(5))
-        .shutdown_signal(async move {
-            let _ = stopped.await;
-        })
-        .jobs(jobs)
-        .build()
-        .context("Scheduler::build")?;
-    Ok(Running {
-        stop,
-        task: tokio::spawn(scheduler.run()),
-    })
+/// A built scheduler, not started yet.
+pub struct Prepared {
+    scheduler: Scheduler,
+    stop: oneshot::Sender<()>,
+}
+
+impl Prepared {
+    /// Builds a scheduler running `jobs`, stopped by [`Running::stop`].
+    pub fn new(jobs: Vec<Job>) -> anyhow::Result<Self> {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let scheduler = Scheduler::builder()
+            .registered_jobs(false)
+            .shutdown_timeout(Duration::from_secs(5))
+            .shutdown_signal(async move {
+                let _ = stopped.await;
+            })
+            .jobs(jobs)
+            .build()
+            .context("Scheduler::build")?;
+        Ok(Self { scheduler, stop })
+    }
+
+    /// Starts it.
+    pub fn launch(self) -> Running {
+        Running {
+            stop: self.stop,
+            task: tokio::spawn(self.scheduler.run()),
+        }
+    }
 }
 
 /// `count` unmonitored jobs on `schedule`, job `i` running `body(i, ctx)`.
@@ -75,12 +88,12 @@ pub async fn start_every(
         let recorder = Arc::clone(&recorder);
         async move { recorder.record(index, ctx.scheduled().timestamp_nanos_opt()) }
     })?;
-    start(jobs)
+    Ok(Prepared::new(jobs)?.launch())
 }
 
-/// `jobs` jobs due once a day at `hour`:00 UTC.
-pub async fn start_daily(jobs: u32, hour: u32) -> anyhow::Result<Running> {
-    start(self::jobs(
+/// `jobs` jobs due once a day at `hour`:00 UTC, not started yet.
+pub async fn prepare_daily(jobs: u32, hour: u32) -> anyhow::Result<Prepared> {
+    Prepared::new(self::jobs(
         jobs,
         &format!("0 {hour} * * *"),
         |_, _| async {},

@@ -18,7 +18,22 @@ impl Running {
     }
 }
 
-async fn start(jobs: u32, cron: &str, recorder: Option<&Arc<Recorder>>) -> anyhow::Result<Running> {
+/// A scheduler with its jobs added, not started yet.
+pub struct Prepared(JobScheduler);
+
+impl Prepared {
+    /// Starts its ticker.
+    pub async fn launch(self) -> anyhow::Result<Running> {
+        self.0.start().await.context("JobScheduler::start")?;
+        Ok(Running(self.0))
+    }
+}
+
+async fn prepare(
+    jobs: u32,
+    cron: &str,
+    recorder: Option<&Arc<Recorder>>,
+) -> anyhow::Result<Prepared> {
     let scheduler = JobScheduler::new().await.context("JobScheduler::new")?;
     for index in 0..jobs {
         let recorder = recorder.cloned();
@@ -33,8 +48,7 @@ async fn start(jobs: u32, cron: &str, recorder: Option<&Arc<Recorder>>) -> anyho
         .with_context(|| format!("tokio-cron-scheduler rejected `{cron}`"))?;
         scheduler.add(job).await.context("JobScheduler::add")?;
     }
-    scheduler.start().await.context("JobScheduler::start")?;
-    Ok(Running(scheduler))
+    Ok(Prepared(scheduler))
 }
 
 /// `jobs` jobs due together every `period_secs` seconds (on multiples of the period).
@@ -43,10 +57,13 @@ pub async fn start_every(
     period_secs: u32,
     recorder: &Arc<Recorder>,
 ) -> anyhow::Result<Running> {
-    start(jobs, &format!("*/{period_secs} * * * * *"), Some(recorder)).await
+    prepare(jobs, &format!("*/{period_secs} * * * * *"), Some(recorder))
+        .await?
+        .launch()
+        .await
 }
 
-/// `jobs` jobs due once a day at `hour`:00 UTC.
-pub async fn start_daily(jobs: u32, hour: u32) -> anyhow::Result<Running> {
-    start(jobs, &format!("0 0 {hour} * * *"), None).await
+/// `jobs` jobs due once a day at `hour`:00 UTC, not started yet.
+pub async fn prepare_daily(jobs: u32, hour: u32) -> anyhow::Result<Prepared> {
+    prepare(jobs, &format!("0 0 {hour} * * *"), None).await
 }
