@@ -226,7 +226,7 @@ fn check_options(args: &Args, monitored: bool, errors: &mut Errors) -> Options {
         let text = arg.value.value();
         match slug::validate_slug(&text) {
             Ok(()) => options.slug = Some(text),
-            Err(message) => errors.at(&arg.value, format!("invalid slug `{text}`: {message}")),
+            Err(message) => errors.at(&arg.value, message),
         }
     }
     if let (Some(arg), Some(_)) = (&args.timezone, &args.every) {
@@ -249,7 +249,7 @@ fn check_options(args: &Args, monitored: bool, errors: &mut Errors) -> Options {
         let text = arg.value.value();
         match limits::check_owner(&text) {
             Ok(()) => options.owner = Some(text),
-            Err(message) => errors.at(&arg.value, format!("invalid owner `{text}`: {message}")),
+            Err(message) => errors.at(&arg.value, message),
         }
     }
     options.checkin_margin = minutes(
@@ -323,7 +323,14 @@ fn minutes(
     errors: &mut Errors,
 ) -> Option<u32> {
     let arg = arg?;
-    let value = arg.value.base10_parse::<u64>().unwrap_or(u64::MAX);
+    let Ok(value) = arg.value.base10_parse::<u64>() else {
+        let digits = arg.value.base10_digits();
+        errors.at(
+            &arg.value,
+            format!("invalid {key} {digits}: the number is too large"),
+        );
+        return None;
+    };
     if let Err(message) = check(value) {
         errors.at(&arg.value, message);
         return None;
