@@ -1,11 +1,101 @@
-//! STUB — IANA time zone names.
-use chrono_tz::Tz;
+//! IANA time zone names, as Sentry's `monitor_config.timezone` accepts them.
+use chrono_tz::{Tz, TZ_VARIANTS};
 
-/// Parses an IANA time zone name; the error says what was expected.
+/// Parses an IANA time zone name (exact spelling, as Sentry requires); on a typo the
+/// error suggests the closest names.
+///
+/// ```
+/// use sentry_schedule_core::timezone::parse_timezone;
+/// assert_eq!(parse_timezone("Europe/Vienna"), Ok(chrono_tz::Europe::Vienna));
+/// let e = parse_timezone("europe/vienna").unwrap_err();
+/// assert!(e.contains("did you mean `Europe/Vienna`?"), "{e}");
+/// ```
 pub fn parse_timezone(name: &str) -> Result<Tz, String> {
-    name.parse::<Tz>().map_err(|_| {
-        format!(
-            "unknown time zone `{name}`: expected an IANA name such as `Europe/Vienna` or `UTC`"
-        )
-    })
+    if let Ok(tz) = name.parse::<Tz>() {
+        return Ok(tz);
+    }
+    let base = format!(
+        "unknown time zone `{name}`: expected an IANA name such as `Europe/Vienna`, \
+         `America/New_York` or `UTC`"
+    );
+    match suggest(name) {
+        Some(s) => Err(format!("{base}; did you mean `{s}`?")),
+        None => Err(base),
+    }
+}
+
+/// The closest known name: case-insensitive match first, else the smallest edit
+/// distance (case-insensitive) if it is small relative to the name.
+fn suggest(name: &str) -> Option<&'static str> {
+    let wanted = name.to_ascii_lowercase();
+    if let Some(tz) = TZ_VARIANTS
+        .iter()
+        .find(|tz| tz.name().eq_ignore_ascii_case(name))
+    {
+        return Some(tz.name());
+    }
+    if wanted.is_empty() || wanted.len() > 64 {
+        return None;
+    }
+    let limit = (wanted.chars().count() / 3).clamp(1, 4);
+    TZ_VARIANTS
+        .iter()
+        .map(|tz| (levenshtein(&wanted, &tz.name().to_ascii_lowercase()), tz.name()))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, n)| (*d, n.len()))
+        .map(|(_, n)| n)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_names_parse() {
+        assert_eq!(parse_timezone("UTC"), Ok(chrono_tz::UTC));
+        assert_eq!(
+            parse_timezone("Australia/Lord_Howe"),
+            Ok(chrono_tz::Australia::Lord_Howe)
+        );
+    }
+
+    #[test]
+    fn typos_get_suggestions() {
+        let e = parse_timezone("Europe/Viena").unwrap_err();
+        assert!(e.contains("did you mean `Europe/Vienna`?"), "{e}");
+        let e = parse_timezone("america/new_york").unwrap_err();
+        assert!(e.contains("did you mean `America/New_York`?"), "{e}");
+        let e = parse_timezone("Amerca/Sao_Paolo").unwrap_err();
+        assert!(e.contains("did you mean `America/Sao_Paulo`?"), "{e}");
+    }
+
+    #[test]
+    fn nonsense_gets_no_suggestion() {
+        let e = parse_timezone("definitely not a zone").unwrap_err();
+        assert!(e.starts_with("unknown time zone `definitely not a zone`"), "{e}");
+        assert!(!e.contains("did you mean"), "{e}");
+        assert!(parse_timezone("").is_err());
+    }
+
+    #[test]
+    fn levenshtein_distances() {
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("", "abc"), 3);
+        assert_eq!(levenshtein("same", "same"), 0);
+    }
 }
