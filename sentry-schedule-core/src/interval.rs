@@ -16,8 +16,9 @@ const UNITS: [(u64, &str); 4] = [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s"
 impl Interval {
     pub(crate) fn parse(text: &str) -> Result<Self, ScheduleError> {
         let duration = parse_duration(text).map_err(|message| {
-            ScheduleError::new(Some("interval"), message)
-                .with_help("an interval is a positive whole number and a unit: `30s`, `15m`, `2h`, `1d`")
+            ScheduleError::new(Some("interval"), message).with_help(
+                "an interval is a positive whole number and a unit: `30s`, `15m`, `2h`, `1d`",
+            )
         })?;
         if duration.subsec_nanos() != 0 || duration.as_secs() == 0 {
             return Err(ScheduleError::new(

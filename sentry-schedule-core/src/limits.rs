@@ -94,7 +94,9 @@ mod tests {
         assert!(check_owner("team:backend").is_ok());
         assert!(check_owner("user:42").is_ok());
         assert!(check_owner("user:jane@example.com").is_ok());
-        for bad in ["", "backend", "team:", "user:", "group:x", "team:a b", "Team:x"] {
+        for bad in [
+            "", "backend", "team:", "user:", "group:x", "team:a b", "Team:x",
+        ] {
             assert!(
                 check_owner(bad).unwrap_err().contains("expected `user:"),
                 "{bad}"

@@ -62,7 +62,7 @@ pub struct Schedule {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Kind {
-    Cron(CronExpr),
+    Cron(Box<CronExpr>),
     Interval(Interval),
 }
 
@@ -84,7 +84,7 @@ impl Schedule {
     /// Parses a 5-field crontab expression or nickname.
     pub fn cron(expr: &str) -> Result<Self, ScheduleError> {
         Ok(Self {
-            kind: Kind::Cron(CronExpr::parse(expr)?),
+            kind: Kind::Cron(Box::new(CronExpr::parse(expr)?)),
         })
     }
 
@@ -164,7 +164,7 @@ impl Schedule {
     pub fn resolve_hashed(&self, seed: &str) -> Schedule {
         match &self.kind {
             Kind::Cron(expr) => Self {
-                kind: Kind::Cron(expr.resolve(seed)),
+                kind: Kind::Cron(Box::new(expr.resolve(seed))),
             },
             Kind::Interval(_) => self.clone(),
         }

@@ -154,7 +154,10 @@ mod tests {
         let path = "my_app::reports::monthly::finance::emea";
         let slug = derive_slug(path, "consolidate_quarterly_numbers");
         assert!(slug.len() <= MAX_SLUG_LEN, "{slug}");
-        assert!(slug.starts_with("emea-consolidate-quarterly-numbers-"), "{slug}");
+        assert!(
+            slug.starts_with("emea-consolidate-quarterly-numbers-"),
+            "{slug}"
+        );
         // The suffix computed independently (FNV-1a 64 of the path, halves xor-ed).
         assert_eq!(slug, "emea-consolidate-quarterly-numbers-265b660e");
         assert!(validate_slug(&slug).is_ok());
@@ -164,7 +167,10 @@ mod tests {
             "consolidate_quarterly_numbers",
         );
         assert_ne!(slug, other);
-        assert!(other.starts_with("apac-emea-consolidate-quarterly-numbers-"), "{other}");
+        assert!(
+            other.starts_with("apac-emea-consolidate-quarterly-numbers-"),
+            "{other}"
+        );
     }
 
     #[test]
@@ -207,21 +213,40 @@ mod tests {
     #[test]
     fn deterministic() {
         assert_eq!(
-            derive_slug("a::very::long::module::path::that::goes::on", "and_on_and_on_forever"),
-            derive_slug("a::very::long::module::path::that::goes::on", "and_on_and_on_forever")
+            derive_slug(
+                "a::very::long::module::path::that::goes::on",
+                "and_on_and_on_forever"
+            ),
+            derive_slug(
+                "a::very::long::module::path::that::goes::on",
+                "and_on_and_on_forever"
+            )
         );
     }
 
     #[test]
     fn validate_says_what_is_allowed() {
         assert!(validate_slug("nightly-backup_2").is_ok());
-        for bad in ["", "Nightly", "a b", "a.b", "é", "---", "123", &"a".repeat(51)] {
+        for bad in [
+            "",
+            "Nightly",
+            "a b",
+            "a.b",
+            "é",
+            "---",
+            "123",
+            &"a".repeat(51),
+        ] {
             let e = validate_slug(bad).expect_err(bad);
             assert!(!e.is_empty());
         }
         assert!(validate_slug(&"a".repeat(50)).is_ok());
-        assert!(validate_slug("UPPER").unwrap_err().contains("`U` is not allowed"));
+        assert!(validate_slug("UPPER")
+            .unwrap_err()
+            .contains("`U` is not allowed"));
         assert!(validate_slug("123").unwrap_err().contains("only of digits"));
-        assert!(validate_slug(&"a".repeat(51)).unwrap_err().contains("at most 50"));
+        assert!(validate_slug(&"a".repeat(51))
+            .unwrap_err()
+            .contains("at most 50"));
     }
 }

@@ -40,7 +40,12 @@ fn suggest(name: &str) -> Option<&'static str> {
     let limit = (wanted.chars().count() / 3).clamp(1, 4);
     TZ_VARIANTS
         .iter()
-        .map(|tz| (levenshtein(&wanted, &tz.name().to_ascii_lowercase()), tz.name()))
+        .map(|tz| {
+            (
+                levenshtein(&wanted, &tz.name().to_ascii_lowercase()),
+                tz.name(),
+            )
+        })
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, n)| (*d, n.len()))
         .map(|(_, n)| n)
@@ -87,7 +92,10 @@ mod tests {
     #[test]
     fn nonsense_gets_no_suggestion() {
         let e = parse_timezone("definitely not a zone").unwrap_err();
-        assert!(e.starts_with("unknown time zone `definitely not a zone`"), "{e}");
+        assert!(
+            e.starts_with("unknown time zone `definitely not a zone`"),
+            "{e}"
+        );
         assert!(!e.contains("did you mean"), "{e}");
         assert!(parse_timezone("").is_err());
     }

@@ -25,7 +25,11 @@ fn assert_rejected(expr: &str, field: Option<&str>, message_has: &[&str]) {
 
 #[test]
 fn out_of_range_values_name_field_and_range() {
-    assert_rejected("0 25 * * *", Some("hour"), &["invalid hour field `25`: expected 0-23"]);
+    assert_rejected(
+        "0 25 * * *",
+        Some("hour"),
+        &["invalid hour field `25`: expected 0-23"],
+    );
     assert_rejected("60 * * * *", Some("minute"), &["`60`", "0-59"]);
     assert_rejected("0 0 32 * *", Some("day-of-month"), &["`32`", "1-31"]);
     assert_rejected("0 0 0 * *", Some("day-of-month"), &["`0`", "1-31"]);
@@ -33,7 +37,10 @@ fn out_of_range_values_name_field_and_range() {
     assert_rejected("0 0 * * 8", Some("day-of-week"), &["`8`", "0-7"]);
     assert_rejected("0 0 * JANUARY *", Some("month"), &["`JANUARY`", "JAN-DEC"]);
     let e = rejected("0 25 * * *");
-    assert!(e.help.as_deref().is_some_and(|h| h.contains("hour accepts 0-23")));
+    assert!(e
+        .help
+        .as_deref()
+        .is_some_and(|h| h.contains("hour accepts 0-23")));
 }
 
 #[test]
@@ -59,7 +66,11 @@ fn nicknames_sentry_does_not_know() {
 
 #[test]
 fn ranges_and_steps() {
-    assert_rejected("0 5-2 * * *", Some("hour"), &["`5-2`", "starts after it ends"]);
+    assert_rejected(
+        "0 5-2 * * *",
+        Some("hour"),
+        &["`5-2`", "starts after it ends"],
+    );
     assert_rejected("*/0 * * * *", Some("minute"), &["`*/0`", "at least 1"]);
     assert_rejected("0 0 * * MON#6", Some("day-of-week"), &["`MON#6`", "1-5"]);
     assert_rejected("0 0 * * MON#0", Some("day-of-week"), &["1-5"]);
@@ -95,7 +106,11 @@ fn expressions_that_never_fire() {
 
 #[test]
 fn non_ascii_is_rejected_clearly() {
-    assert_rejected("0 0 * * ſun", Some("day-of-week"), &["unexpected character `ſ`"]);
+    assert_rejected(
+        "0 0 * * ſun",
+        Some("day-of-week"),
+        &["unexpected character `ſ`"],
+    );
 }
 
 #[test]
@@ -116,23 +131,41 @@ fn intervals() {
     assert_eq!(every.interval(), Some(std::time::Duration::from_secs(900)));
     let at = |h, m, s| Utc.with_ymd_and_hms(2024, 3, 31, h, m, s).unwrap();
     // Epoch-aligned, independent of the zone.
-    assert_eq!(every.next_after(at(10, 7, 30), chrono_tz::Asia::Kathmandu), Some(at(10, 15, 0)));
-    assert_eq!(every.next_after(at(10, 15, 0), chrono_tz::UTC), Some(at(10, 30, 0)));
-    let ticks: Vec<_> = every.upcoming(at(0, 59, 59), chrono_tz::Europe::London).take(3).collect();
+    assert_eq!(
+        every.next_after(at(10, 7, 30), chrono_tz::Asia::Kathmandu),
+        Some(at(10, 15, 0))
+    );
+    assert_eq!(
+        every.next_after(at(10, 15, 0), chrono_tz::UTC),
+        Some(at(10, 30, 0))
+    );
+    let ticks: Vec<_> = every
+        .upcoming(at(0, 59, 59), chrono_tz::Europe::London)
+        .take(3)
+        .collect();
     assert_eq!(ticks, [at(1, 0, 0), at(1, 15, 0), at(1, 30, 0)]);
 
     assert_eq!(
         "120m".parse::<Schedule>().unwrap().to_sentry(),
-        Some(SentrySchedule::Interval { value: 2, unit: "hour" })
+        Some(SentrySchedule::Interval {
+            value: 2,
+            unit: "hour"
+        })
     );
     assert_eq!("120m".parse::<Schedule>().unwrap().to_string(), "2h");
     assert_eq!(
         "1440m".parse::<Schedule>().unwrap().to_sentry(),
-        Some(SentrySchedule::Interval { value: 1, unit: "day" })
+        Some(SentrySchedule::Interval {
+            value: 1,
+            unit: "day"
+        })
     );
     assert_eq!(
         "90m".parse::<Schedule>().unwrap().to_sentry(),
-        Some(SentrySchedule::Interval { value: 90, unit: "minute" })
+        Some(SentrySchedule::Interval {
+            value: 90,
+            unit: "minute"
+        })
     );
 
     let fast = Schedule::every("30s").unwrap();
@@ -143,9 +176,21 @@ fn intervals() {
     assert!(e.help.unwrap().contains("monitor = false"));
     let odd = Schedule::every("90s").unwrap();
     assert!(!odd.is_sub_minute());
-    assert!(odd.sentry_schedule().unwrap_err().message.contains("whole number of minutes"));
+    assert!(odd
+        .sentry_schedule()
+        .unwrap_err()
+        .message
+        .contains("whole number of minutes"));
 
-    for bad in ["0m", "15", "m", "1.5h", "-1m", "15 m", "18446744073709551615d"] {
+    for bad in [
+        "0m",
+        "15",
+        "m",
+        "1.5h",
+        "-1m",
+        "15 m",
+        "18446744073709551615d",
+    ] {
         let e = Schedule::every(bad).unwrap_err();
         assert_eq!(e.field, Some("interval"), "{bad}");
     }
@@ -181,7 +226,14 @@ fn hashed_fields() {
     let start: u32 = text.split('-').next().unwrap().parse().unwrap();
     assert!(start < 15 && text.ends_with("-59/15 * * * *"), "{text}");
 
-    for bad in ["H(5-1) * * * *", "H(0-99) * * * *", "0 0 H(1-31) * *", "H/0 * * * *", "H( * * * *", "0 0 * * H#2"] {
+    for bad in [
+        "H(5-1) * * * *",
+        "H(0-99) * * * *",
+        "0 0 H(1-31) * *",
+        "H/0 * * * *",
+        "H( * * * *",
+        "0 0 * * H#2",
+    ] {
         assert!(Schedule::cron(bad).is_err(), "{bad}");
     }
     let e = Schedule::cron("0 0 H(1-31) * *").unwrap_err();

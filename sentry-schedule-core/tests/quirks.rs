@@ -62,7 +62,11 @@ fn star_rule_and_when_a_day_field_starts_with_star() {
         "0 0 */1 * FRI",
         "UTC",
         "2024-09-01T00:00:00Z",
-        &["2024-09-06T00:00Z", "2024-09-13T00:00Z", "2024-09-20T00:00Z"],
+        &[
+            "2024-09-06T00:00Z",
+            "2024-09-13T00:00Z",
+            "2024-09-20T00:00Z",
+        ],
     );
 }
 
@@ -168,7 +172,11 @@ fn non_fixed_expressions_tick_on_real_instants() {
         "*/30 1 * * *",
         "Europe/London",
         "2024-03-30T12:00:00Z",
-        &["2024-04-01T00:00Z", "2024-04-01T00:30Z", "2024-04-02T00:00Z"],
+        &[
+            "2024-04-01T00:00Z",
+            "2024-04-01T00:30Z",
+            "2024-04-02T00:00Z",
+        ],
     );
 }
 
@@ -288,8 +296,14 @@ fn starting_in_the_second_pass_never_goes_back_in_time() {
     let start = utc("2024-10-27T01:30:00Z");
     let london = tz("Europe/London");
     let raw: Vec<_> = s.cronsim_sequence(start, london).take(2).collect();
-    assert_eq!(raw, [utc("2024-10-27T00:45:00Z"), utc("2024-10-28T01:45:00Z")]);
-    assert_eq!(s.next_after(start, london), Some(utc("2024-10-28T01:45:00Z")));
+    assert_eq!(
+        raw,
+        [utc("2024-10-27T00:45:00Z"), utc("2024-10-28T01:45:00Z")]
+    );
+    assert_eq!(
+        s.next_after(start, london),
+        Some(utc("2024-10-28T01:45:00Z"))
+    );
 }
 
 #[test]
@@ -317,7 +331,9 @@ fn nicknames() {
         assert_eq!(s.to_string(), nick);
         assert_eq!(
             s.to_sentry(),
-            Some(sentry_schedule_core::SentrySchedule::Crontab(expansion.into()))
+            Some(sentry_schedule_core::SentrySchedule::Crontab(
+                expansion.into()
+            ))
         );
         let e = Schedule::cron(expansion).unwrap();
         let start = utc("2024-05-05T05:05:05Z");

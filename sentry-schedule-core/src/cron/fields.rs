@@ -237,7 +237,7 @@ impl Fields {
         if self.weekdays.dow_last & (1 << wd) != 0 && d.day + 7 > d.month_len {
             return true;
         }
-        let idx = (d.day + 6) / 7;
+        let idx = d.day.div_ceil(7);
         self.weekdays
             .dow_nth
             .get(wd as usize)

@@ -81,11 +81,7 @@ fn parse_term(kind: FieldKind, term: &str) -> Result<HashTerm, ScheduleError> {
         }
         None => None,
     };
-    Ok(HashTerm {
-        lo: a,
-        hi: b,
-        step,
-    })
+    Ok(HashTerm { lo: a, hi: b, step })
 }
 
 fn is_hash_term(term: &str) -> bool {

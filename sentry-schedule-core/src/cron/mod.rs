@@ -82,7 +82,9 @@ fn compile(fields: [&str; 5]) -> Result<Fields, ScheduleError> {
                          no month in `{month}` has a day {min_day} (the longest has {longest} days)"
                     ),
                 )
-                .with_help("pick days that exist in the selected months, or `L` for the last day"));
+                .with_help(
+                    "pick days that exist in the selected months, or `L` for the last day",
+                ));
             }
         }
     }
@@ -109,10 +111,12 @@ impl CronExpr {
         let first = match tokens.first() {
             Some(first) => *first,
             None => {
-                return Err(ScheduleError::new(None, "empty schedule").with_help(format!(
-                    "expected a 5-field crontab ({FIELD_ORDER}) such as `0 12 * * *`, \
+                return Err(
+                    ScheduleError::new(None, "empty schedule").with_help(format!(
+                        "expected a 5-field crontab ({FIELD_ORDER}) such as `0 12 * * *`, \
                      a nickname such as `@daily`, or an interval such as `15m`"
-                )))
+                    )),
+                )
             }
         };
 
@@ -146,10 +150,14 @@ impl CronExpr {
         if tokens.len() != 5 {
             let n = tokens.len();
             let help = match n {
-                6 => "Sentry monitors only 5-field crontabs: a seconds field is not supported \
-                      (drop the first field)",
-                7 => "Sentry monitors only 5-field crontabs: seconds and year fields are not \
-                      supported",
+                6 => {
+                    "Sentry monitors only 5-field crontabs: a seconds field is not supported \
+                      (drop the first field)"
+                }
+                7 => {
+                    "Sentry monitors only 5-field crontabs: seconds and year fields are not \
+                      supported"
+                }
                 _ => "a crontab has exactly 5 fields, e.g. `0 12 * * *` (every day at 12:00)",
             };
             return Err(ScheduleError::new(
@@ -164,7 +172,10 @@ impl CronExpr {
             if let Some(c) = token.chars().find(|c| !c.is_ascii()) {
                 return Err(ScheduleError::new(
                     Some(kind.name()),
-                    format!("invalid {} field `{token}`: unexpected character `{c}`", kind.name()),
+                    format!(
+                        "invalid {} field `{token}`: unexpected character `{c}`",
+                        kind.name()
+                    ),
                 )
                 .with_help(kind.syntax_help()));
             }
