@@ -1,1 +1,223 @@
-//! Shared helpers for end-to-end tests.
+//! Shared helpers for the end-to-end tests: a local Sentry ingest endpoint that stores the
+//! envelopes the real sentry client posts to it, and a client wired to it.
+#![warn(missing_docs)]
+
+mod envelope;
+mod http;
+
+pub use envelope::{parse_envelope, Envelope, Item};
+
+use sentry::{Client, ClientOptions, Hub, HubSwitchGuard, Scope};
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// The release the test clients report.
+pub const RELEASE: &str = "e2e-app@1.2.3";
+/// The environment the test clients report.
+pub const ENVIRONMENT: &str = "e2e";
+
+/// How the ingest endpoint answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `200 OK`, storing the envelope.
+    Accept,
+    /// The given status (e.g. 500), storing nothing.
+    Status(u16),
+    /// Reads the request and never answers.
+    Hang,
+}
+
+/// A local ingest endpoint on 127.0.0.1, served from its own thread and runtime so that
+/// a test's paused tokio clock does not affect it.
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    envelopes: Vec<Envelope>,
+    requests: usize,
+    errors: Vec<String>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Ingest {
+    /// Starts an endpoint answering in `mode`.
+    pub fn start(mode: Mode) -> Self {
+        let listener = StdListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let addr = listener.local_addr().expect("local address");
+        let shared = Arc::new(Shared::default());
+        let server = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name(format!("ingest-{}", addr.port()))
+            .spawn(move || http::serve(listener, mode, server))
+            .expect("spawn the ingest thread");
+        Self { addr, shared }
+    }
+
+    /// A DSN for this endpoint, project 1.
+    pub fn dsn(&self) -> String {
+        format!("http://public@{}/1", self.addr)
+    }
+
+    /// Every envelope stored so far, in arrival order.
+    pub fn envelopes(&self) -> Vec<Envelope> {
+        self.shared.lock().envelopes.clone()
+    }
+
+    /// Every item stored so far, in arrival order.
+    pub fn items(&self) -> Vec<Item> {
+        self.envelopes().into_iter().flat_map(|e| e.items).collect()
+    }
+
+    /// The payloads of the `check_in` items, in arrival order.
+    pub fn check_ins(&self) -> Vec<serde_json::Value> {
+        self.payloads("check_in")
+    }
+
+    /// The payloads of the `event` items, in arrival order.
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        self.payloads("event")
+    }
+
+    /// The JSON payloads of the items of type `ty`, in arrival order.
+    pub fn payloads(&self, ty: &str) -> Vec<serde_json::Value> {
+        self.items()
+            .into_iter()
+            .filter(|item| item.ty == ty)
+            .map(|item| item.json().expect("item payload is JSON"))
+            .collect()
+    }
+
+    /// How many HTTP requests arrived (also those answered with an error).
+    pub fn requests(&self) -> usize {
+        self.shared.lock().requests
+    }
+
+    /// Requests the endpoint could not understand.
+    pub fn errors(&self) -> Vec<String> {
+        self.shared.lock().errors.clone()
+    }
+
+    /// Blocks until `done` holds (it must not call back into this endpoint) for the stored envelopes, or `limit` has passed (real
+    /// time). Returns whether it holds. The limit only bounds a failing test.
+    pub fn wait_until(&self, limit: Duration, done: impl Fn(&[Envelope]) -> bool) -> bool {
+        let deadline = Instant::now() + limit;
+        let mut state = self.shared.lock();
+        loop {
+            if done(&state.envelopes) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            state = self
+                .shared
+                .changed
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+}
+
+/// A DSN on 127.0.0.1 where nothing listens: an ingest endpoint that is down.
+pub fn down_dsn() -> String {
+    let listener = StdListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local address");
+    drop(listener);
+    format!("http://public@{addr}/1")
+}
+
+/// A real sentry client with its default (reqwest) transport, posting to `dsn`, with
+/// [`RELEASE`] and [`ENVIRONMENT`]. `panic_integration` chooses whether sentry's panic
+/// integration (which captures panics from a panic hook) is installed.
+pub fn client(dsn: &str, panic_integration: bool) -> Arc<Client> {
+    client_with(dsn, panic_integration, |options| options)
+}
+
+/// Like [`client`], with further options.
+pub fn client_with(
+    dsn: &str,
+    panic_integration: bool,
+    configure: impl FnOnce(ClientOptions) -> ClientOptions,
+) -> Arc<Client> {
+    let mut options = ClientOptions::new();
+    options.dsn = Some(dsn.parse().expect("valid DSN"));
+    options.release = Some(RELEASE.into());
+    options.environment = Some(ENVIRONMENT.into());
+    options.default_integrations = panic_integration;
+    Arc::new(Client::from(sentry::apply_defaults(configure(options))))
+}
+
+/// Makes a fresh hub with `client` the current hub of this thread until the guard drops.
+/// Under a current-thread tokio runtime every task of the test runs on this thread, so the
+/// scheduler and its runs use this client while other tests keep theirs.
+pub fn bind(client: Arc<Client>) -> HubSwitchGuard {
+    HubSwitchGuard::new(Arc::new(Hub::new(Some(client), Arc::new(Scope::default()))))
+}
+
+/// Runs `jobs` on a [`Scheduler`](sentry_schedule::Scheduler) whose wall clock starts at
+/// `start` (RFC 3339) and follows tokio's clock, until `run_for` has passed on tokio's
+/// clock; then the scheduler shuts down (finishing runs, flushing the client) and returns.
+/// Meant for `#[tokio::test(start_paused = true)]`, where this takes no real time beyond
+/// the network.
+pub async fn run_scheduler(
+    start: &str,
+    run_for: Duration,
+    jobs: Vec<sentry_schedule::Job>,
+) -> sentry_schedule::clock::TestClock {
+    let clock = sentry_schedule::clock::TestClock::new(start.parse().expect("RFC 3339 start"));
+    sentry_schedule::Scheduler::builder()
+        .registered_jobs(false)
+        .clock(clock.clone())
+        .shutdown_signal(tokio::time::sleep(run_for))
+        .jobs(jobs)
+        .build()
+        .expect("valid scheduler")
+        .run()
+        .await
+        .expect("scheduler ran");
+    clock
+}
+
+/// `contexts.trace.trace_id` of an event or check-in.
+pub fn trace_id(payload: &serde_json::Value) -> &str {
+    payload["contexts"]["trace"]["trace_id"]
+        .as_str()
+        .expect("contexts.trace.trace_id")
+}
+
+/// Whether `s` is 32 lowercase hex digits.
+pub fn is_hex32(s: &str) -> bool {
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// How many items of type `ty` the envelopes hold.
+pub fn count(envelopes: &[Envelope], ty: &str) -> usize {
+    envelopes
+        .iter()
+        .flat_map(|e| &e.items)
+        .filter(|i| i.ty == ty)
+        .count()
+}

@@ -78,7 +78,7 @@ impl CheckIn<'_> {
         if let Some(release) = release {
             item.insert("release".into(), json!(release));
         }
-        if let Some(config) = self.monitor.as_ref().and_then(MonitorUpsert::to_json) {
+        if let Some(config) = self.monitor.and_then(MonitorUpsert::monitor_config) {
             item.insert("monitor_config".into(), config);
         }
         item.insert(
@@ -91,7 +91,7 @@ impl CheckIn<'_> {
 
 impl MonitorUpsert<'_> {
     /// `monitor_config`, or `None` when Sentry cannot express the schedule.
-    fn to_json(&self) -> Option<Value> {
+    fn monitor_config(self) -> Option<Value> {
         let schedule = match self.schedule.to_sentry()? {
             SentrySchedule::Crontab(value) => json!({ "type": "crontab", "value": value }),
             SentrySchedule::Interval { value, unit } => {

@@ -1,0 +1,138 @@
+//! A minimal HTTP/1.1 server for `POST /api/<project>/envelope/`: keep-alive,
+//! `Content-Length` bodies.
+use crate::{parse_envelope, Mode, Shared};
+use std::net::TcpListener as StdListener;
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Serves until the process ends (the test binary exits).
+pub(crate) fn serve(listener: StdListener, mode: Mode, shared: Arc<Shared>) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .expect("ingest runtime");
+    runtime.block_on(async move {
+        let listener = TcpListener::from_std(listener).expect("tokio listener");
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let shared = Arc::clone(&shared);
+            tokio::spawn(async move {
+                if let Err(error) = connection(stream, mode, &shared).await {
+                    let mut state = shared.lock();
+                    state.errors.push(error);
+                    shared.changed.notify_all();
+                }
+            });
+        }
+    });
+}
+
+async fn connection(mut stream: TcpStream, mode: Mode, shared: &Shared) -> Result<(), String> {
+    let mut buffer = Vec::new();
+    loop {
+        let Some(request) = read_request(&mut stream, &mut buffer).await? else {
+            return Ok(());
+        };
+        {
+            let mut state = shared.lock();
+            state.requests += 1;
+            if !request.path.ends_with("/envelope/") || request.method != "POST" {
+                state
+                    .errors
+                    .push(format!("unexpected {} {}", request.method, request.path));
+            } else if let Some(encoding) = &request.content_encoding {
+                state
+                    .errors
+                    .push(format!("unsupported Content-Encoding {encoding}"));
+            } else if mode == Mode::Accept {
+                match parse_envelope(&request.body) {
+                    Ok(envelope) => state.envelopes.push(envelope),
+                    Err(error) => state.errors.push(error),
+                }
+            }
+            shared.changed.notify_all();
+        }
+        let status = match mode {
+            Mode::Accept => 200,
+            Mode::Status(status) => status,
+            Mode::Hang => return std::future::pending().await,
+        };
+        let response = format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}"
+        );
+        stream
+            .write_all(response.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+}
+
+struct Request {
+    method: String,
+    path: String,
+    content_encoding: Option<String>,
+    body: Vec<u8>,
+}
+
+/// Reads one request; `None` when the peer closed the connection between requests.
+async fn read_request(
+    stream: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+) -> Result<Option<Request>, String> {
+    let head_end = loop {
+        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at;
+        }
+        if read_more(stream, buffer).await? == 0 {
+            return if buffer.is_empty() {
+                Ok(None)
+            } else {
+                Err("connection closed inside a request head".into())
+            };
+        }
+    };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut request_line = lines.next().unwrap_or_default().split(' ');
+    let method = request_line.next().unwrap_or_default().to_owned();
+    let path = request_line.next().unwrap_or_default().to_owned();
+    let mut length = None;
+    let mut content_encoding = None;
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        match name.trim().to_ascii_lowercase().as_str() {
+            "content-length" => length = Some(value.parse::<usize>().map_err(|e| e.to_string())?),
+            "content-encoding" if value != "identity" => content_encoding = Some(value.to_owned()),
+            "transfer-encoding" => return Err(format!("unsupported Transfer-Encoding {value}")),
+            _ => {}
+        }
+    }
+    let length = length.ok_or("request without Content-Length")?;
+    let body_start = head_end + 4;
+    while buffer.len() < body_start + length {
+        if read_more(stream, buffer).await? == 0 {
+            return Err("connection closed inside a request body".into());
+        }
+    }
+    let body = buffer[body_start..body_start + length].to_vec();
+    buffer.drain(..body_start + length);
+    Ok(Some(Request {
+        method,
+        path,
+        content_encoding,
+        body,
+    }))
+}
+
+async fn read_more(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Result<usize, String> {
+    let mut chunk = [0_u8; 16 * 1024];
+    let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
+    buffer.extend_from_slice(&chunk[..n]);
+    Ok(n)
+}
