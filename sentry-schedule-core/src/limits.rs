@@ -13,10 +13,7 @@ pub fn check_checkin_margin(v: u64) -> Result<(), String> {
     if (1..=MAX_CHECKIN_MARGIN_MINUTES).contains(&v) {
         Ok(())
     } else {
-        Err(format!(
-            "invalid checkin_margin {v}: expected a number of minutes, at least 1 \
-             (how late a check-in may arrive before Sentry marks it missed)"
-        ))
+        Err("checkin_margin must be at least 1 minute".into())
     }
 }
 
@@ -26,8 +23,7 @@ pub fn check_max_runtime(v: u64) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "invalid max_runtime {v}: expected 1..={MAX_RUNTIME_MINUTES} minutes \
-             (Sentry's limit is 28 days)"
+            "max_runtime must be 1..={MAX_RUNTIME_MINUTES} minutes"
         ))
     }
 }
@@ -38,21 +34,19 @@ pub fn check_threshold(name: &str, v: u64) -> Result<(), String> {
     if (1..=MAX_THRESHOLD).contains(&v) {
         Ok(())
     } else {
-        Err(format!(
-            "invalid {name} {v}: expected 1..={MAX_THRESHOLD} consecutive check-ins"
-        ))
+        Err(format!("{name} must be 1..={MAX_THRESHOLD}"))
     }
 }
 
 /// Checks `owner`: `user:<id or email>` or `team:<id or slug>`.
 pub fn check_owner(v: &str) -> Result<(), String> {
-    let expected = "expected `user:<id or email>` or `team:<id or slug>`, e.g. `team:backend`";
+    let expected = "owner must be `user:<id or email>` or `team:<slug>`";
     let rest = v
         .strip_prefix("user:")
         .or_else(|| v.strip_prefix("team:"))
-        .ok_or_else(|| format!("invalid owner `{v}`: {expected}"))?;
+        .ok_or_else(|| expected.to_owned())?;
     if rest.is_empty() || rest.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("invalid owner `{v}`: {expected}"));
+        return Err(expected.to_owned());
     }
     Ok(())
 }
@@ -98,7 +92,9 @@ mod tests {
             "", "backend", "team:", "user:", "group:x", "team:a b", "Team:x",
         ] {
             assert!(
-                check_owner(bad).unwrap_err().contains("expected `user:"),
+                check_owner(bad)
+                    .unwrap_err()
+                    .contains("`user:<id or email>`"),
                 "{bad}"
             );
         }
