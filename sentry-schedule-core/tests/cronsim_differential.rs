@@ -5,7 +5,8 @@
 //!
 //! Needs Python with `pip install -r .ci/cronsim/requirements.txt` (cronsim and the
 //! tzdata version matching chrono-tz). Set `CRONSIM_PYTHON` to pick the interpreter.
-//! Run with `--nocapture` to see the agreement figure. `CRONSIM_CASES_OUT=<file>`
+//! Run with `--nocapture` to see the agreement figure. `CRONSIM_SEED` and
+//! `CRONSIM_EXPRESSIONS` change the generator's seed and size for extra runs. `CRONSIM_CASES_OUT=<file>`
 //! saves the cases (the reference script's input) for replaying a disagreement.
 
 use chrono::{DateTime, Offset, TimeZone, Utc};
@@ -369,6 +370,66 @@ fn start_instant(rng: &mut Rng, transitions: &[i64]) -> i64 {
     }
 }
 
+/// How many generated expressions use each feature (printed with the summary).
+#[derive(Debug, Default)]
+struct Features {
+    nickname: usize,
+    wrong_field_count: usize,
+    fixed: usize,
+    step: usize,
+    range: usize,
+    list: usize,
+    names: usize,
+    dom_l: usize,
+    dom_lw: usize,
+    dow_last: usize,
+    dow_nth: usize,
+    dow_7: usize,
+    both_days_restricted: usize,
+    rejected_by_us: usize,
+}
+
+impl Features {
+    fn count(&mut self, expr: &str) {
+        let up = expr.to_ascii_uppercase();
+        let f: Vec<&str> = up.split_whitespace().collect();
+        self.rejected_by_us += usize::from(Schedule::cron(expr).is_err());
+        if up.starts_with('@') {
+            self.nickname += 1;
+            return;
+        }
+        if f.len() != 5 {
+            self.wrong_field_count += 1;
+            return;
+        }
+        let has = |i: usize, pat: &dyn Fn(&str) -> bool| f.get(i).is_some_and(|x| pat(x));
+        self.fixed += usize::from(!f[0].starts_with('*') && !f[1].starts_with('*'));
+        self.step += usize::from(up.contains('/'));
+        self.range += usize::from(up.contains('-'));
+        self.list += usize::from(up.contains(','));
+        self.names += usize::from(
+            f[3..]
+                .iter()
+                .any(|x| x.chars().any(|c| c.is_ascii_alphabetic() && c != 'L')),
+        );
+        self.dom_lw += usize::from(has(2, &|x| x.contains("LW")));
+        self.dom_l += usize::from(has(2, &|x| x.contains('L') && !x.contains("LW")));
+        self.dow_last += usize::from(has(4, &|x| x.contains('L')));
+        self.dow_nth += usize::from(has(4, &|x| x.contains('#')));
+        self.dow_7 += usize::from(has(4, &|x| x.split([',', '-', '/']).any(|t| t == "7")));
+        self.both_days_restricted += usize::from(!f[2].starts_with('*') && !f[4].starts_with('*'));
+    }
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    let text = std::env::var(name).ok()?;
+    let parsed = match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => text.parse(),
+    };
+    Some(parsed.unwrap_or_else(|e| panic!("{name}={text}: {e}")))
+}
+
 struct Case {
     expr: String,
     zone: &'static str,
@@ -453,7 +514,9 @@ fn fmt_instants(v: &[i64], tz: Tz) -> String {
 
 #[test]
 fn agrees_with_cronsim() {
-    let mut rng = Rng(SEED);
+    let seed = env_u64("CRONSIM_SEED").unwrap_or(SEED);
+    let expressions = env_u64("CRONSIM_EXPRESSIONS").map_or(EXPRESSIONS, |n| n as usize);
+    let mut rng = Rng(seed.max(1));
     let zones: Vec<(&'static str, Tz, Vec<i64>)> = ZONES
         .iter()
         .map(|name| {
@@ -462,8 +525,10 @@ fn agrees_with_cronsim() {
         })
         .collect();
     let mut cases = Vec::new();
-    for _ in 0..EXPRESSIONS {
+    let mut features = Features::default();
+    for _ in 0..expressions {
         let expr = expression(&mut rng);
+        features.count(&expr);
         for (zone, _, trans) in &zones {
             let start = start_instant(&mut rng, trans);
             cases.push(Case {
@@ -591,7 +656,7 @@ fn agrees_with_cronsim() {
 
     let agree = cases.len() - mismatches.len();
     let summary = format!(
-        "cronsim differential: {} cases ({EXPRESSIONS} expressions x {} zones; {accepted} \
+        "cronsim differential (seed {seed:#x}): {} cases ({expressions} expressions x {} zones; {accepted} \
          accepted, {rejected} rejected by both; {second_pass_starts} starts where cronsim's \
          first instant is not after the start; {cronsim_hangs} where cronsim loops forever), \
          agreement {agree}/{} = {:.3}% (cronsim {}, tzdata {})",
@@ -604,6 +669,7 @@ fn agrees_with_cronsim() {
     );
     println!("{summary}");
     eprintln!("{summary}");
+    println!("expressions with: {features:?}");
     for h in &hang_answers {
         println!("CRONSIM LOOPS {h}");
     }

@@ -70,6 +70,40 @@ fn check_parsed(text: &str, after: DateTime<Utc>, tz: Tz) -> Result<(), TestCase
     Ok(())
 }
 
+#[test]
+fn extreme_instants_do_not_panic() {
+    let expressions = [
+        "* * * * *",
+        "30 2 * * *",
+        "0 0 L 2 *",
+        "*/45 1 * * MON#5",
+        "1s",
+        "7d",
+    ];
+    let instants = [
+        DateTime::<Utc>::MIN_UTC,
+        DateTime::<Utc>::MAX_UTC,
+        DateTime::from_timestamp(-62_135_596_800, 0).expect("year 1"),
+        DateTime::from_timestamp(253_402_300_799, 0).expect("year 9999"),
+    ];
+    for text in expressions {
+        let schedule: Schedule = text.parse().expect("valid");
+        for at in instants {
+            for tz in [
+                chrono_tz::UTC,
+                chrono_tz::Europe::London,
+                chrono_tz::Pacific::Chatham,
+            ] {
+                let mut last = at;
+                for next in schedule.upcoming(at, tz).take(2) {
+                    assert!(next > last, "`{text}` in {tz}: {next} after {last}");
+                    last = next;
+                }
+            }
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
 

@@ -41,9 +41,13 @@ fn utc_offset(tz: Tz, wall: NaiveDateTime, fold: bool) -> i64 {
         LocalResult::None => {
             // In a gap the offsets before (p) and after (c) satisfy
             // offset(wall - p) = c and offset(wall - c) = p; iterate to find them.
+            let shifted = |off: i64| {
+                wall.checked_sub_signed(Duration::seconds(off))
+                    .unwrap_or(wall)
+            };
             let guess = offset_at_utc(tz, wall);
-            let a = offset_at_utc(tz, wall - Duration::seconds(guess));
-            let b = offset_at_utc(tz, wall - Duration::seconds(a));
+            let a = offset_at_utc(tz, shifted(guess));
+            let b = offset_at_utc(tz, shifted(a));
             if fold {
                 a.max(b)
             } else {
