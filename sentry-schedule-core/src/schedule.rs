@@ -273,11 +273,11 @@ impl Iterator for Upcoming {
 impl FromStr for Schedule {
     type Err = ScheduleError;
 
-    /// An interval (`<digits><s|m|h|d>`, e.g. `15m`) or else a crontab.
+    /// An interval (a number and a unit letter, e.g. `15m`) or else a crontab.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let looks_like_interval = s.len() >= 2
-            && s.ends_with(['s', 'm', 'h', 'd'])
-            && s[..s.len() - 1].bytes().all(|b| b.is_ascii_digit());
+        let looks_like_interval = s.starts_with(|c: char| c.is_ascii_digit())
+            && s.ends_with(|c: char| c.is_ascii_alphabetic())
+            && !s.contains(char::is_whitespace);
         if looks_like_interval {
             Self::every(s)
         } else {
