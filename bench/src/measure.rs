@@ -119,16 +119,25 @@ mod tests {
 
     #[test]
     fn cpu_time_grows_with_work() {
+        // Busy-loop until 20 ms of CPU show up; a clock that does not move fails after 10 s.
         let before = cpu_time().expect("getrusage");
         let start = std::time::Instant::now();
         let mut x = 0u64;
-        while start.elapsed() < Duration::from_millis(50) {
-            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        let mut used = Duration::ZERO;
+        while used < Duration::from_millis(20) && start.elapsed() < Duration::from_secs(10) {
+            for _ in 0..10_000 {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+            }
+            used = cpu_time().expect("getrusage") - before;
         }
-        let used = cpu_time().expect("getrusage") - before;
         assert!(
-            used >= Duration::from_millis(25),
-            "busy loop of 50 ms used {used:?} CPU"
+            used >= Duration::from_millis(20),
+            "10 s of busy loop used {used:?} CPU"
+        );
+        assert!(
+            used <= start.elapsed() * 2,
+            "{used:?} CPU in {:?} on one thread",
+            start.elapsed()
         );
     }
 

@@ -34,18 +34,30 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Builds a scheduler running `jobs`, stopped by [`Running::stop`].
-    pub fn new(jobs: Vec<Job>) -> anyhow::Result<Self> {
+    /// Builds a scheduler with `count` unmonitored jobs on `schedule`, job `i` running
+    /// `body(i, ctx)`, added one by one as a service would; stopped by [`Running::stop`].
+    pub fn new<F, Fut>(count: u32, schedule: &str, body: F) -> anyhow::Result<Self>
+    where
+        F: Fn(u32, JobContext) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         let (stop, stopped) = oneshot::channel::<()>();
-        let scheduler = Scheduler::builder()
+        let mut builder = Scheduler::builder()
             .registered_jobs(false)
             .shutdown_timeout(Duration::from_secs(5))
             .shutdown_signal(async move {
                 let _ = stopped.await;
-            })
-            .jobs(jobs)
-            .build()
-            .context("Scheduler::build")?;
+            });
+        for index in 0..count {
+            let body = body.clone();
+            let job = Job::builder(format!("bench-{index}"), schedule)
+                .monitor(false)
+                .run(move |ctx| body(index, ctx))
+                .build()
+                .with_context(|| format!("sentry-schedule rejected job `{schedule}`"))?;
+            builder = builder.job(job);
+        }
+        let scheduler = builder.build().context("Scheduler::build")?;
         Ok(Self { scheduler, stop })
     }
 
@@ -58,24 +70,6 @@ impl Prepared {
     }
 }
 
-/// `count` unmonitored jobs on `schedule`, job `i` running `body(i, ctx)`.
-pub fn jobs<F, Fut>(count: u32, schedule: &str, body: F) -> anyhow::Result<Vec<Job>>
-where
-    F: Fn(u32, JobContext) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    (0..count)
-        .map(|index| {
-            let body = body.clone();
-            Job::builder(format!("bench-{index}"), schedule)
-                .monitor(false)
-                .run(move |ctx| body(index, ctx))
-                .build()
-                .with_context(|| format!("sentry-schedule rejected job `{schedule}`"))
-        })
-        .collect()
-}
-
 /// `jobs` jobs due together every `period_secs` seconds (intervals are aligned to the
 /// Unix epoch, so all of them are due on the same multiples of the period).
 pub async fn start_every(
@@ -84,18 +78,14 @@ pub async fn start_every(
     recorder: &Arc<Recorder>,
 ) -> anyhow::Result<Running> {
     let recorder = Arc::clone(recorder);
-    let jobs = self::jobs(jobs, &format!("{period_secs}s"), move |index, ctx| {
+    let prepared = Prepared::new(jobs, &format!("{period_secs}s"), move |index, ctx| {
         let recorder = Arc::clone(&recorder);
         async move { recorder.record(index, ctx.scheduled().timestamp_nanos_opt()) }
     })?;
-    Ok(Prepared::new(jobs)?.launch())
+    Ok(prepared.launch())
 }
 
 /// `jobs` jobs due once a day at `hour`:00 UTC, not started yet.
 pub async fn prepare_daily(jobs: u32, hour: u32) -> anyhow::Result<Prepared> {
-    Prepared::new(self::jobs(
-        jobs,
-        &format!("0 {hour} * * *"),
-        |_, _| async {},
-    )?)
+    Prepared::new(jobs, &format!("0 {hour} * * *"), |_, _| async {})
 }
