@@ -226,7 +226,7 @@ fn check_options(args: &Args, monitored: bool, errors: &mut Errors) -> Options {
         let text = arg.value.value();
         match slug::validate_slug(&text) {
             Ok(()) => options.slug = Some(text),
-            Err(message) => errors.at(&arg.value, message),
+            Err(message) => errors.at(&arg.value, naming_value("slug", &text, message)),
         }
     }
     if let (Some(arg), Some(_)) = (&args.timezone, &args.every) {
@@ -249,7 +249,7 @@ fn check_options(args: &Args, monitored: bool, errors: &mut Errors) -> Options {
         let text = arg.value.value();
         match limits::check_owner(&text) {
             Ok(()) => options.owner = Some(text),
-            Err(message) => errors.at(&arg.value, message),
+            Err(message) => errors.at(&arg.value, naming_value("owner", &text, message)),
         }
     }
     options.checkin_margin = minutes(
@@ -313,6 +313,15 @@ fn check_options(args: &Args, monitored: bool, errors: &mut Errors) -> Options {
         reject_monitor_keys(args, errors);
     }
     options
+}
+
+/// The core's message, prefixed with the key and value unless it already says them.
+fn naming_value(key: &str, text: &str, message: String) -> String {
+    if message.starts_with("invalid ") {
+        message
+    } else {
+        format!("invalid {key} `{text}`: {message}")
+    }
 }
 
 /// A whole-number option, checked with the runtime's range rule.
