@@ -152,7 +152,10 @@ async fn runner_reports_what_the_job_returned() {
 #[test]
 fn raw_deprecated_and_cfg_jobs() {
     assert_eq!(job("type").schedule, ScheduleSpec::Cron("0 5 * * *"));
-    assert_eq!(job("deprecated_job").schedule, ScheduleSpec::Cron("0 4 * * *"));
+    assert_eq!(
+        job("deprecated_job").schedule,
+        ScheduleSpec::Cron("0 4 * * *")
+    );
     let compiled_out = inventory::iter::<StaticJob>
         .into_iter()
         .filter(|job| job.name == "compiled_out")

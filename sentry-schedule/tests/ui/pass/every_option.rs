@@ -15,7 +15,7 @@ use sentry_schedule::scheduled;
     timeout = "9m",
     jitter = "90s",
     catch_up = "1h",
-    crate = "sentry_schedule",
+    crate = "sentry_schedule"
 )]
 async fn refresh_exchange_rates() -> anyhow::Result<()> {
     Ok(())
