@@ -34,6 +34,7 @@ usage: bench [--quick]          fire lag, runs lost, idle CPU, per-run overhead,
 /// Sizes of one benchmark run.
 #[derive(Debug, Clone)]
 struct Plan {
+    quick: bool,
     sizes: Vec<u32>,
     period_secs: u32,
     ticks: u32,
@@ -45,6 +46,7 @@ struct Plan {
 impl Plan {
     fn full() -> Self {
         Self {
+            quick: false,
             sizes: vec![1, 100, 1_000, 10_000],
             period_secs: 1,
             ticks: 10,
@@ -56,6 +58,7 @@ impl Plan {
 
     fn quick() -> Self {
         Self {
+            quick: true,
             ticks: 2,
             idle_secs: 10,
             overhead_runs: 20_000,
@@ -88,6 +91,9 @@ fn main() -> ExitCode {
 
 fn run(plan: Plan) -> anyhow::Result<()> {
     let started = Instant::now();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load = load.split_whitespace().next().unwrap_or("unknown");
     let mut lag = Vec::new();
     for &jobs in &plan.sizes {
         let measure = |contender| {
@@ -142,6 +148,13 @@ fn run(plan: Plan) -> anyhow::Result<()> {
         overhead,
         idle_secs: plan.idle_secs,
     };
+    println!(
+        "sentry-schedule vs tokio-cron-scheduler, {} run on {cores} cores (load average {load} at start); lag: jobs every {} s, {} ticks each; idle: {} s\n",
+        if plan.quick { "--quick" } else { "full" },
+        plan.period_secs,
+        plan.ticks,
+        plan.idle_secs
+    );
     println!("{}", report::render(&results));
     eprintln!("bench: done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
