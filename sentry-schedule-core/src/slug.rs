@@ -6,8 +6,9 @@
 //! and machines, and distinct for distinct paths:
 //!
 //! 1. join the module path and the fn name with `::`;
-//! 2. lowercase ASCII letters; turn `::` and `_` into `-`; turn any other character
-//!    outside `[a-z0-9-]` into `-`;
+//! 2. lowercase ASCII letters; turn `::` into `-` and keep `_` (Rust names cannot contain
+//!    `-`, so this is one-to-one and `a::b_c` and `a_b::c` stay apart); turn any other
+//!    character outside `[a-z0-9_]` into `-`;
 //! 3. if step 2 lost information (upper-case letters, non-ASCII or other characters)
 //!    or the result is longer than 50 characters, keep the rightmost (most specific)
 //!    part, cut at a `-` where possible, and append `-` plus 8 hex digits of the
@@ -15,14 +16,14 @@
 //!
 //! | path | slug |
 //! |------|------|
-//! | `my_app::jobs` + `send_report` | `my-app-jobs-send-report` |
-//! | `billing` + `charge_cards` | `billing-charge-cards` |
-//! | `my_app::reports::monthly::finance::emea` + `consolidate_quarterly_numbers` | `emea-consolidate-quarterly-numbers-265b660e` |
+//! | `my_app::jobs` + `send_report` | `my_app-jobs-send_report` |
+//! | `billing` + `charge_cards` | `billing-charge_cards` |
+//! | `my_app::reports::monthly::finance::emea` + `consolidate_quarterly_numbers` | `emea-consolidate_quarterly_numbers-265b660e` |
 //!
-//! The crate name is kept, since two crates may have the same module names. Two
-//! paths that differ only by `::` versus `_` (`a::b_c` and `a_b::c`) give the same
-//! slug; the runtime refuses duplicate slugs at start-up, naming both jobs, and
-//! `slug = "..."` sets one explicitly.
+//! The crate name is kept, since two crates may have the same module names. Should two
+//! slugs still be equal (an explicit `slug` equal to a derived one, or two hashed slugs
+//! colliding), the runtime refuses to start, naming both jobs, and `slug = "..."` sets
+//! one explicitly.
 
 use crate::hash::fnv1a64;
 
@@ -43,7 +44,7 @@ fn short_hash(text: &str) -> String {
 ///
 /// ```
 /// use sentry_schedule_core::slug::derive_slug;
-/// assert_eq!(derive_slug("my_app::jobs", "send_report"), "my-app-jobs-send-report");
+/// assert_eq!(derive_slug("my_app::jobs", "send_report"), "my_app-jobs-send_report");
 /// ```
 pub fn derive_slug(module_path: &str, name: &str) -> String {
     let full = format!("{module_path}::{name}");
@@ -57,8 +58,7 @@ pub fn derive_slug(module_path: &str, name: &str) -> String {
             continue;
         }
         match c {
-            'a'..='z' | '0'..='9' => readable.push(c),
-            '_' => readable.push('-'),
+            'a'..='z' | '0'..='9' | '_' => readable.push(c),
             'A'..='Z' => {
                 readable.push(c.to_ascii_lowercase());
                 lossy = true;
@@ -141,12 +141,15 @@ mod tests {
     fn documented_examples() {
         assert_eq!(
             derive_slug("my_app::jobs", "send_report"),
-            "my-app-jobs-send-report"
+            "my_app-jobs-send_report"
         );
         assert_eq!(
             derive_slug("billing", "charge_cards"),
-            "billing-charge-cards"
+            "billing-charge_cards"
         );
+        // `::` and `_` stay apart.
+        assert_eq!(derive_slug("a", "b_c"), "a-b_c");
+        assert_eq!(derive_slug("a_b", "c"), "a_b-c");
     }
 
     #[test]
@@ -155,11 +158,11 @@ mod tests {
         let slug = derive_slug(path, "consolidate_quarterly_numbers");
         assert!(slug.len() <= MAX_SLUG_LEN, "{slug}");
         assert!(
-            slug.starts_with("emea-consolidate-quarterly-numbers-"),
+            slug.starts_with("emea-consolidate_quarterly_numbers-"),
             "{slug}"
         );
         // The suffix computed independently (FNV-1a 64 of the path, halves xor-ed).
-        assert_eq!(slug, "emea-consolidate-quarterly-numbers-265b660e");
+        assert_eq!(slug, "emea-consolidate_quarterly_numbers-265b660e");
         assert!(validate_slug(&slug).is_ok());
         // Another long path with the same tail stays distinct.
         let other = derive_slug(
@@ -168,7 +171,7 @@ mod tests {
         );
         assert_ne!(slug, other);
         assert!(
-            other.starts_with("apac-emea-consolidate-quarterly-numbers-"),
+            other.starts_with("apac-emea-consolidate_quarterly_numbers-"),
             "{other}"
         );
     }
