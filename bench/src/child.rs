@@ -3,7 +3,7 @@
 //! child prints its outcome as one JSON line on stdout.
 use crate::idle::IdleReport;
 use crate::lag::{analyze, LagReport, Recorder, Window};
-use crate::measure::{wall_nanos, NANOS_PER_SEC};
+use crate::measure::{cpu_time, wall_nanos, NANOS_PER_SEC};
 use crate::overhead::OverheadReport;
 use crate::{idle, ours, overhead, tcs};
 use anyhow::{bail, Context as _};
@@ -146,11 +146,20 @@ async fn lag(
     let running = Running::every(contender, jobs, period_secs, &recorder).await?;
     let not_before = wall_nanos() + WARMUP.as_nanos() as i64;
     let window = Window::starting_at_or_after(not_before, period_secs, ticks);
+    let period = i64::from(period_secs) * NANOS_PER_SEC;
+    // CPU is measured from half a period before the first measured tick to the end.
+    let cpu_from = window.first - period / 2;
+    sleep_until_wall(cpu_from).await;
+    let cpu_before = cpu_time()?;
     // A run more than a period late counts as lost.
-    sleep_until_wall(window.last() + i64::from(period_secs) * NANOS_PER_SEC).await;
+    sleep_until_wall(window.last() + period).await;
+    let cpu = cpu_time()?.saturating_sub(cpu_before);
     running.stop().await?;
     let (starts, overflow) = recorder.take();
-    Ok(analyze(&starts, overflow, jobs, window))
+    let mut report = analyze(&starts, overflow, jobs, window);
+    let runs = starts.iter().filter(|s| s.at >= cpu_from).count().max(1);
+    report.cpu_us_per_run = Some(cpu.as_secs_f64() * 1e6 / runs as f64);
+    Ok(report)
 }
 
 async fn sleep_until_wall(target: i64) {

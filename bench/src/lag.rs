@@ -167,6 +167,8 @@ pub struct LagReport {
     pub overflow: u64,
     /// Start − scheduled instant over the started runs.
     pub lag: Option<Percentiles>,
+    /// Process CPU time (user + sys) per started run while the ticks were measured, in µs.
+    pub cpu_us_per_run: Option<f64>,
 }
 
 /// Matches the recorded starts against the window's ticks.
@@ -218,6 +220,7 @@ pub fn analyze(starts: &[Start], overflow: u64, jobs: u32, window: Window) -> La
         off_grid,
         overflow,
         lag: percentiles(lags),
+        cpu_us_per_run: None,
     }
 }
 

@@ -210,6 +210,23 @@ pub fn render(results: &Results) -> String {
             }
         }
     }
+    let cpu_per_run: Vec<String> = results
+        .lag
+        .iter()
+        .map(|(jobs, ours, tcs)| {
+            let cpu = |o: &Outcome| {
+                lag_of(o)
+                    .ok()
+                    .and_then(|r| r.cpu_us_per_run)
+                    .map_or_else(|| "n/a".to_owned(), |us| format!("{} µs", sig(us)))
+            };
+            format!("{} {} vs {}", jobs_label(*jobs), cpu(ours), cpu(tcs))
+        })
+        .collect();
+    notes.push(format!(
+        "CPU per run while the lag was measured (sentry-schedule vs tokio-cron-scheduler, process user+sys ÷ runs started): {}",
+        cpu_per_run.join("; ")
+    ));
     let (ours_idle, tcs_idle) = (idle_of(&results.idle.0), idle_of(&results.idle.1));
     let idle_jobs = ours_idle
         .as_ref()
