@@ -8,8 +8,9 @@ use crate::overhead::OverheadReport;
 use crate::{idle, ours, overhead, tcs};
 use anyhow::{bail, Context as _};
 use serde::{Deserialize, Serialize};
+use std::io::Read as _;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The scheduler being measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,21 +67,47 @@ pub enum Outcome {
 /// Time both schedulers get after start-up before the first measured tick.
 const WARMUP: Duration = Duration::from_secs(1);
 
+/// How long a child may take before it is killed and the benchmark fails: far more than
+/// any measurement needs, so only a hung scheduler hits it.
+const CHILD_DEADLINE: Duration = Duration::from_secs(300);
+
 /// Runs `spec` in a child process and returns its outcome.
 pub fn spawn(spec: &Spec) -> anyhow::Result<Outcome> {
     let exe = std::env::current_exe().context("locating the bench binary")?;
     let json = serde_json::to_string(spec)?;
-    let output = Command::new(exe)
+    let mut child = Command::new(exe)
         .arg("child")
         .arg(&json)
         .stdin(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
-        .output()
+        .spawn()
         .context("starting a child process")?;
-    if !output.status.success() {
-        bail!("child `{json}` failed with {}", output.status);
+    let mut stdout = child.stdout.take().context("the child's stdout")?;
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        stdout.read_to_string(&mut out).map(|_| out)
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().context("waiting for a child")? {
+            break status;
+        }
+        if started.elapsed() > CHILD_DEADLINE {
+            // Best effort: the error below is what matters.
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("child `{json}` did not finish within {CHILD_DEADLINE:?}; killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stdout = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the thread reading a child's output panicked"))?
+        .context("reading the child's output")?;
+    if !status.success() {
+        bail!("child `{json}` failed with {status}");
     }
-    let stdout = String::from_utf8_lossy(&output.stdout);
     let line = stdout
         .lines()
         .last()
