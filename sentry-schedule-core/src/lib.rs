@@ -12,6 +12,7 @@ mod interval;
 pub mod limits;
 pub mod schedule;
 pub mod slug;
+pub mod suggest;
 pub mod timezone;
 
 pub use schedule::{Schedule, ScheduleError, SentrySchedule, Upcoming};

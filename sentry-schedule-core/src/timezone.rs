@@ -24,51 +24,21 @@ pub fn parse_timezone(name: &str) -> Result<Tz, String> {
     }
 }
 
-/// The closest known name: case-insensitive match first, else the smallest edit
-/// distance (case-insensitive) if it is small relative to the name.
+/// The closest known name: a case-insensitive match first, else the nearest by edit
+/// distance if it is small relative to the name.
 fn suggest(name: &str) -> Option<&'static str> {
-    let wanted = name.to_ascii_lowercase();
-    if let Some(tz) = TZ_VARIANTS
-        .iter()
-        .find(|tz| tz.name().eq_ignore_ascii_case(name))
-    {
-        return Some(tz.name());
-    }
-    if wanted.is_empty() || wanted.len() > 64 {
+    if name.len() > 64 {
         return None;
     }
-    let limit = (wanted.chars().count() / 3).clamp(1, 4);
-    TZ_VARIANTS
-        .iter()
-        .map(|tz| {
-            (
-                levenshtein(&wanted, &tz.name().to_ascii_lowercase()),
-                tz.name(),
-            )
-        })
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, n)| (*d, n.len()))
-        .map(|(_, n)| n)
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
+    crate::suggest::closest(name, TZ_VARIANTS.iter().map(|tz| tz.name()), 1)
+        .into_iter()
+        .next()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::suggest::levenshtein;
 
     #[test]
     fn exact_names_parse() {
