@@ -45,6 +45,32 @@ pub(crate) fn registration(job: &ScheduledFn) -> TokenStream {
             quote!(#private::into_job_future(#scrutinee #body))
         }
     };
+    // One argument per parameter, taken from the run's context by its type's `JobParam`
+    // impl. The call is spanned at the type, so an unsupported type is an error there;
+    // the state checks reuse the same spans, and rustc reports an identical error once.
+    let ctx = syn::Ident::new("__sentry_schedule_ctx", Span::mixed_site());
+    let mut args = Vec::new();
+    let mut takes = Vec::new();
+    let mut requires = Vec::new();
+    for (i, input) in job.item.sig.inputs.iter().enumerate() {
+        let syn::FnArg::Typed(param) = input else {
+            continue;
+        };
+        let ty = &param.ty;
+        let arg = syn::Ident::new(&format!("__sentry_schedule_arg{i}"), Span::mixed_site());
+        let (first, last) = first_and_last_span(ty);
+        let job_param = quote_spanned! {last=> #private::JobParam };
+        let qualified = quote_spanned! {first=> <#ty as #job_param> };
+        takes.push(quote! {
+            let #arg = match #qualified::from_context(#ctx) {
+                ::core::result::Result::Ok(value) => value,
+                ::core::result::Result::Err(error) => return #private::failed_run(error),
+            };
+        });
+        requires.push(quote!(#qualified::check));
+        args.push(arg);
+    }
+
     let location = quote_spanned! {ident.span()=>
         file: ::core::file!(),
         line: ::core::line!(),
@@ -67,8 +93,9 @@ pub(crate) fn registration(job: &ScheduledFn) -> TokenStream {
         #(#cfgs)*
         const _: () = {
             #[allow(deprecated, clippy::all, clippy::pedantic)]
-            fn #runner() -> #private::JobFuture {
-                let #future = #ident();
+            fn #runner(#ctx: &#private::JobContext) -> #private::JobFuture {
+                #(#takes)*
+                let #future = #ident(#(#args),*);
                 #send_check
                 #into_job_future
             }
@@ -81,6 +108,7 @@ pub(crate) fn registration(job: &ScheduledFn) -> TokenStream {
                     schedule: #schedule,
                     options: #options,
                     run: #runner,
+                    requires: &[#(#requires as #private::StateCheck),*],
                 }
             }
         };

@@ -39,8 +39,25 @@ use errors::Errors;
 ///
 /// # The fn
 ///
-/// A job is a free `async fn` without parameters, generics or `self`, private or `pub`,
-/// in any module (also inside `macro_rules!`). It returns `()` or `Result<(), E>` where
+/// A job is a free `async fn` without generics or `self`, private or `pub`, in any
+/// module (also inside `macro_rules!`). It may take, in any order and by value:
+///
+/// - `State<T>`: a value registered with `Scheduler::builder().state(value)`, e.g. a
+///   database pool (shared through an `Arc`; patterns such as `State(pool): State<Pool>`
+///   work). A job asking for a `T` that was never registered makes the scheduler's
+///   `build()` fail, naming the job and the type, before any job runs.
+/// - `JobContext`: the run's slug, scheduled instant, check-in id, trace id and
+///   cancellation token.
+///
+/// ```ignore
+/// #[scheduled(cron = "0 3 * * *")]
+/// async fn purge_sessions(db: State<PgPool>, ctx: JobContext) -> anyhow::Result<()> {
+///     sqlx::query("DELETE FROM sessions WHERE expires_at < now()").execute(&*db).await?;
+///     Ok(())
+/// }
+/// ```
+///
+/// It returns `()` or `Result<(), E>` where
 /// `E: Display + Debug + Send + 'static` — `anyhow::Error`,
 /// `Box<dyn std::error::Error + Send + Sync>` and `thiserror` types all fit. Its future
 /// must be `Send + 'static` (don't hold an `Rc` or a `std::sync::MutexGuard` across an
@@ -94,9 +111,11 @@ use errors::Errors;
 ///   With `monitor = false`, the keys that only configure the
 ///   monitor (`checkin_margin`, `max_runtime`, `failure_issue_threshold`,
 ///   `recovery_threshold`, `owner`) are errors, since they would do nothing;
-/// - a fn that is not `async`, takes parameters or `self`, is generic, returns another
-///   type than `()` / `Result<(), E>` (pointed at the return type), or whose future is not
-///   `Send` (pointed at the fn's name).
+/// - a fn that is not `async`, takes `self` or `impl Trait`, is generic, takes a
+///   parameter of another type than `State<T>` / `JobContext` (pointed at the type),
+///   returns another type than `()` / `Result<(), E>` (pointed at the return type), or
+///   whose future is not `Send` (pointed at the fn's name). Type errors come from rustc
+///   and appear once the attribute's own errors are fixed.
 #[proc_macro_attribute]
 pub fn scheduled(args: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
@@ -200,10 +219,10 @@ mod tests {
 
     #[test]
     fn every_problem_of_one_item_is_reported() {
-        // Unknown key, bad cron, bad time zone, margin 0, not async, one parameter.
+        // Unknown key, bad cron, bad time zone, margin 0, not async, `impl Trait` parameter.
         let count = error_count(
             r#"cron = "0 25 * * *", timezone = "Mars/Olympus", checkin_margin = 0, colour = 1"#,
-            "fn job(x: u8) {}",
+            "fn job(x: impl Send) {}",
         );
         assert_eq!(count, 6);
     }

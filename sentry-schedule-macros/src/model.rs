@@ -128,17 +128,26 @@ fn check_signature(item: &ItemFn, errors: &mut Errors) {
                     "make it a free `async fn` outside the `impl` block",
                 ),
             ),
-            FnArg::Typed(param) => errors.at(
-                param,
-                with_help(
-                    "jobs take no parameters: the scheduler calls a #[scheduled] job with no arguments",
-                    "keep shared state in a `static` (e.g. `std::sync::OnceLock`) and read it inside the job",
-                ),
-            ),
+            // Any pattern works (`State(pool): State<Pool>`): the fn destructures its own
+            // arguments. The type is checked by rustc against `JobParam`, at the type.
+            FnArg::Typed(param) => {
+                if let syn::Type::ImplTrait(ty) = &*param.ty {
+                    errors.at(
+                        ty,
+                        with_help(
+                            "a #[scheduled] job cannot take `impl Trait`: the scheduler has to know the parameter's type",
+                            "take `sentry_schedule::State<T>` or `sentry_schedule::JobContext`",
+                        ),
+                    );
+                }
+            }
         }
     }
     if let Some(variadic) = &sig.variadic {
-        errors.at(variadic, "jobs take no parameters");
+        errors.at(
+            variadic,
+            "a #[scheduled] job cannot be variadic: it takes `State<T>` and `JobContext` parameters",
+        );
     }
 }
 

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 pub use inventory;
 
+pub use crate::context::JobContext;
 pub use crate::job_output::{JobError, JobOutput};
+pub use crate::state::{State, StateMap};
 
 /// The boxed future of one run.
 pub type JobFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send + 'static>>;
@@ -102,8 +104,69 @@ pub struct StaticJob {
     pub schedule: ScheduleSpec,
     /// The options as written.
     pub options: StaticOptions,
-    /// Starts one run.
-    pub run: fn() -> JobFuture,
+    /// Starts one run: takes the job's parameters from the context and calls the fn.
+    pub run: fn(&JobContext) -> JobFuture,
+    /// One check per parameter (`<T as JobParam>::check`): the scheduler runs them at
+    /// start-up so a missing `State<T>` fails before any job runs.
+    pub requires: &'static [StateCheck],
+}
+
+/// Whether the state a parameter needs is registered; `Err` carries the missing type's name.
+pub type StateCheck = fn(&StateMap) -> Result<(), &'static str>;
+
+/// Types a `#[scheduled]` fn may take as parameters. The macro calls
+/// `<T as JobParam>::from_context` for each parameter, spanned at its type, so an
+/// unsupported type is a compile error pointed there.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a parameter of a #[scheduled] job",
+    label = "unsupported parameter type",
+    note = "a #[scheduled] job may take, in any order: `sentry_schedule::State<T>` (a value registered with `Scheduler::builder().state(value)`) and `sentry_schedule::JobContext` (slug, scheduled instant, check-in id, trace id, cancellation token), both by value"
+)]
+pub trait JobParam: Sized + Send + 'static {
+    /// The parameter's value for one run.
+    fn from_context(ctx: &JobContext) -> Result<Self, JobError>;
+
+    /// Whether `states` holds what [`JobParam::from_context`] needs.
+    fn check(states: &StateMap) -> Result<(), &'static str>;
+}
+
+impl JobParam for JobContext {
+    fn from_context(ctx: &JobContext) -> Result<Self, JobError> {
+        Ok(ctx.clone())
+    }
+
+    fn check(_: &StateMap) -> Result<(), &'static str> {
+        Ok(())
+    }
+}
+
+impl<T: Send + Sync + 'static> JobParam for State<T> {
+    fn from_context(ctx: &JobContext) -> Result<Self, JobError> {
+        ctx.state::<T>().ok_or_else(|| {
+            let type_name = std::any::type_name::<T>();
+            JobError {
+                type_name: "sentry_schedule::Error",
+                message: format!(
+                    "no value of type `{type_name}` was registered with `Scheduler::builder().state(...)`"
+                ),
+                debug: format!("MissingState {{ type_name: {type_name:?} }}"),
+            }
+        })
+    }
+
+    fn check(states: &StateMap) -> Result<(), &'static str> {
+        if states.contains::<T>() {
+            Ok(())
+        } else {
+            Err(std::any::type_name::<T>())
+        }
+    }
+}
+
+/// The run of a job whose parameters could not be taken from the context: it fails with
+/// `error` (start-up checks make this unreachable for jobs run by a scheduler).
+pub fn failed_run(error: JobError) -> JobFuture {
+    Box::pin(async move { Err(error) })
 }
 
 inventory::collect!(StaticJob);

@@ -1,9 +1,15 @@
 //! The per-run context handed to jobs.
+use crate::state::{State, StateMap};
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// What a run knows about itself: slug, scheduled instant, check-in id, trace id and
-/// a cancellation token that fires on timeout, replacement or shutdown.
+/// a cancellation token that fires on timeout, replacement or shutdown, and the values
+/// registered with [`SchedulerBuilder::state`](crate::SchedulerBuilder::state).
+///
+/// A `#[scheduled]` fn receives it by taking a `JobContext` parameter; a job built at run
+/// time receives it as its closure's argument.
 #[derive(Debug, Clone)]
 pub struct JobContext {
     pub(crate) slug: String,
@@ -11,9 +17,48 @@ pub struct JobContext {
     pub(crate) check_in_id: String,
     pub(crate) trace_id: String,
     pub(crate) cancel: CancellationToken,
+    pub(crate) states: Arc<StateMap>,
 }
 
 impl JobContext {
+    /// A context for calling a job fn directly, e.g. from a test: a fresh check-in id and
+    /// trace id, a cancellation token that fires only when cancelled through
+    /// [`JobContext::cancellation_token`], and no state until added with
+    /// [`JobContext::with_state`].
+    ///
+    /// ```
+    /// use sentry_schedule::{JobContext, State};
+    ///
+    /// let ctx = JobContext::new("nightly-export", chrono::Utc::now()).with_state(42_u32);
+    /// assert_eq!(ctx.state::<u32>().map(|n| *n), Some(42));
+    /// ```
+    pub fn new(slug: impl Into<String>, scheduled: DateTime<Utc>) -> Self {
+        Self {
+            slug: slug.into(),
+            scheduled,
+            check_in_id: uuid::Uuid::new_v4().simple().to_string(),
+            trace_id: sentry::protocol::TraceId::default().to_string(),
+            cancel: CancellationToken::new(),
+            states: Arc::new(StateMap::default()),
+        }
+    }
+
+    /// Adds a value that [`JobContext::state`] and `State<T>` parameters can get.
+    #[must_use]
+    pub fn with_state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        Arc::make_mut(&mut self.states).insert(Arc::new(value));
+        self
+    }
+
+    /// The value of type `T` registered with
+    /// [`SchedulerBuilder::state`](crate::SchedulerBuilder::state), if any.
+    ///
+    /// `#[scheduled]` fns take a `State<T>` parameter instead, which the scheduler checks
+    /// at start-up; closures of jobs built at run time call this.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Option<State<T>> {
+        self.states.get::<T>()
+    }
+
     /// The job's monitor slug.
     pub fn slug(&self) -> &str {
         &self.slug

@@ -3,8 +3,9 @@
 //! Jobs come from `#[scheduled]` (collected by the registry) or are built at run time with
 //! [`Job::cron`], [`Job::every`] or [`Job::builder`]; both paths go through the same
 //! validation (see [`crate::job_builder`]).
-use crate::__private::{JobFuture, Overlap};
+use crate::__private::{JobFuture, Overlap, StateCheck};
 use crate::context::JobContext;
+use crate::state::StateMap;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sentry_schedule_core::Schedule;
@@ -60,7 +61,7 @@ pub(crate) struct RunPolicy {
 /// Starts one run of a job.
 #[derive(Clone)]
 pub(crate) enum RunFn {
-    Static(fn() -> JobFuture),
+    Static(fn(&JobContext) -> JobFuture),
     Dynamic(Arc<dyn Fn(JobContext) -> JobFuture + Send + Sync>),
 }
 
@@ -78,6 +79,10 @@ pub struct Job {
     pub(crate) monitor: Option<MonitorConfig>,
     pub(crate) policy: RunPolicy,
     pub(crate) run: RunFn,
+    /// Checks of the state a `#[scheduled]` fn's parameters need (empty for dynamic jobs).
+    pub(crate) requires: &'static [StateCheck],
+    /// The scheduler's state, set when the scheduler is built.
+    pub(crate) states: Arc<StateMap>,
     pub(crate) stats: JobStats,
 }
 

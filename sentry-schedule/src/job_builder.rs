@@ -41,6 +41,8 @@ pub(crate) struct JobSpec {
     pub config: MonitorConfig,
     pub policy: RunPolicy,
     pub run: Option<RunFn>,
+    /// State checks of a `#[scheduled]` fn's parameters.
+    pub requires: &'static [crate::__private::StateCheck],
 }
 
 /// Builds a job at run time, with every option `#[scheduled]` has.
@@ -133,6 +135,7 @@ impl JobBuilder {
                 config: MonitorConfig::default(),
                 policy: RunPolicy::default(),
                 run: None,
+                requires: &[],
             },
         }
     }
@@ -354,6 +357,8 @@ pub(crate) fn resolve(spec: JobSpec) -> Result<Job, Error> {
             monitor: spec.monitor.then_some(spec.config),
             policy: spec.policy,
             run,
+            requires: spec.requires,
+            states: Arc::default(),
             stats: JobStats::default(),
         }),
         _ => Err(Error::InvalidJob {

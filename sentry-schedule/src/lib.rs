@@ -32,6 +32,7 @@ pub use sentry_schedule_core::{Schedule, ScheduleError};
 #[doc(hidden)]
 pub mod __private;
 mod checkin;
+pub mod cli;
 pub mod clock;
 mod clock_watch;
 mod context;
@@ -43,13 +44,17 @@ mod job_loop;
 pub mod job_output;
 mod registry;
 mod run;
+mod run_report;
 mod run_set;
 mod scheduler;
 mod shutdown;
+mod state;
 
 pub use __private::Overlap;
 pub use clock::{Clock, SystemClock, TestClock};
 pub use context::JobContext;
 pub use error::Error;
 pub use job::{Job, JobBuilder, JobStats, MonitorConfig, SourceLocation};
+pub use run_report::RunReport;
 pub use scheduler::{run_all, Scheduler, SchedulerBuilder, DEFAULT_SHUTDOWN_TIMEOUT};
+pub use state::State;

@@ -55,6 +55,7 @@ pub(crate) fn resolve_static(job: &StaticJob) -> Result<Job, Error> {
             catch_up: o.catch_up,
         },
         run: Some(RunFn::Static(job.run)),
+        requires: job.requires,
     })
 }
 
@@ -83,7 +84,7 @@ mod tests {
     use super::*;
     use crate::__private::{JobFuture, StaticOptions};
 
-    fn noop() -> JobFuture {
+    fn noop(_: &crate::JobContext) -> JobFuture {
         Box::pin(async { Ok(()) })
     }
 
@@ -96,6 +97,7 @@ mod tests {
             schedule: ScheduleSpec::Cron("0 12 * * *"),
             options,
             run: noop,
+            requires: &[],
         }
     }
 

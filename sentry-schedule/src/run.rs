@@ -10,6 +10,8 @@
 mod report;
 mod wait;
 
+pub(crate) use report::human_duration;
+
 use crate::checkin::{self, CheckIn, CheckInStatus};
 use crate::clock::Clock;
 use crate::context::JobContext;
@@ -159,12 +161,13 @@ pub(crate) async fn execute(
         check_in_id: ids.check_in_id.clone(),
         trace_id: ids.trace_id.to_string(),
         cancel: cancel.token().clone(),
+        states: Arc::clone(&job.states),
     };
     let start = job.run.clone();
     let task = tokio::spawn(
         async move {
             let future = match start {
-                RunFn::Static(start) => start(),
+                RunFn::Static(start) => start(&context),
                 RunFn::Dynamic(start) => start(context),
             };
             future.await

@@ -5,8 +5,10 @@ use crate::error::Error;
 use crate::job::Job;
 use crate::job_loop::{self, LoopShared};
 use crate::registry;
+use crate::run_report::{self, RunReport};
 use crate::run_set::RunSet;
 use crate::shutdown;
+use crate::state::{self, StateMap};
 use chrono::{DateTime, Utc};
 use std::fmt;
 use std::future::Future;
@@ -79,6 +81,7 @@ pub struct SchedulerBuilder {
     shutdown_signal: Option<ShutdownSignal>,
     registered_jobs: bool,
     jobs: Vec<Job>,
+    states: StateMap,
 }
 
 impl Default for SchedulerBuilder {
@@ -89,6 +92,7 @@ impl Default for SchedulerBuilder {
             shutdown_signal: None,
             registered_jobs: true,
             jobs: Vec::new(),
+            states: StateMap::default(),
         }
     }
 }
@@ -132,6 +136,18 @@ impl SchedulerBuilder {
         self
     }
 
+    /// Registers a value jobs can take as a [`State<T>`](crate::State) parameter (or get
+    /// with [`JobContext::state`](crate::JobContext::state)), e.g. a database pool. One value
+    /// per type: a later value of the same type replaces the earlier. It is stored once in an
+    /// `Arc`; every run gets a clone of that `Arc`.
+    ///
+    /// [`build`](Self::build) fails, before any job runs, when a `#[scheduled]` fn takes a
+    /// `State<T>` whose `T` was never registered ([`Error::MissingState`]).
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.states.insert(Arc::new(value));
+        self
+    }
+
     /// Collects the registered jobs, adds the dynamic ones and checks that every monitor
     /// slug is unique.
     pub fn build(self) -> Result<Scheduler, Error> {
@@ -142,6 +158,7 @@ impl SchedulerBuilder {
         };
         jobs.extend(self.jobs);
         registry::sort_and_check_unique(&mut jobs)?;
+        state::check_and_share(&mut jobs, self.states)?;
         Ok(Scheduler {
             jobs: jobs.into_iter().map(Arc::new).collect(),
             clock: self.clock,
@@ -171,6 +188,23 @@ impl Scheduler {
     /// next runs.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// Runs the job `slug` once now, with its check-ins, its timeout and its state, and
+    /// returns how it went; the scheduled instant of the run is [`Scheduler::now`]. It does
+    /// not need [`Scheduler::run`] and does not claim the tick with the coordinator: it is
+    /// for the `run <slug>` command ([`crate::cli`]), tests and benchmarks.
+    ///
+    /// Fails with [`Error::UnknownSlug`] (naming the nearest slugs) when no job has `slug`.
+    /// Flush the Sentry client afterwards if the process is about to exit.
+    pub async fn run_now(&self, slug: &str) -> Result<RunReport, Error> {
+        let Some(job) = self.jobs.iter().find(|j| j.slug() == slug) else {
+            return Err(Error::UnknownSlug {
+                slug: slug.to_owned(),
+                near: crate::cli::near_slugs(slug, self.jobs()),
+            });
+        };
+        Ok(run_report::run_now(Arc::clone(job), Arc::clone(&self.clock)).await)
     }
 
     /// Runs every job on its schedule until the shutdown signal (Ctrl-C or SIGTERM unless

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use sentry_schedule::__private::{inventory, Overlap, ScheduleSpec, StaticJob, StaticOptions};
-use sentry_schedule::scheduled;
+use sentry_schedule::{scheduled, JobContext, State};
 
 /// The line of `async fn plain_job` below.
 const PLAIN_JOB_LINE: u32 = line!() + 3;
@@ -127,12 +127,16 @@ fn interval_and_unmonitored_jobs_register() {
     assert!(!poll.options.monitor);
 }
 
+fn ctx() -> JobContext {
+    JobContext::new("test", chrono::Utc::now())
+}
+
 #[tokio::test]
 async fn runner_reports_what_the_job_returned() {
-    assert!((job("plain_job").run)().await.is_ok());
-    assert!((job("close_invoices").run)().await.is_ok());
+    assert!((job("plain_job").run)(&ctx()).await.is_ok());
+    assert!((job("close_invoices").run)(&ctx()).await.is_ok());
 
-    let error = (job("failing_job").run)()
+    let error = (job("failing_job").run)(&ctx())
         .await
         .expect_err("failing_job returns Err");
     assert_eq!(error.message, "warehouse unreachable");
@@ -143,7 +147,7 @@ async fn runner_reports_what_the_job_returned() {
         error.type_name
     );
 
-    let error = (job("anyhow_job").run)()
+    let error = (job("anyhow_job").run)(&ctx())
         .await
         .expect_err("anyhow_job returns Err");
     assert_eq!(error.message, "nightly export failed: disk full");
@@ -161,6 +165,52 @@ fn raw_deprecated_and_cfg_jobs() {
         .filter(|job| job.name == "compiled_out")
         .count();
     assert_eq!(compiled_out, 0, "a job removed by #[cfg] must not register");
+}
+
+/// A database-pool-like value handed to jobs through `State<T>`.
+struct Pool {
+    name: &'static str,
+}
+
+#[scheduled(cron = "0 7 * * *")]
+async fn with_params(pool: State<Pool>, ctx: JobContext) -> Result<(), String> {
+    Err(format!("{} {}", pool.name, ctx.slug()))
+}
+
+#[scheduled(cron = "0 8 * * *")]
+async fn with_params_reversed(
+    ctx: JobContext,
+    State(pool): State<Pool>,
+    again: State<Pool>,
+) -> Result<(), String> {
+    assert!(std::sync::Arc::ptr_eq(&pool, &again.0));
+    Err(format!("{} {}", ctx.slug(), pool.name))
+}
+
+#[tokio::test]
+async fn runner_takes_state_and_context_by_type_in_any_order() {
+    let ctx = JobContext::new("reports", chrono::Utc::now()).with_state(Pool { name: "main" });
+    let error = (job("with_params").run)(&ctx)
+        .await
+        .expect_err("returns Err");
+    assert_eq!(error.message, "main reports");
+    let error = (job("with_params_reversed").run)(&ctx)
+        .await
+        .expect_err("returns Err");
+    assert_eq!(error.message, "reports main");
+
+    // One start-up check per parameter (the scheduler's build runs them).
+    assert_eq!(job("with_params_reversed").requires.len(), 3);
+    assert_eq!(job("plain_job").requires.len(), 0);
+
+    // Without the state the run fails with an error naming the type; it does not panic.
+    let error = (job("with_params").run)(&JobContext::new("reports", chrono::Utc::now()))
+        .await
+        .expect_err("state missing");
+    assert_eq!(
+        error.message,
+        "no value of type `macro_pass::Pool` was registered with `Scheduler::builder().state(...)`"
+    );
 }
 
 #[test]

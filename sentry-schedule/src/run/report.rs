@@ -132,7 +132,7 @@ pub(super) fn short_type_name(full: &str) -> String {
 }
 
 /// `10m`, `1h30m`, `45s`, `1.5s`.
-pub(super) fn human_duration(d: Duration) -> String {
+pub(crate) fn human_duration(d: Duration) -> String {
     if d.subsec_nanos() != 0 || d.is_zero() {
         return format!("{}s", d.as_secs_f64());
     }

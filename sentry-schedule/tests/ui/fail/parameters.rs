@@ -1,8 +1,11 @@
-use sentry_schedule::scheduled;
+use sentry_schedule::{scheduled, JobContext, State};
 
+struct Pool;
+
+// A job takes only `State<T>` and `JobContext`: other types are errors at the type.
 #[scheduled(cron = "0 12 * * *")]
-async fn job(customer: u64, dry_run: bool) {
-    let _ = (customer, dry_run);
+async fn job(customer: u64, pool: State<Pool>, dry_run: Option<bool>, ctx: JobContext) {
+    let _ = (customer, pool, dry_run, ctx);
 }
 
 fn main() {}

@@ -1,0 +1,301 @@
+//! Operations commands for any service binary: `list` and `run <slug>`, in one line.
+//!
+//! ```no_run
+//! #[tokio::main]
+//! async fn main() -> std::process::ExitCode {
+//!     let _sentry = sentry::init(sentry::ClientOptions::default());
+//!     sentry_schedule::cli::run_all_or_command().await
+//! }
+//! ```
+//!
+//! | Command | What it does | Exit code |
+//! |---------|--------------|-----------|
+//! | *(none)* | Runs the scheduler until Ctrl-C or SIGTERM | 0, or 1 when it fails to start |
+//! | `list` | Prints every job: slug, schedule, time zone, next 3 runs (in the job's time zone), source location, and with a coordinator the last run | 0 |
+//! | `run <slug>` | Runs one job now, with its check-ins, and flushes the Sentry client | 0 when the run is `ok`, 1 when it is `error` |
+//! | `help` | Prints the commands | 0 |
+//!
+//! An unknown command or slug exits with 2; an unknown slug gets the nearest slugs
+//! suggested. A service with state or options builds its scheduler and calls
+//! [`Scheduler::run_or_command`] instead:
+//!
+//! ```no_run
+//! # struct Pool;
+//! # async fn app(pool: Pool) -> std::process::ExitCode {
+//! match sentry_schedule::Scheduler::builder().state(pool).build() {
+//!     Ok(scheduler) => scheduler.run_or_command(std::env::args().skip(1)).await,
+//!     Err(e) => {
+//!         eprintln!("error: {e}");
+//!         std::process::ExitCode::FAILURE
+//!     }
+//! }
+//! # }
+//! ```
+use crate::job::Job;
+use crate::scheduler::Scheduler;
+use chrono::{DateTime, Utc};
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// How long `run <slug>` waits for the Sentry client to send the run's check-ins.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many next runs `list` shows per job.
+const NEXT_RUNS: usize = 3;
+
+/// Exit code of a command line that cannot be carried out (unknown command or slug).
+const USAGE_ERROR: u8 = 2;
+
+/// Builds the scheduler of every `#[scheduled]` job and runs the command given on the
+/// process's command line ([`std::env::args`]); without one, runs the scheduler.
+/// See the [module docs](self) for the commands.
+pub async fn run_all_or_command() -> ExitCode {
+    match Scheduler::builder().build() {
+        Ok(scheduler) => scheduler.run_or_command(std::env::args().skip(1)).await,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A command line of the operations commands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// No arguments: run the scheduler.
+    Run,
+    /// `list`: print the jobs.
+    List,
+    /// `run <slug>`: run one job now.
+    RunJob(String),
+    /// `help`, `-h`, `--help`.
+    Help,
+}
+
+impl Command {
+    /// Reads the arguments after the program name. `Err` says what is wrong.
+    pub fn parse<I, S>(args: I) -> Result<Self, String>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let args: Vec<String> = args.into_iter().map(Into::into).collect();
+        let words: Vec<&str> = args.iter().map(String::as_str).collect();
+        match words.as_slice() {
+            [] => Ok(Self::Run),
+            ["list"] => Ok(Self::List),
+            ["run", slug] => Ok(Self::RunJob((*slug).to_owned())),
+            ["run"] => Err("`run` needs the slug of the job to run: `run <slug>`".into()),
+            ["help" | "-h" | "--help"] => Ok(Self::Help),
+            ["list" | "run" | "help", ..] => Err(format!(
+                "too many arguments: `{}`",
+                words.get(1..).unwrap_or_default().join(" ")
+            )),
+            [other, ..] => Err(format!("unknown command `{other}`")),
+        }
+    }
+}
+
+/// The text `help` prints.
+pub const USAGE: &str = "\
+commands:
+  (none)        run the scheduler until Ctrl-C or SIGTERM
+  list          list the jobs with their next runs
+  run <slug>    run one job now, with its check-ins (exit code 1 when it fails)
+  help          show this text
+";
+
+impl Scheduler {
+    /// Runs the operations command in `args` (the arguments after the program name, e.g.
+    /// `std::env::args().skip(1)`): none runs the scheduler ([`Scheduler::run`]), `list`
+    /// prints the jobs, `run <slug>` runs one job now. See [`crate::cli`].
+    pub async fn run_or_command<I, S>(self, args: I) -> ExitCode
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let command = match Command::parse(args) {
+            Ok(command) => command,
+            Err(problem) => {
+                eprintln!("error: {problem}\n\n{USAGE}");
+                return ExitCode::from(USAGE_ERROR);
+            }
+        };
+        match command {
+            Command::Run => match self.run().await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            },
+            Command::List => {
+                print!("{}", self.list().await);
+                ExitCode::SUCCESS
+            }
+            Command::Help => {
+                print!("{USAGE}");
+                ExitCode::SUCCESS
+            }
+            Command::RunJob(slug) => {
+                let code = match self.run_now(&slug).await {
+                    Ok(report) if report.is_ok() => {
+                        println!("{report}");
+                        ExitCode::SUCCESS
+                    }
+                    Ok(report) => {
+                        eprintln!("{report}");
+                        ExitCode::FAILURE
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(USAGE_ERROR);
+                    }
+                };
+                flush_sentry().await;
+                code
+            }
+        }
+    }
+
+    /// The table `list` prints: one row per job with its slug, schedule, time zone, next
+    /// three runs in the job's time zone and source location; with a coordinator, also the
+    /// last recorded run (tick, outcome, duration).
+    pub async fn list(&self) -> String {
+        render_list(self.jobs(), self.now(), None)
+    }
+}
+
+/// `list`'s table for `jobs` at `now`; `last_runs` (one per job, same order) adds the
+/// LAST RUN column.
+fn render_list<'a>(
+    jobs: impl ExactSizeIterator<Item = &'a Job>,
+    now: DateTime<Utc>,
+    last_runs: Option<&[String]>,
+) -> String {
+    if jobs.len() == 0 {
+        return "no jobs\n".to_owned();
+    }
+    let mut header = vec!["SLUG", "SCHEDULE", "TIMEZONE", "NEXT RUNS"];
+    if last_runs.is_some() {
+        header.push("LAST RUN");
+    }
+    header.push("SOURCE");
+
+    // Each job is a block of lines: its cells on the first, further next runs below.
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for (i, job) in jobs.enumerate() {
+        let tz = job.timezone();
+        let next: Vec<String> = job
+            .upcoming(now)
+            .take(NEXT_RUNS)
+            .map(|t| {
+                t.with_timezone(&tz)
+                    .format("%Y-%m-%d %H:%M:%S %Z")
+                    .to_string()
+            })
+            .collect();
+        let mut schedule = job.schedule().to_string();
+        if job.monitor_config().is_none() {
+            schedule.push_str(" (unmonitored)");
+        }
+        let mut first = vec![
+            job.slug().to_owned(),
+            schedule,
+            tz.name().to_owned(),
+            next.first().cloned().unwrap_or_else(|| "never".to_owned()),
+        ];
+        if let Some(last) = last_runs {
+            first.push(last.get(i).cloned().unwrap_or_default());
+        }
+        first.push(job.location().map(ToString::to_string).unwrap_or_default());
+        let columns = first.len();
+        rows.push(first);
+        for later in next.iter().skip(1) {
+            let mut row = vec![String::new(); columns];
+            if let Some(cell) = row.get_mut(3) {
+                cell.clone_from(later);
+            }
+            rows.push(row);
+        }
+    }
+
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+    for row in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (cell, width) in row.iter().zip(&widths) {
+            let _ = write!(line, "{cell:<width$}  ");
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The slugs of `jobs` nearest to the unknown `slug`, best first.
+pub(crate) fn near_slugs<'a>(slug: &str, jobs: impl Iterator<Item = &'a Job>) -> Vec<String> {
+    let slugs: Vec<&str> = jobs.map(Job::slug).collect();
+    let mut near = sentry_schedule_core::suggest::closest(slug, slugs.iter().copied(), 3);
+    if near.is_empty() {
+        // A prefix or part of a slug (`run export` for `nightly-export`) is a near match too.
+        near = slugs
+            .iter()
+            .copied()
+            .filter(|s| !slug.is_empty() && s.contains(slug))
+            .take(3)
+            .collect();
+    }
+    near.into_iter().map(str::to_owned).collect()
+}
+
+/// Waits (at most [`FLUSH_TIMEOUT`]) for the Sentry client to send what it has queued,
+/// so the run's check-ins are not lost when the process exits.
+async fn flush_sentry() {
+    let Some(client) = sentry::Hub::current().client() else {
+        return;
+    };
+    match tokio::task::spawn_blocking(move || client.flush(Some(FLUSH_TIMEOUT))).await {
+        Ok(true) => {}
+        Ok(false) => {
+            eprintln!("warning: the Sentry client did not send everything within {FLUSH_TIMEOUT:?}")
+        }
+        Err(e) => eprintln!("warning: flushing the Sentry client failed: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_lines() {
+        let none: [&str; 0] = [];
+        assert_eq!(Command::parse(none), Ok(Command::Run));
+        assert_eq!(Command::parse(["list"]), Ok(Command::List));
+        assert_eq!(
+            Command::parse(["run", "nightly-export"]),
+            Ok(Command::RunJob("nightly-export".into()))
+        );
+        assert_eq!(Command::parse(["--help"]), Ok(Command::Help));
+        assert_eq!(
+            Command::parse(["run"]),
+            Err("`run` needs the slug of the job to run: `run <slug>`".into())
+        );
+        assert_eq!(
+            Command::parse(["list", "--all"]),
+            Err("too many arguments: `--all`".into())
+        );
+        assert_eq!(
+            Command::parse(["serve"]),
+            Err("unknown command `serve`".into())
+        );
+    }
+}

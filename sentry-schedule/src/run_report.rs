@@ -1,0 +1,86 @@
+//! Running one job on demand ([`Scheduler::run_now`](crate::Scheduler::run_now)) and the
+//! public report of how it went.
+use crate::clock::Clock;
+use crate::coordinator::RunStatus;
+use crate::job::Job;
+use crate::run::{self, RunCancel};
+use chrono::{DateTime, Utc};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How one run went: returned by [`Scheduler::run_now`](crate::Scheduler::run_now).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RunReport {
+    /// The job's monitor slug.
+    pub slug: String,
+    /// The instant the run was scheduled for.
+    pub scheduled: DateTime<Utc>,
+    /// How the run ended; everything but [`RunStatus::Ok`] was reported `error` to Sentry.
+    pub status: RunStatus,
+    /// How long the run took.
+    pub duration: Duration,
+    /// What went wrong (the error's message, the panic, the timeout), `None` when ok.
+    pub message: Option<String>,
+}
+
+impl RunReport {
+    /// Whether the run was reported `ok`.
+    pub fn is_ok(&self) -> bool {
+        self.status == RunStatus::Ok
+    }
+}
+
+impl fmt::Display for RunReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "job `{}` {} after {}",
+            self.slug,
+            if self.is_ok() { "succeeded" } else { "failed" },
+            crate::run::human_duration(self.duration)
+        )?;
+        match &self.message {
+            Some(message) => write!(f, ": {message}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Runs `job` once now, counting it in the job's stats like a scheduled run.
+pub(crate) async fn run_now(job: Arc<Job>, clock: Arc<dyn Clock>) -> RunReport {
+    let scheduled = clock.now();
+    let slug = job.slug.clone();
+    let stats = job.stats.clone();
+    stats.add_started();
+    // Its own task, as for scheduled runs: a bug in `execute` cannot take the caller down.
+    let outcome = tokio::spawn(run::execute(job, scheduled, RunCancel::new(), clock)).await;
+    let (status, duration, message) = match outcome {
+        Ok(outcome) => {
+            if outcome.is_ok() {
+                stats.add_succeeded();
+            } else {
+                stats.add_failed();
+            }
+            let recorded = crate::coordinator::RunOutcome::from(&outcome);
+            (recorded.status, outcome.duration(), recorded.message)
+        }
+        Err(e) => {
+            stats.add_crashed();
+            tracing::error!(slug = %slug, error = %e, "run task died");
+            (
+                RunStatus::Error,
+                Duration::ZERO,
+                Some(format!("the run task died: {e}")),
+            )
+        }
+    };
+    RunReport {
+        slug,
+        scheduled,
+        status,
+        duration,
+        message,
+    }
+}
