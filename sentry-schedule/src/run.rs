@@ -179,6 +179,10 @@ pub(crate) async fn execute(
     let duration = started.elapsed();
 
     let outcome = report::capture(&hub, &job.slug, ended, duration);
+    span.in_scope(|| report::log(&job.slug, &outcome));
+    // Closing the tracing span finishes its sentry-tracing child span, which must happen
+    // before the transaction is finished to be part of it.
+    drop(span);
     transaction.set_status(match &outcome {
         RunOutcome::Ok { .. } => SpanStatus::Ok,
         RunOutcome::TimedOut { .. } => SpanStatus::DeadlineExceeded,
@@ -194,7 +198,6 @@ pub(crate) async fn execute(
         CheckInStatus::Error
     };
     send_check_in(&hub, &job, &ids, status, Some(duration));
-    span.in_scope(|| report::log(&job.slug, &outcome));
     outcome
 }
 

@@ -175,9 +175,13 @@ pub fn bind(client: Arc<Client>) -> HubSwitchGuard {
     HubSwitchGuard::new(Arc::new(Hub::new(Some(client), Arc::new(Scope::default()))))
 }
 
+/// How long [`run_scheduler`] lets running runs finish after its shutdown signal.
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Runs `jobs` on a [`Scheduler`](sentry_schedule::Scheduler) whose wall clock starts at
 /// `start` (RFC 3339) and follows tokio's clock, until `run_for` has passed on tokio's
-/// clock; then the scheduler shuts down (finishing runs, flushing the client) and returns.
+/// clock; then the scheduler shuts down (runs get [`SHUTDOWN_TIMEOUT`] to finish, the
+/// client is flushed) and returns.
 /// Meant for `#[tokio::test(start_paused = true)]`, where this takes no real time beyond
 /// the network.
 pub async fn run_scheduler(
@@ -190,6 +194,7 @@ pub async fn run_scheduler(
         .registered_jobs(false)
         .clock(clock.clone())
         .shutdown_signal(tokio::time::sleep(run_for))
+        .shutdown_timeout(SHUTDOWN_TIMEOUT)
         .jobs(jobs)
         .build()
         .expect("valid scheduler")

@@ -312,6 +312,9 @@ async fn sampled_run_sends_a_cron_transaction_in_the_runs_trace() {
     let _hub = bind(client_with(&ingest.dsn(), true, |o| {
         o.traces_sample_rate(1.0)
     }));
+    let _tracing = tracing::subscriber::set_default(
+        tracing_subscriber::registry().with(SpanLayer::new().with_filter(LevelFilter::INFO)),
+    );
     let job = Job::builder("rollup", "*/5 * * * *")
         .run_at_startup(true)
         .run(|_ctx: JobContext| async {
@@ -332,4 +335,11 @@ async fn sampled_run_sends_a_cron_transaction_in_the_runs_trace() {
     assert_eq!(transaction["contexts"]["trace"]["status"], "ok");
     assert_eq!(trace_id(transaction), trace_id(&check_ins[0]));
     assert_eq!(transaction["tags"]["monitor.slug"], "rollup");
+    // The run's `tracing` span, through sentry-tracing, is a child span of the transaction.
+    let spans = transaction["spans"].as_array().expect("spans");
+    assert!(
+        spans.iter().any(|s| s["description"] == "scheduled_job"
+            && s["trace_id"] == check_ins[0]["contexts"]["trace"]["trace_id"]),
+        "{spans:#?}"
+    );
 }
