@@ -246,10 +246,13 @@ pub(crate) fn near_slugs<'a>(slug: &str, jobs: impl Iterator<Item = &'a Job>) ->
     let mut near = sentry_schedule_core::suggest::closest(slug, slugs.iter().copied(), 3);
     if near.is_empty() {
         // A prefix or part of a slug (`run export` for `nightly-export`) is a near match too.
+        // `-` and `_` count as the same character here.
+        let normal = |s: &str| s.to_lowercase().replace('_', "-");
+        let wanted = normal(slug);
         near = slugs
             .iter()
             .copied()
-            .filter(|s| !slug.is_empty() && s.contains(slug))
+            .filter(|s| !wanted.is_empty() && normal(s).contains(&wanted))
             .take(3)
             .collect();
     }

@@ -39,12 +39,21 @@ impl fmt::Display for RunReport {
             "job `{}` {} after {}",
             self.slug,
             if self.is_ok() { "succeeded" } else { "failed" },
-            crate::run::human_duration(self.duration)
+            short_duration(self.duration)
         )?;
         match &self.message {
             Some(message) => write!(f, ": {message}"),
             None => Ok(()),
         }
+    }
+}
+
+/// `0.14s`, `12.30s`, then `2m5s` from a minute on.
+fn short_duration(d: Duration) -> String {
+    if d < Duration::from_secs(60) {
+        format!("{:.2}s", d.as_secs_f64())
+    } else {
+        crate::run::human_duration(Duration::from_secs(d.as_secs()))
     }
 }
 
