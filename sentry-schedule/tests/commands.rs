@@ -170,6 +170,12 @@ async fn an_unknown_slug_names_the_near_matches() {
         err.to_string(),
         "no job with the slug `rates`; did you mean `sync-rates`?"
     );
+    // `_` for `-` (as in derived slugs) still finds it.
+    let err = scheduler.run_now("nightly_exp").await.expect_err("unknown");
+    assert_eq!(
+        err.to_string(),
+        "no job with the slug `nightly_exp`; did you mean `nightly-export`?"
+    );
     let err = scheduler
         .run_now("zzz-unrelated")
         .await
