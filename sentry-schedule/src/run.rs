@@ -153,7 +153,7 @@ pub(crate) async fn execute(
         );
     });
 
-    send_check_in(&hub, &job, &ids, CheckInStatus::InProgress, None);
+    send_check_in(&hub, &job, &ids, CheckInStatus::InProgress, None, None);
 
     let context = JobContext {
         slug: job.slug.clone(),
@@ -197,7 +197,8 @@ pub(crate) async fn execute(
     } else {
         CheckInStatus::Error
     };
-    send_check_in(&hub, &job, &ids, status, Some(duration));
+    let failure = outcome.failure();
+    send_check_in(&hub, &job, &ids, status, Some(duration), failure.as_deref());
     outcome
 }
 
@@ -208,6 +209,7 @@ fn send_check_in(
     ids: &RunIds,
     status: CheckInStatus,
     duration: Option<Duration>,
+    failure: Option<&str>,
 ) {
     let Some(config) = &job.monitor else {
         return;
@@ -225,7 +227,7 @@ fn send_check_in(
             config,
         }),
     };
-    checkin::deliver(hub, &check_in);
+    checkin::deliver(hub, &check_in, failure);
 }
 
 /// The identifiers of one run.

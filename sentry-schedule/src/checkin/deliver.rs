@@ -7,12 +7,13 @@ use std::io::Write;
 ///
 /// Without a client, or with one that has no DSN (`sentry::init` with no DSN), the
 /// check-in is printed as one line on stdout instead, so a first run without a Sentry
-/// account shows what would have been sent. Never blocks on the network: the client's
+/// account shows what would have been sent; `failure` (why an `error` run failed, which
+/// would otherwise be in the linked event) is appended to that line. Never blocks on the network: the client's
 /// transport queues the envelope and sends it from its own thread, in order.
-pub(crate) fn deliver(hub: &Hub, check_in: &CheckIn<'_>) {
+pub(crate) fn deliver(hub: &Hub, check_in: &CheckIn<'_>, failure: Option<&str>) {
     let client = match hub.client() {
         Some(client) if client.is_enabled() => client,
-        _ => return print(check_in),
+        _ => return print(&line(check_in, failure)),
     };
     let options = client.options();
     let item = check_in.to_json(options.environment.as_deref(), options.release.as_deref());
@@ -36,8 +37,9 @@ fn envelope_bytes(item: &serde_json::Value) -> Vec<u8> {
     format!("{header}\n{item_header}\n{payload}\n").into_bytes()
 }
 
-/// The no-DSN line: `[sentry-schedule] check-in  monitor=…  status=…  check_in_id=…`.
-fn print(check_in: &CheckIn<'_>) {
+/// The no-DSN line: `[sentry-schedule] check-in  monitor=…  status=…  check_in_id=…`, then
+/// `  duration=…s` on final check-ins and `  failure=…` on failed ones.
+fn line(check_in: &CheckIn<'_>, failure: Option<&str>) -> String {
     let mut line = format!(
         "[sentry-schedule] check-in  monitor={}  status={}  check_in_id={}",
         check_in.monitor_slug,
@@ -49,6 +51,15 @@ fn print(check_in: &CheckIn<'_>) {
             line.push_str(&format!("  duration={:.2}s", duration.as_secs_f64()));
         }
     }
+    if let Some(failure) = failure {
+        line.push_str("  failure=");
+        // One line per check-in, also for multi-line panic messages.
+        line.extend(failure.chars().map(|c| if c == '\n' { ' ' } else { c }));
+    }
+    line
+}
+
+fn print(line: &str) {
     let mut stdout = std::io::stdout().lock();
     if let Err(error) = writeln!(stdout, "{line}") {
         tracing::debug!(%error, "could not print the check-in line");
@@ -58,6 +69,30 @@ fn print(check_in: &CheckIn<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printed_lines() {
+        let mut check_in = CheckIn {
+            check_in_id: "0123456789abcdef0123456789abcdef",
+            monitor_slug: "nightly",
+            status: CheckInStatus::InProgress,
+            duration: None,
+            trace_id: "fedcba9876543210fedcba9876543210",
+            monitor: None,
+        };
+        assert_eq!(
+            line(&check_in, None),
+            "[sentry-schedule] check-in  monitor=nightly  status=in_progress  \
+             check_in_id=0123456789abcdef0123456789abcdef"
+        );
+        check_in.status = CheckInStatus::Error;
+        check_in.duration = Some(std::time::Duration::from_millis(1234));
+        assert_eq!(
+            line(&check_in, Some("disk full\non /var")),
+            "[sentry-schedule] check-in  monitor=nightly  status=error  \
+             check_in_id=0123456789abcdef0123456789abcdef  duration=1.23s  failure=disk full on /var"
+        );
+    }
 
     #[test]
     fn envelope_has_header_item_header_and_payload_of_stated_length() {
