@@ -108,6 +108,8 @@ async fn ok_run_sends_in_progress_then_ok_with_monitor_config() {
     assert_eq!(seen[0].trace_id, trace_id(started));
     assert!(ingest.events().is_empty(), "{:#?}", ingest.events());
     assert!(ingest.errors().is_empty(), "{:?}", ingest.errors());
+    // Nothing but the two check-ins was posted (no empty envelopes).
+    assert_eq!(ingest.requests(), 2);
 }
 
 #[tokio::test(start_paused = true)]
@@ -341,5 +343,36 @@ async fn sampled_run_sends_a_cron_transaction_in_the_runs_trace() {
         spans.iter().any(|s| s["description"] == "scheduled_job"
             && s["trace_id"] == check_ins[0]["contexts"]["trace"]["trace_id"]),
         "{spans:#?}"
+    );
+}
+
+/// Sentry attaches pending client reports (counts of dropped data, here the transaction
+/// not sampled at rate 0) to the next envelope it sends; a check-in envelope must not
+/// swallow them.
+#[tokio::test(start_paused = true)]
+async fn client_reports_are_not_lost_to_check_ins() {
+    let ingest = Ingest::start(Mode::Accept);
+    let _hub = bind(client_with(&ingest.dsn(), true, |o| {
+        o.traces_sample_rate(0.0)
+    }));
+    let job = Job::builder("unsampled", "*/5 * * * *")
+        .run_at_startup(true)
+        .run(|_ctx: JobContext| async {})
+        .build()
+        .expect("valid job");
+
+    run_scheduler(START, SHORT, vec![job]).await;
+
+    wait_for_check_ins(&ingest, 2);
+    assert!(ingest.wait_until(LIMIT, |e| count(e, "client_report") >= 1));
+    let reports = ingest.payloads("client_report");
+    let discarded = &reports[0]["discarded_events"];
+    assert!(
+        discarded
+            .as_array()
+            .expect("discarded_events")
+            .iter()
+            .any(|d| d["reason"] == "sample_rate" && d["category"] == "transaction"),
+        "{reports:#?}"
     );
 }

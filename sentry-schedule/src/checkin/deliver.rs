@@ -18,7 +18,14 @@ pub(crate) fn deliver(hub: &Hub, check_in: &CheckIn<'_>, failure: Option<&str>) 
     let options = client.options();
     let item = check_in.to_json(options.environment.as_deref(), options.release.as_deref());
     match Envelope::from_bytes_raw(envelope_bytes(&item)) {
-        Ok(envelope) => client.send_envelope(envelope),
+        Ok(envelope) => {
+            // The client attaches pending client reports (counts of dropped data) to the
+            // next envelope it sends, but cannot add them to a raw one: it prints a warning
+            // and drops them. An empty envelope takes them first; with nothing pending, the
+            // transport discards it unsent.
+            client.send_envelope(Envelope::new());
+            client.send_envelope(envelope);
+        }
         Err(error) => tracing::error!(
             monitor = check_in.monitor_slug,
             status = check_in.status.as_str(),
