@@ -36,6 +36,8 @@ pub(super) fn capture(hub: &Hub, slug: &str, ended: Ended, duration: Duration) -
         Ended::Panicked(message) => {
             // sentry's panic integration already captured it from its panic hook, through
             // the hub current in the task: the run's hub. Capture only when it is not there.
+            // (That hook also flushes the client synchronously, for up to the client's
+            // `shutdown_timeout`, on the thread that panicked.)
             if !has_panic_integration(hub) {
                 hub.capture_event(exception_event(
                     "panic",
