@@ -13,30 +13,23 @@
 //! 2) — make it long and `kill -9` the replica running it to see another take the tick over
 //! once the lease (`LEASE_SECONDS`, default 10) has expired.
 //!
-//! Every line on stdout is one event, easy to count across replicas:
+//! Every line on stdout is one run, easy to count across replicas:
 //!
 //! ```text
-//! RUN replica=a slug=replicas-report tick=2026-01-01T12:00:00+00:00 takeover=false
-//! DONE replica=a slug=replicas-report tick=2026-01-01T12:00:00+00:00 status=ok recorded=true
-//! SKIP replica=b slug=replicas-report tick=2026-01-01T12:00:00+00:00 owner=a finished=false
-//! ERROR replica=c slug=replicas-report tick=… error=…   (coordinator unreachable: tick skipped)
+//! RUN replica=a slug=replicas-report tick=2026-01-01T12:00:00+00:00
+//! DONE replica=a slug=replicas-report tick=2026-01-01T12:00:00+00:00
 //! ```
 //!
-//! The claim table (PostgreSQL) or the claim hashes (Redis) hold the same runs as history.
-//! `SENTRY_DSN` sends the monitored job's check-ins to Sentry (or a local ingest endpoint).
-//!
-//! Until the scheduler claims ticks by itself (`Scheduler::builder().coordinator(…)`), each job
-//! claims its tick at its start through [`claimed`]; the protocol is the one the scheduler
-//! follows: claim, wait out a held lease and take over, renew while running, finish.
+//! The scheduler claims each tick before running it (`Scheduler::builder().coordinator(…)`):
+//! one replica wins and runs it and sends its check-ins, the others skip it; a replica that
+//! sees the tick held waits out the holder's lease and takes the tick over if the holder
+//! died. The claim table (PostgreSQL) or the claim hashes (Redis) hold the runs as history,
+//! printed at shutdown. `SENTRY_DSN` sends the monitored job's check-ins to Sentry.
 
-use sentry_schedule::coordinator::{
-    Claim, ClaimToken, Coordinator, CoordinatorError, LeaseKeeper, Postgres, PostgresOptions,
-    Redis, RedisOptions, RunOutcome, RunStatus,
-};
+use sentry_schedule::coordinator::{Coordinator, Postgres, PostgresOptions, Redis, RedisOptions};
 use sentry_schedule::{Job, JobContext, Scheduler};
-use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn env_secs(name: &str, default: u64) -> Duration {
     Duration::from_secs(
@@ -47,7 +40,7 @@ fn env_secs(name: &str, default: u64) -> Duration {
     )
 }
 
-fn coordinator(url: &str, replica: String) -> Result<Arc<dyn Coordinator>, CoordinatorError> {
+fn coordinator(url: &str, replica: String) -> anyhow::Result<Arc<dyn Coordinator>> {
     Ok(
         if url.starts_with("redis://") || url.starts_with("rediss://") {
             Arc::new(Redis::open(
@@ -69,89 +62,16 @@ fn coordinator(url: &str, replica: String) -> Result<Arc<dyn Coordinator>, Coord
     )
 }
 
-/// Runs `work` for the tick of `ctx` only if this replica wins it; prints what happened.
-async fn claimed<F, Fut>(
-    coordinator: Arc<dyn Coordinator>,
-    lease: Duration,
-    ctx: JobContext,
-    work: F,
-) -> anyhow::Result<()>
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = anyhow::Result<()>>,
-{
-    let replica = coordinator.replica_id().to_owned();
-    let (slug, tick) = (ctx.slug().to_owned(), ctx.scheduled());
-    let mut takeover = false;
-    let token: ClaimToken = loop {
-        let claim = if takeover {
-            coordinator.take_over(&slug, tick, lease).await
-        } else {
-            coordinator.claim(&slug, tick, lease).await
-        };
-        match claim {
-            Ok(Claim::Won(token)) => break token,
-            Ok(Claim::Lost(held)) if held.finished => {
-                println!(
-                    "SKIP replica={replica} slug={slug} tick={} owner={} finished=true",
-                    tick.to_rfc3339(),
-                    held.owner
-                );
-                return Ok(());
-            }
-            Ok(Claim::Lost(held)) => {
-                if !takeover {
-                    println!(
-                        "SKIP replica={replica} slug={slug} tick={} owner={} finished=false",
-                        tick.to_rfc3339(),
-                        held.owner
-                    );
-                }
-                // Wait out the holder's lease, then try to take the tick over.
-                tokio::time::sleep(held.retry_in + Duration::from_millis(100)).await;
-                takeover = true;
-            }
-            Err(error) => {
-                // Default policy: nobody can prove they won, so skip the tick (and report).
-                println!(
-                    "ERROR replica={replica} slug={slug} tick={} error={error}",
-                    tick.to_rfc3339()
-                );
-                return Err(error.into());
-            }
-        }
-    };
-    println!(
-        "RUN replica={replica} slug={slug} tick={} takeover={takeover}",
-        tick.to_rfc3339()
+/// Prints the run's start, works for `work`, prints its end.
+async fn work(replica: Arc<str>, ctx: JobContext, work: Duration) {
+    let line = format!(
+        "replica={replica} slug={} tick={}",
+        ctx.slug(),
+        ctx.scheduled().to_rfc3339()
     );
-    let keeper = LeaseKeeper::start(coordinator.clone(), token.clone(), lease);
-    let started = Instant::now();
-    let result = tokio::select! {
-        result = work() => result,
-        lost = keeper.lost() => Err(anyhow::anyhow!("lease lost ({lost:?}): another replica has the tick")),
-    };
-    keeper.stop();
-    let status = if result.is_ok() {
-        RunStatus::Ok
-    } else {
-        RunStatus::Error
-    };
-    let outcome = RunOutcome {
-        status,
-        duration: started.elapsed(),
-        message: result.as_ref().err().map(|e| e.to_string()),
-    };
-    let recorded = coordinator.finish(&token, &outcome).await;
-    println!(
-        "DONE replica={replica} slug={slug} tick={} status={status} recorded={}",
-        tick.to_rfc3339(),
-        match &recorded {
-            Ok(recorded) => recorded.to_string(),
-            Err(error) => format!("error({error})"),
-        }
-    );
-    result
+    println!("RUN {line}");
+    tokio::time::sleep(work).await;
+    println!("DONE {line}");
 }
 
 #[tokio::main]
@@ -159,39 +79,37 @@ async fn main() -> anyhow::Result<()> {
     let _sentry = sentry::init(sentry::ClientOptions::new().maybe_release(sentry::release_name!()));
     let url = std::env::var("COORDINATOR_URL")
         .map_err(|_| anyhow::anyhow!("set COORDINATOR_URL to a postgres:// or redis:// URL"))?;
-    let replica = std::env::var("REPLICA").unwrap_or_else(|_| std::process::id().to_string());
-    let lease = env_secs("LEASE_SECONDS", 10);
-    let work = env_secs("REPORT_SECONDS", 2);
-    let coordinator = coordinator(&url, replica)?;
-    coordinator.prepare().await?;
+    let replica: Arc<str> = std::env::var("REPLICA")
+        .unwrap_or_else(|_| std::process::id().to_string())
+        .into();
+    let report_work = env_secs("REPORT_SECONDS", 2);
+    let coordinator = coordinator(&url, replica.to_string())?;
 
     let heartbeat = {
-        let coordinator = coordinator.clone();
+        let replica = replica.clone();
         Job::builder("replicas-heartbeat", "5s")
             .monitor(false)
-            .run(move |ctx| claimed(coordinator.clone(), lease, ctx, || async { Ok(()) }))
+            .run(move |ctx| work(replica.clone(), ctx, Duration::ZERO))
             .build()?
     };
     let report = {
-        let coordinator = coordinator.clone();
+        let replica = replica.clone();
         Job::builder("replicas-report", "* * * * *")
             .checkin_margin(1)
             .max_runtime(5)
-            .run(move |ctx| {
-                claimed(coordinator.clone(), lease, ctx, move || async move {
-                    tokio::time::sleep(work).await;
-                    Ok(())
-                })
-            })
+            // A tick missed while every replica was down (within 10 minutes) runs once at start.
+            .catch_up(Duration::from_secs(600))
+            .run(move |ctx| work(replica.clone(), ctx, report_work))
             .build()?
     };
 
-    Scheduler::builder()
+    let scheduler = Scheduler::builder()
         .registered_jobs(false)
         .jobs([heartbeat, report])
-        .build()?
-        .run()
-        .await?;
+        .coordinator(coordinator.clone())
+        .lease(env_secs("LEASE_SECONDS", 10))
+        .build()?;
+    scheduler.run().await?;
     if let Ok(history) = coordinator.history("replicas-report", 5).await {
         for run in history {
             eprintln!(

@@ -17,6 +17,7 @@
 //!   is noticed within the clock watch's check interval (5 s), so a forward jump delays
 //!   the latest due tick by at most that much.
 use crate::__private::Overlap;
+use crate::claim::{self, Coordination, Lease};
 use crate::clock::Clock;
 use crate::job::Job;
 use crate::run::{self, RunCancel, RunOutcome};
@@ -47,6 +48,8 @@ pub(crate) struct LoopShared {
     pub shutdown: CancellationToken,
     pub jumps: watch::Receiver<u64>,
     pub tracker: TaskTracker,
+    /// The configured coordinator; `None` (the default): a single process, no claims.
+    pub coordination: Option<Arc<Coordination>>,
 }
 
 /// Runs the schedule of `job` until shutdown (or until the schedule has no further
@@ -54,6 +57,13 @@ pub(crate) struct LoopShared {
 pub(crate) async fn job_loop(job: Arc<Job>, runs: Arc<RunSet>, shared: LoopShared) {
     let mut jumps = Some(shared.jumps.clone());
     let start = shared.clock.now();
+    if let Some(coordination) = shared
+        .coordination
+        .as_ref()
+        .filter(|_| job.policy.catch_up.is_some())
+    {
+        spawn_catch_up(coordination, &job, &runs, &shared, start);
+    }
     if job.policy.run_at_startup && !shared.shutdown.is_cancelled() {
         start_run(&job, &runs, &shared, start);
     }
@@ -186,11 +196,55 @@ fn jitter_delay(max: Duration, slug: &str, tick: DateTime<Utc>) -> Duration {
     Duration::from_nanos(h.finish() % nanos)
 }
 
-/// Starts one run of `job` for `scheduled`, applying the overlap policy.
+/// Looks for a tick missed within the catch-up window and claims and runs it once.
+fn spawn_catch_up(
+    coordination: &Arc<Coordination>,
+    job: &Arc<Job>,
+    runs: &Arc<RunSet>,
+    shared: &LoopShared,
+    now: DateTime<Utc>,
+) {
+    let coordination = Arc::clone(coordination);
+    let job = Arc::clone(job);
+    let runs = Arc::clone(runs);
+    let shared = shared.clone();
+    shared.tracker.clone().spawn(async move {
+        if let Some(tick) = claim::catch_up(&coordination, &job, now).await {
+            if !shared.shutdown.is_cancelled() {
+                claim::claim_and_start(&coordination, &job, &runs, &shared, tick);
+            }
+        }
+    });
+}
+
+/// Starts one run of `job` for `scheduled`: right away with the default single-process
+/// scheduler, after winning the tick's claim with a coordinator.
 fn start_run(job: &Arc<Job>, runs: &Arc<RunSet>, shared: &LoopShared, scheduled: DateTime<Utc>) {
+    match &shared.coordination {
+        None => launch(job, runs, shared, scheduled, None),
+        Some(coordination) => claim::claim_and_start(coordination, job, runs, shared, scheduled),
+    }
+}
+
+/// Starts one run of `job` for `scheduled`, applying the overlap policy; `lease` is the
+/// claim this replica won for the tick, if a coordinator is configured.
+pub(crate) fn launch(
+    job: &Arc<Job>,
+    runs: &Arc<RunSet>,
+    shared: &LoopShared,
+    scheduled: DateTime<Utc>,
+    lease: Option<Lease>,
+) {
     match job.policy.overlap {
         Overlap::Skip if runs.len() > 0 => {
             job.stats.add_skipped();
+            if let Some(lease) = lease {
+                // Won but not run: record it, so no other replica takes the tick over.
+                let shutdown = shared.shutdown.clone();
+                shared
+                    .tracker
+                    .spawn(async move { lease.finish_skipped(&shutdown).await });
+            }
             tracing::warn!(
                 slug = %job.slug,
                 scheduled = %scheduled,
@@ -217,13 +271,19 @@ fn start_run(job: &Arc<Job>, runs: &Arc<RunSet>, shared: &LoopShared, scheduled:
     job.stats.add_started();
     let job = Arc::clone(job);
     let clock = Arc::clone(&shared.clock);
+    let shutdown = shared.shutdown.clone();
     shared.tracker.spawn(async move {
         let _registered = guard;
         let stats = job.stats.clone();
         let slug = job.slug.clone();
         // `execute` contains the job's panics; its own task keeps a bug in it from taking
         // anything else down.
-        match tokio::spawn(run::execute(job, scheduled, cancel, clock)).await {
+        let task = tokio::spawn(run::execute(job, scheduled, cancel.clone(), clock));
+        let ended = match lease {
+            None => task.await,
+            Some(lease) => lease.hold(task, &cancel, &shutdown).await,
+        };
+        match ended {
             Ok(RunOutcome::Ok { .. }) => stats.add_succeeded(),
             Ok(_) => stats.add_failed(),
             Err(e) => {

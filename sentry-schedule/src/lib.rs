@@ -32,6 +32,7 @@ pub use sentry_schedule_core::{Schedule, ScheduleError};
 #[doc(hidden)]
 pub mod __private;
 mod checkin;
+mod claim;
 pub mod cli;
 pub mod clock;
 mod clock_watch;

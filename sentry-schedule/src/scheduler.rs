@@ -1,6 +1,10 @@
 //! The scheduler: builder, start-up validation, `run` and `run_all`.
+use crate::claim::{self, Coordination};
 use crate::clock::{Clock, SystemClock};
 use crate::clock_watch;
+use crate::coordinator::{
+    Coordinator, CoordinatorError, OnCoordinatorError, RunRecord, DEFAULT_LEASE,
+};
 use crate::error::Error;
 use crate::job::Job;
 use crate::job_loop::{self, LoopShared};
@@ -71,6 +75,7 @@ pub struct Scheduler {
     clock: Arc<dyn Clock>,
     shutdown_timeout: Duration,
     shutdown_signal: Option<ShutdownSignal>,
+    coordination: Option<Arc<Coordination>>,
 }
 
 /// Options of a [`Scheduler`].
@@ -82,6 +87,10 @@ pub struct SchedulerBuilder {
     registered_jobs: bool,
     jobs: Vec<Job>,
     states: StateMap,
+    coordinator: Option<Arc<dyn Coordinator>>,
+    lease: Duration,
+    on_coordinator_error: OnCoordinatorError,
+    prune_every: Duration,
 }
 
 impl Default for SchedulerBuilder {
@@ -93,6 +102,10 @@ impl Default for SchedulerBuilder {
             registered_jobs: true,
             jobs: Vec::new(),
             states: StateMap::default(),
+            coordinator: None,
+            lease: DEFAULT_LEASE,
+            on_coordinator_error: OnCoordinatorError::Skip,
+            prune_every: claim::DEFAULT_PRUNE_EVERY,
         }
     }
 }
@@ -148,6 +161,60 @@ impl SchedulerBuilder {
         self
     }
 
+    /// Coordinates this scheduler with the other replicas of the service through `coordinator`
+    /// (PostgreSQL, Redis, …): each tick runs on the one replica that claims it. See
+    /// [`coordinator`](crate::coordinator) for the protocol and its guarantee.
+    ///
+    /// Without a coordinator (the default) the scheduler is a single process: every tick runs
+    /// here, nothing is claimed and no run history is kept ([`Scheduler::history`] is empty).
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "postgres")]
+    /// # async fn app(pool: sentry_schedule::coordinator::sqlx::PgPool) -> Result<(), sentry_schedule::Error> {
+    /// use sentry_schedule::coordinator::Postgres;
+    /// sentry_schedule::Scheduler::builder()
+    ///     .coordinator(Postgres::new(pool))
+    ///     .build()?
+    ///     .run()
+    ///     .await
+    /// # }
+    /// ```
+    pub fn coordinator(mut self, coordinator: impl Coordinator) -> Self {
+        self.coordinator = Some(Arc::new(coordinator));
+        self
+    }
+
+    /// The lease of a claimed tick (default [`DEFAULT_LEASE`], 60 s): renewed every third of
+    /// it while the run goes on; a replica that stops renewing (crash, pause, partition) for
+    /// this long loses the tick to another replica, which runs it again. Longer than the
+    /// longest pause you expect; shorter makes take-overs quicker. At least 30 ms.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_millis(30));
+        self
+    }
+
+    /// What to do with a tick whose claim failed because the coordinator is unreachable:
+    /// [`OnCoordinatorError::Skip`] (default: log, capture an error event, do not run) or
+    /// [`OnCoordinatorError::RunAnyway`].
+    pub fn on_coordinator_error(mut self, policy: OnCoordinatorError) -> Self {
+        self.on_coordinator_error = policy;
+        self
+    }
+
+    /// Runs ticks whose claim failed because the coordinator is unreachable, on every replica
+    /// that could not reach it (`on_coordinator_error(OnCoordinatorError::RunAnyway)`).
+    pub fn fail_open(self) -> Self {
+        self.on_coordinator_error(OnCoordinatorError::RunAnyway)
+    }
+
+    /// How often claims older than the coordinator's retention are deleted (default hourly,
+    /// and once at start-up). The retention itself is an option of the backend
+    /// (`PostgresOptions::retention`).
+    pub fn prune_every(mut self, every: Duration) -> Self {
+        self.prune_every = every.max(Duration::from_secs(1));
+        self
+    }
+
     /// Collects the registered jobs, adds the dynamic ones and checks that every monitor
     /// slug is unique.
     pub fn build(self) -> Result<Scheduler, Error> {
@@ -164,6 +231,14 @@ impl SchedulerBuilder {
             clock: self.clock,
             shutdown_timeout: self.shutdown_timeout,
             shutdown_signal: self.shutdown_signal,
+            coordination: self.coordinator.map(|coordinator| {
+                Arc::new(Coordination::new(
+                    coordinator,
+                    self.lease,
+                    self.on_coordinator_error,
+                    self.prune_every,
+                ))
+            }),
         })
     }
 }
@@ -207,6 +282,25 @@ impl Scheduler {
         Ok(run_report::run_now(Arc::clone(job), Arc::clone(&self.clock)).await)
     }
 
+    /// The coordinator set with [`SchedulerBuilder::coordinator`], if any.
+    pub fn coordinator(&self) -> Option<&Arc<dyn Coordinator>> {
+        self.coordination.as_ref().map(|c| &c.coordinator)
+    }
+
+    /// The last `limit` runs of the job `slug`, newest tick first, as the coordinator
+    /// recorded them (owner, start, outcome, duration, take-overs): the run history of all
+    /// replicas. Empty without a coordinator.
+    pub async fn history(
+        &self,
+        slug: &str,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, CoordinatorError> {
+        match &self.coordination {
+            None => Ok(Vec::new()),
+            Some(coordination) => coordination.coordinator.history(slug, limit).await,
+        }
+    }
+
     /// Runs every job on its schedule until the shutdown signal (Ctrl-C or SIGTERM unless
     /// set with [`SchedulerBuilder::shutdown_signal`]).
     ///
@@ -237,7 +331,22 @@ impl Scheduler {
             shutdown: shutdown.clone(),
             jumps: jump_rx,
             tracker: tracker.clone(),
+            coordination: self.coordination.clone(),
         };
+        let mut pruner = None;
+        if let Some(coordination) = &self.coordination {
+            tracing::info!(
+                replica = %coordination.coordinator.replica_id(),
+                lease_ms = u64::try_from(coordination.lease.as_millis()).unwrap_or(u64::MAX),
+                "coordinating with other replicas"
+            );
+            // Failures are logged and retried before each claim: start anyway.
+            coordination.ensure_prepared().await;
+            pruner = Some(tokio::spawn(claim::prune_loop(
+                Arc::clone(coordination),
+                shutdown.clone(),
+            )));
+        }
 
         let mut loops = JoinSet::new();
         let mut run_sets = Vec::with_capacity(self.jobs.len());
@@ -267,6 +376,12 @@ impl Scheduler {
         if let Err(e) = watcher.await {
             tracing::error!(error = %e, "the clock watch died");
         }
+        if let Some(Err(e)) = match pruner {
+            Some(pruner) => Some(pruner.await),
+            None => None,
+        } {
+            tracing::error!(error = %e, "the claim pruner died");
+        }
         shutdown::drain(&tracker, &run_sets, self.shutdown_timeout).await;
         tracing::info!("scheduler stopped");
         Ok(())
@@ -284,6 +399,13 @@ impl fmt::Debug for Scheduler {
         f.debug_struct("Scheduler")
             .field("jobs", &self.jobs)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field(
+                "coordinator",
+                &self
+                    .coordination
+                    .as_ref()
+                    .map(|c| c.coordinator.replica_id()),
+            )
             .finish_non_exhaustive()
     }
 }

@@ -411,7 +411,6 @@ pub fn catch_up_tick(
 
 /// Logs a claim that failed and captures it as an error event tagged with the job's slug, so
 /// an outage of the backend shows in Sentry even though no run (and no check-in) happens.
-#[allow(dead_code)] // Called by the job loop once it claims ticks.
 pub(crate) fn report_claim_error(
     slug: &str,
     tick: DateTime<Utc>,

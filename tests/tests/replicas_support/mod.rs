@@ -1,0 +1,458 @@
+//! Helpers of the multi-replica tests: replica processes of the `replica` binary, their
+//! output lines, server URLs and a TCP proxy that can cut a server off.
+#![allow(dead_code)]
+
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// Bounds a failing wait; passing tests never wait this long.
+pub const LIMIT: Duration = Duration::from_secs(60);
+
+/// The URL in `var`, or `None` (test skipped) outside CI. Under `CI=true` a missing URL fails
+/// the test: CI must start the servers (`.ci/services`).
+pub fn server_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{var} is not set: run `eval \"$(bash .ci/services)\"` before the tests"
+            );
+            eprintln!("skipped: {var} is not set (start the servers with .ci/services)");
+            None
+        }
+    }
+}
+
+/// A unique lower-case name for a test's schema or key prefix.
+pub fn unique_name(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000_000
+    )
+}
+
+/// What a replica printed: a run started (`RUN`) or ended (`DONE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub done: bool,
+    pub replica: String,
+    pub slug: String,
+    pub tick: DateTime<Utc>,
+    /// When the test read the line.
+    pub seen: Instant,
+}
+
+fn parse(line: &str) -> Option<Line> {
+    let (kind, rest) = line.split_once(' ')?;
+    let done = match kind {
+        "RUN" => false,
+        "DONE" => true,
+        _ => return None,
+    };
+    let fields: BTreeMap<&str, &str> = rest.split(' ').filter_map(|f| f.split_once('=')).collect();
+    Some(Line {
+        done,
+        replica: fields.get("replica")?.to_string(),
+        slug: fields.get("slug")?.to_string(),
+        tick: fields.get("tick")?.parse().ok()?,
+        seen: Instant::now(),
+    })
+}
+
+/// The lines of every replica, in the order the test read them.
+#[derive(Debug, Default, Clone)]
+pub struct Lines {
+    inner: Arc<(Mutex<Vec<Line>>, Condvar)>,
+}
+
+impl Lines {
+    pub fn all(&self) -> Vec<Line> {
+        self.inner.0.lock().unwrap().clone()
+    }
+
+    fn push(&self, line: Line) {
+        self.inner.0.lock().unwrap().push(line);
+        self.inner.1.notify_all();
+    }
+
+    /// Blocks until `done` holds for the lines (or [`LIMIT`] passed); whether it holds.
+    pub fn wait_until(&self, done: impl Fn(&[Line]) -> bool) -> bool {
+        let deadline = Instant::now() + LIMIT;
+        let mut lines = self.inner.0.lock().unwrap();
+        loop {
+            if done(&lines) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            lines = self.inner.1.wait_timeout(lines, left).unwrap().0;
+        }
+    }
+
+    /// The runs of `slug` that ended, by tick, with the replicas that ran them.
+    pub fn done(&self, slug: &str) -> BTreeMap<DateTime<Utc>, Vec<String>> {
+        collect(&self.all(), slug, true)
+    }
+
+    /// The runs of `slug` that started, by tick, with the replicas that started them.
+    pub fn started(&self, slug: &str) -> BTreeMap<DateTime<Utc>, Vec<String>> {
+        collect(&self.all(), slug, false)
+    }
+}
+
+pub fn collect(lines: &[Line], slug: &str, done: bool) -> BTreeMap<DateTime<Utc>, Vec<String>> {
+    let mut by_tick: BTreeMap<DateTime<Utc>, Vec<String>> = BTreeMap::new();
+    for line in lines.iter().filter(|l| l.slug == slug && l.done == done) {
+        by_tick
+            .entry(line.tick)
+            .or_default()
+            .push(line.replica.clone());
+    }
+    by_tick
+}
+
+/// One replica process.
+pub struct Replica {
+    pub name: String,
+    child: Child,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Replica {
+    /// Starts the `replica` binary as `name` with `env`; its lines go to `lines`.
+    pub fn start(name: &str, env: &[(&str, String)], lines: &Lines) -> Replica {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_replica"));
+        command
+            .env("REPLICA", name)
+            .env("RUST_BACKTRACE", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("start the replica binary");
+        let stdout = child.stdout.take().unwrap();
+        let lines = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(line) = parse(&line) {
+                    lines.push(line);
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let err_lines = stderr.clone();
+        let err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                err_lines.lock().unwrap().push(line);
+            }
+        });
+        Replica {
+            name: name.to_owned(),
+            child,
+            stderr,
+        }
+    }
+
+    /// What it logged so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().join("\n")
+    }
+
+    /// `kill -9`.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL the replica");
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM: a graceful shutdown.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits (bounded by [`LIMIT`]) for the process to exit.
+    pub fn wait(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for the replica") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("replica {} did not exit:\n{}", self.name, self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGTERM, then asserts a clean exit without any panic.
+    pub fn stop_cleanly(&mut self) {
+        self.terminate();
+        let status = self.wait();
+        let stderr = self.stderr();
+        assert!(
+            status.success(),
+            "replica {} exited with {status}:\n{stderr}",
+            self.name
+        );
+        assert!(
+            !stderr.contains("panicked"),
+            "replica {} panicked:\n{stderr}",
+            self.name
+        );
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A TCP proxy in front of a real server. `cut()` drops every open connection and refuses new
+/// ones (the server looks down to its clients); `restore()` lets them through again.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    down: Arc<AtomicBool>,
+    links: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    accept: JoinHandle<()>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let down = Arc::new(AtomicBool::new(false));
+        let links: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let accept = tokio::spawn({
+            let down = down.clone();
+            let links = links.clone();
+            async move {
+                loop {
+                    let Ok((mut client, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    if down.load(Ordering::SeqCst) {
+                        drop(client);
+                        continue;
+                    }
+                    let link = tokio::spawn(async move {
+                        if let Ok(mut server) = TcpStream::connect(upstream).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                    });
+                    links.lock().unwrap().push(link);
+                }
+            }
+        });
+        Proxy {
+            addr,
+            down,
+            links,
+            accept,
+        }
+    }
+
+    pub fn cut(&self) {
+        self.down.store(true, Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.down.store(false, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.cut();
+    }
+}
+
+/// `host:port` of a `scheme://user:pass@host:port/...` URL, resolved.
+pub fn socket_addr(url: &str) -> SocketAddr {
+    let rest = url.split_once("://").unwrap().1;
+    let authority = rest.split('/').next().unwrap();
+    let host_port = authority.rsplit('@').next().unwrap();
+    use std::net::ToSocketAddrs;
+    host_port.to_socket_addrs().unwrap().next().unwrap()
+}
+
+/// `url` with its `host:port` replaced by `addr`.
+pub fn via(url: &str, addr: SocketAddr) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let creds = authority
+        .rsplit_once('@')
+        .map(|(c, _)| format!("{c}@"))
+        .unwrap_or_default();
+    format!("{scheme}://{creds}{addr}/{path}")
+}
+
+/// Asserts every tick of `slug` started once and ended once, on the same replica; returns the
+/// ticks.
+pub fn assert_each_tick_once(lines: &Lines, slug: &str) -> Vec<DateTime<Utc>> {
+    let started = lines.started(slug);
+    let done = lines.done(slug);
+    for (tick, replicas) in &started {
+        assert_eq!(
+            replicas.len(),
+            1,
+            "{slug} tick {tick} started on {replicas:?}"
+        );
+        assert_eq!(
+            done.get(tick),
+            Some(replicas),
+            "{slug} tick {tick} started on {replicas:?} but ended on {:?}",
+            done.get(tick)
+        );
+    }
+    assert_eq!(
+        started.len(),
+        done.len(),
+        "{slug}: runs that ended without starting"
+    );
+    started.into_keys().collect()
+}
+
+/// The unmonitored sub-minute job of the replica binary.
+pub const HEARTBEAT: &str = "replicas-heartbeat";
+/// The monitored job of the replica binary.
+pub const REPORT: &str = "replicas-report";
+
+/// The environment of a replica against `url`, namespace `namespace`, reporting to `dsn`.
+pub fn replica_env(url: &str, namespace: &str, dsn: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("COORDINATOR_URL", url.to_owned()),
+        ("NAMESPACE", namespace.to_owned()),
+        ("SENTRY_DSN", dsn.to_owned()),
+        ("LEASE_MS", "3000".to_owned()),
+        ("HEARTBEAT", "2s".to_owned()),
+        ("REPORT_MS", "300".to_owned()),
+        ("CATCH_UP_SECS", "120".to_owned()),
+    ]
+}
+
+/// Starts replicas `a`, `b`, `c` with `env`.
+pub fn start_three(env: &[(&str, String)], lines: &Lines) -> Vec<Replica> {
+    ["a", "b", "c"]
+        .iter()
+        .map(|name| Replica::start(name, env, lines))
+        .collect()
+}
+
+/// Stops every replica with SIGTERM at once, then asserts each exited cleanly.
+pub fn stop_all(replicas: &mut [Replica]) {
+    for replica in replicas.iter() {
+        replica.terminate();
+    }
+    for replica in replicas.iter_mut() {
+        replica.stop_cleanly_after_term();
+    }
+}
+
+impl Replica {
+    fn stop_cleanly_after_term(&mut self) {
+        let status = self.wait();
+        let stderr = self.stderr();
+        assert!(
+            status.success(),
+            "replica {} exited with {status}:\n{stderr}",
+            self.name
+        );
+        assert!(
+            !stderr.contains("panicked"),
+            "replica {} panicked:\n{stderr}",
+            self.name
+        );
+    }
+}
+
+/// Three replicas for at least 11 ticks of the heartbeat and one run of the monitored job
+/// (its catch-up tick at start-up), then a graceful shutdown; returns what they printed after
+/// asserting that every tick of both jobs ran exactly once, the heartbeat without a gap.
+pub fn run_three_replicas(url: &str, namespace: &str, dsn: &str) -> Lines {
+    let lines = Lines::default();
+    let mut replicas = start_three(&replica_env(url, namespace, dsn), &lines);
+    let enough = lines.wait_until(|l| {
+        collect(l, HEARTBEAT, true).len() >= 11 && !collect(l, REPORT, true).is_empty()
+    });
+    if !enough {
+        for replica in &replicas {
+            eprintln!("--- replica {}:\n{}", replica.name, replica.stderr());
+        }
+        panic!("the replicas did not run enough ticks: {:?}", lines.all());
+    }
+    stop_all(&mut replicas);
+
+    let heartbeats = assert_each_tick_once(&lines, HEARTBEAT);
+    assert!(heartbeats.len() >= 11, "{heartbeats:?}");
+    for pair in heartbeats.windows(2) {
+        assert_eq!(
+            pair[1] - pair[0],
+            chrono::TimeDelta::seconds(2),
+            "a heartbeat tick was skipped or doubled: {heartbeats:?}"
+        );
+    }
+    let reports = assert_each_tick_once(&lines, REPORT);
+    assert!(!reports.is_empty());
+    lines
+}
+
+/// The `check_in` payloads of `envelopes` for monitor `slug` with `status`.
+pub fn check_ins_in(
+    envelopes: &[sentry_schedule_tests::Envelope],
+    slug: &str,
+    status: &str,
+) -> Vec<serde_json::Value> {
+    envelopes
+        .iter()
+        .flat_map(|e| &e.items)
+        .filter(|item| item.ty == "check_in")
+        .filter_map(|item| item.json().ok())
+        .filter(|c: &serde_json::Value| c["monitor_slug"] == slug && c["status"] == status)
+        .collect()
+}
+
+/// Waits (bounded) until `ingest` holds at least `n` check-ins of `slug` with `status`.
+pub fn wait_for_check_ins(
+    ingest: &sentry_schedule_tests::Ingest,
+    slug: &str,
+    status: &str,
+    n: usize,
+) {
+    let arrived = ingest.wait_until(LIMIT, |envelopes| {
+        check_ins_in(envelopes, slug, status).len() >= n
+    });
+    assert!(
+        arrived,
+        "expected {n} `{status}` check-ins of {slug}: {:?}",
+        ingest.check_ins()
+    );
+}
