@@ -1,0 +1,116 @@
+//! The scheduler's claim path on tokio's paused clock, with the in-process coordinator shared
+//! by two schedulers in one process (two "replicas"): each tick runs once, and the claims are
+//! the run history.
+use chrono::{DateTime, Utc};
+use sentry_schedule::clock::TestClock;
+use sentry_schedule::coordinator::{Coordinator, InProcess, RunStatus};
+use sentry_schedule::{Job, JobContext, Scheduler};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+type Runs = Arc<Mutex<Vec<(String, DateTime<Utc>)>>>;
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn job(replica: &str, work: Duration, runs: &Runs) -> Job {
+    let (replica, runs) = (replica.to_owned(), runs.clone());
+    Job::builder("every-10s", "10s")
+        .monitor(false)
+        .run(move |ctx: JobContext| {
+            let (replica, runs) = (replica.clone(), runs.clone());
+            async move {
+                runs.lock().unwrap().push((replica, ctx.scheduled()));
+                tokio::time::sleep(work).await;
+            }
+        })
+        .build()
+        .unwrap()
+}
+
+fn scheduler(clock: &TestClock, coordinator: &Arc<InProcess>, job: Job) -> Scheduler {
+    Scheduler::builder()
+        .registered_jobs(false)
+        .clock(clock.clone())
+        .coordinator(coordinator.clone())
+        .lease(Duration::from_secs(30))
+        .shutdown_signal(tokio::time::sleep(Duration::from_secs(65)))
+        .job(job)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_schedulers_sharing_a_coordinator_run_each_tick_once() {
+    let clock = TestClock::new(at("2026-03-01T12:00:00Z"));
+    let coordinator = Arc::new(InProcess::with_clock(Arc::new(clock.clone())));
+    let runs: Runs = Arc::default();
+    let a = scheduler(
+        &clock,
+        &coordinator,
+        job("a", Duration::from_secs(1), &runs),
+    );
+    let b = scheduler(
+        &clock,
+        &coordinator,
+        job("b", Duration::from_secs(1), &runs),
+    );
+    let (ra, rb) = tokio::join!(a.run(), b.run());
+    ra.unwrap();
+    rb.unwrap();
+
+    let mut ticks: Vec<_> = runs.lock().unwrap().iter().map(|(_, t)| *t).collect();
+    ticks.sort();
+    let expected: Vec<_> = (1..=6)
+        .map(|i| at("2026-03-01T12:00:00Z") + chrono::TimeDelta::seconds(10 * i))
+        .collect();
+    assert_eq!(ticks, expected, "each tick once across both schedulers");
+
+    let history = coordinator.history("every-10s", 100).await.unwrap();
+    let mut recorded: Vec<_> = history.iter().map(|r| r.tick).collect();
+    recorded.sort();
+    assert_eq!(recorded, expected);
+    assert!(history
+        .iter()
+        .all(|r| r.status == Some(RunStatus::Ok) && r.duration == Some(Duration::from_secs(1))));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_won_tick_skipped_for_overlap_is_recorded_not_left_to_take_over() {
+    let clock = TestClock::new(at("2026-03-01T12:00:00Z"));
+    let coordinator = Arc::new(InProcess::with_clock(Arc::new(clock.clone())));
+    let runs: Runs = Arc::default();
+    // Each run takes 25 s: the two ticks after a run's start come while it still runs.
+    let scheduler = scheduler(
+        &clock,
+        &coordinator,
+        job("a", Duration::from_secs(25), &runs),
+    );
+    assert!(scheduler.history("every-10s", 10).await.unwrap().is_empty());
+    scheduler.run().await.unwrap();
+
+    let ran: Vec<_> = runs.lock().unwrap().iter().map(|(_, t)| *t).collect();
+    assert_eq!(
+        ran,
+        vec![at("2026-03-01T12:00:10Z"), at("2026-03-01T12:00:40Z")]
+    );
+    let history = coordinator.history("every-10s", 100).await.unwrap();
+    for record in &history {
+        if ran.contains(&record.tick) {
+            assert_eq!(record.status, Some(RunStatus::Ok), "{record:?}");
+        } else {
+            assert_eq!(record.status, Some(RunStatus::Cancelled), "{record:?}");
+            assert!(record.message.as_deref().unwrap().contains("overlap"));
+            assert_eq!(record.takeovers, 0);
+        }
+    }
+    assert_eq!(history.len(), 6);
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_coordinator_there_is_no_history() {
+    let scheduler = Scheduler::builder().registered_jobs(false).build().unwrap();
+    assert!(scheduler.coordinator().is_none());
+    assert!(scheduler.history("anything", 10).await.unwrap().is_empty());
+}
