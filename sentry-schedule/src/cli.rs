@@ -31,7 +31,9 @@
 //! }
 //! # }
 //! ```
+use crate::coordinator::RunRecord;
 use crate::job::Job;
+use crate::run::human_duration;
 use crate::scheduler::Scheduler;
 use chrono::{DateTime, Utc};
 use std::fmt::Write as _;
@@ -163,7 +165,20 @@ impl Scheduler {
     /// three runs in the job's time zone and source location; with a coordinator, also the
     /// last recorded run (tick, outcome, duration).
     pub async fn list(&self) -> String {
-        render_list(self.jobs(), self.now(), None)
+        let now = self.now();
+        let mut last_runs = None;
+        if self.coordinator().is_some() {
+            let mut found = Vec::with_capacity(self.jobs().len());
+            for job in self.jobs() {
+                let last = match self.history(job.slug(), 1).await {
+                    Ok(records) => records.into_iter().next().map(|r| describe_run(&r)),
+                    Err(e) => Some(format!("history unavailable: {e}")),
+                };
+                found.push(last.unwrap_or_else(|| "never".to_owned()));
+            }
+            last_runs = Some(found);
+        }
+        render_list(self.jobs(), now, last_runs.as_deref())
     }
 }
 
@@ -240,6 +255,19 @@ fn render_list<'a>(
     out
 }
 
+/// `2026-11-29 12:00 UTC ok 1.2s` — a run of the history.
+fn describe_run(record: &RunRecord) -> String {
+    let tick = record.tick.format("%Y-%m-%d %H:%M UTC");
+    match (record.status, record.duration) {
+        (Some(status), Some(duration)) => {
+            format!("{tick} {status} {}", human_duration(duration))
+        }
+        (Some(status), None) => format!("{tick} {status}"),
+        (None, _) if record.finished_at.is_none() => format!("{tick} running"),
+        (None, _) => format!("{tick} unknown"),
+    }
+}
+
 /// The slugs of `jobs` nearest to the unknown `slug`, best first.
 pub(crate) fn near_slugs<'a>(slug: &str, jobs: impl Iterator<Item = &'a Job>) -> Vec<String> {
     let slugs: Vec<&str> = jobs.map(Job::slug).collect();
@@ -277,6 +305,28 @@ async fn flush_sentry() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn last_run_column() {
+        let tick: DateTime<Utc> = "2026-11-29T12:00:00Z".parse().expect("instant");
+        let mut record = RunRecord {
+            slug: "report".into(),
+            tick,
+            owner: "replica-a".into(),
+            claimed_at: tick,
+            started_at: tick,
+            lease_until: tick,
+            finished_at: Some(tick),
+            status: Some(crate::coordinator::RunStatus::TimedOut),
+            duration: Some(Duration::from_secs(600)),
+            message: None,
+            takeovers: 0,
+        };
+        assert_eq!(describe_run(&record), "2026-11-29 12:00 UTC timed_out 10m");
+        record.status = None;
+        record.finished_at = None;
+        assert_eq!(describe_run(&record), "2026-11-29 12:00 UTC running");
+    }
 
     #[test]
     fn command_lines() {
