@@ -27,7 +27,18 @@ extern crate self as sentry_schedule;
 #[doc(inline)]
 pub use sentry_schedule_macros::scheduled;
 
+pub use sentry_schedule_core::schedule::{SentrySchedule, Upcoming};
 pub use sentry_schedule_core::{Schedule, ScheduleError};
+
+/// The date-time crate of [`Schedule`]'s API (`DateTime<Utc>`), re-exported so versions match.
+pub use chrono;
+/// The IANA time zone database of [`Schedule`]'s API (`Tz`), re-exported so versions match.
+pub use chrono_tz;
+
+// The README's examples are compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
 
 #[doc(hidden)]
 pub mod __private;
