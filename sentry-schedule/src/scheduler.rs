@@ -58,6 +58,15 @@ pub async fn run_all() -> Result<(), Error> {
 ///   counted in [`JobStats::skipped`](crate::JobStats::skipped)); `Allow` runs them side
 ///   by side; `Replace` cancels the old run ("replaced by a newer run") and starts the new one.
 ///
+/// # Several replicas
+///
+/// With a [coordinator](SchedulerBuilder::coordinator) each tick is claimed before it runs,
+/// in a task of its own (the job's timing does not wait for the backend): the replica that
+/// wins runs it and sends its check-ins, the others skip it or — while it is unfinished —
+/// wait out the holder's lease and take it over if the holder died. The overlap policy is
+/// applied by the winner, among its own runs; a tick it skips for overlap is recorded as
+/// `cancelled`, so no other replica takes it over. Waiting to take a tick over is not a run.
+///
 /// ```no_run
 /// # async fn app() -> Result<(), sentry_schedule::Error> {
 /// use std::time::Duration;

@@ -10,6 +10,13 @@
 //! | `Postgres` | `postgres` | once per tick while leases are honoured; survives restarts; the claim table is the run history |
 //! | `Redis` | `redis` | the same protocol, best-effort: a failover to a replica that had not received the claim key yet can let a tick run twice |
 //!
+//! Give the backend to the scheduler with
+//! [`SchedulerBuilder::coordinator`](crate::SchedulerBuilder::coordinator) (lease, failure policy
+//! and pruning are options next to it); the scheduler then claims every tick, keeps the lease
+//! while the run goes on, records the outcome, catches up missed ticks at start-up
+//! (`catch_up`) and exposes the history through [`Scheduler::history`](crate::Scheduler::history).
+//! Without one, the scheduler is a single process and claims nothing.
+//!
 //! # The protocol
 //!
 //! * **claim** — a row keyed by `(slug, tick)` is inserted if absent (`ON CONFLICT DO NOTHING`
