@@ -21,9 +21,14 @@ pub(crate) fn deliver(hub: &Hub, check_in: &CheckIn<'_>, failure: Option<&str>) 
         Ok(envelope) => {
             // The client attaches pending client reports (counts of dropped data) to the
             // next envelope it sends, but cannot add them to a raw one: it prints a warning
-            // and drops them. An empty envelope takes them first; with nothing pending, the
-            // transport discards it unsent.
-            client.send_envelope(Envelope::new());
+            // and drops them. Where the run itself caused one (a transaction not sampled),
+            // an empty envelope takes them first; with nothing pending, the transport
+            // discards it unsent. Only then: while the endpoint hangs, every queued envelope
+            // brings the transport's queue closer to full, and a flush on a full queue
+            // blocks (sentry 0.49).
+            if check_in.status != CheckInStatus::InProgress && tracing_enabled(client) {
+                client.send_envelope(Envelope::new());
+            }
             client.send_envelope(envelope);
         }
         Err(error) => tracing::error!(
@@ -33,6 +38,15 @@ pub(crate) fn deliver(hub: &Hub, check_in: &CheckIn<'_>, failure: Option<&str>) 
             "sentry-schedule could not build the check-in envelope"
         ),
     }
+}
+
+/// Whether the client samples transactions, so that an unsampled run's transaction is
+/// counted in a client report.
+fn tracing_enabled(client: &sentry::Client) -> bool {
+    !matches!(
+        client.options().traces_sampling_strategy,
+        sentry::TracesSamplingStrategy::Disabled
+    )
 }
 
 /// One envelope holding one `check_in` item: header line, item header line, payload.
