@@ -1,4 +1,5 @@
 //! The per-run context handed to jobs.
+use crate::run::RunIds;
 use crate::state::{State, StateMap};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -33,11 +34,12 @@ impl JobContext {
     /// assert_eq!(ctx.state::<u32>().map(|n| *n), Some(42));
     /// ```
     pub fn new(slug: impl Into<String>, scheduled: DateTime<Utc>) -> Self {
+        let ids = RunIds::new();
         Self {
             slug: slug.into(),
             scheduled,
-            check_in_id: uuid::Uuid::new_v4().simple().to_string(),
-            trace_id: sentry::protocol::TraceId::default().to_string(),
+            check_in_id: ids.check_in_id,
+            trace_id: ids.trace_id.to_string(),
             cancel: CancellationToken::new(),
             states: Arc::new(StateMap::default()),
         }

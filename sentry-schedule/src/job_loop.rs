@@ -271,24 +271,29 @@ pub(crate) fn launch(
     job.stats.add_started();
     let job = Arc::clone(job);
     let clock = Arc::clone(&shared.clock);
-    let shutdown = shared.shutdown.clone();
+    let shutdown = lease.as_ref().map(|_| shared.shutdown.clone());
     shared.tracker.spawn(async move {
         let _registered = guard;
-        let stats = job.stats.clone();
-        let slug = job.slug.clone();
-        // `execute` contains the job's panics; its own task keeps a bug in it from taking
-        // anything else down.
-        let task = tokio::spawn(run::execute(job, scheduled, cancel.clone(), clock));
         let ended = match lease {
-            None => task.await,
-            Some(lease) => lease.hold(task, &cancel, &shutdown).await,
+            // The run in this very task: one task per run. `execute_caught` contains a bug
+            // in the run path itself (the job's own panics never leave `execute`).
+            None => run::execute_caught(Arc::clone(&job), scheduled, cancel, clock).await,
+            Some(lease) => {
+                // Always `Some` with a lease; cloned only then, as cloning a token locks it.
+                let shutdown = shutdown.unwrap_or_default();
+                let run = run::execute(Arc::clone(&job), scheduled, cancel.clone(), clock);
+                lease
+                    .hold(tokio::spawn(run), &cancel, &shutdown)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
         };
         match ended {
-            Ok(RunOutcome::Ok { .. }) => stats.add_succeeded(),
-            Ok(_) => stats.add_failed(),
+            Ok(RunOutcome::Ok { .. }) => job.stats.add_succeeded(),
+            Ok(_) => job.stats.add_failed(),
             Err(e) => {
-                stats.add_crashed();
-                tracing::error!(slug = %slug, scheduled = %scheduled, error = %e, "run task died");
+                job.stats.add_crashed();
+                tracing::error!(slug = %job.slug, scheduled = %scheduled, error = %e, "run task died");
             }
         }
     });

@@ -7,6 +7,8 @@
 //!   (firing it without a reason) only tells the job to wrap up; its own outcome counts.
 //! - [`execute`]: performs one whole run including both check-ins; never panics; returns after
 //!   the final check-in was handed to the transport.
+mod body;
+mod ids;
 mod report;
 mod wait;
 
@@ -15,15 +17,19 @@ pub(crate) use report::human_duration;
 use crate::checkin::{self, CheckIn, CheckInStatus};
 use crate::clock::Clock;
 use crate::context::JobContext;
-use crate::job::{Job, RunFn};
+use crate::job::Job;
+use body::Body;
 use chrono::{DateTime, Utc};
-use sentry::protocol::{SpanStatus, TraceId};
-use sentry::{Hub, SentryFutureExt, TransactionContext};
+pub(crate) use ids::RunIds;
+use sentry::protocol::SpanStatus;
+use sentry::{Client, Hub, Transaction, TransactionContext};
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
 /// How long a run may keep going after its token fired for a timeout or a cancel, before
 /// its future is dropped.
@@ -77,14 +83,20 @@ impl RunOutcome {
     }
 }
 
-/// Asks a running job to stop, saying why.
+/// Asks a running job to stop, saying why. Clones share one state: cloning is one
+/// reference count, not one per token.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RunCancel {
+    inner: Arc<CancelState>,
+}
+
+#[derive(Debug, Default)]
+struct CancelState {
     /// The token the job sees in its `JobContext`.
     token: CancellationToken,
     /// Fired by [`RunCancel::cancel`]: the run is stopped and reported with the reason.
     stop: CancellationToken,
-    reason: Arc<Mutex<Option<String>>>,
+    reason: Mutex<Option<String>>,
 }
 
 #[allow(dead_code)] // Parts are for the scheduler side.
@@ -96,24 +108,54 @@ impl RunCancel {
     /// Cancels the run; the first reason given wins. The reason completes the sentence
     /// "job `slug` …", e.g. `"interrupted by shutdown"`, `"replaced by a newer run"`.
     pub(crate) fn cancel(&self, reason: &str) {
-        if let Ok(mut r) = self.reason.lock() {
+        if let Ok(mut r) = self.inner.reason.lock() {
             r.get_or_insert_with(|| reason.to_owned());
         }
-        self.token.cancel();
-        self.stop.cancel();
+        self.inner.token.cancel();
+        self.inner.stop.cancel();
     }
 
     /// The job-facing token. Firing it directly only asks the job to wrap up.
     pub(crate) fn token(&self) -> &CancellationToken {
-        &self.token
+        &self.inner.token
+    }
+
+    /// Fires when [`RunCancel::cancel`] was called.
+    pub(crate) fn stopped(&self) -> &CancellationToken {
+        &self.inner.stop
     }
 
     pub(crate) fn reason(&self) -> Option<String> {
-        self.reason.lock().ok().and_then(|r| r.clone())
+        self.inner.reason.lock().ok().and_then(|r| r.clone())
     }
 }
 
+/// [`execute`] in the caller's task, a panic in it (a bug in this crate, not in the job,
+/// whose panics `execute` catches itself) caught and returned as its message instead of
+/// unwinding through the caller.
+pub(crate) async fn execute_caught(
+    job: Arc<Job>,
+    scheduled: DateTime<Utc>,
+    cancel: RunCancel,
+    clock: Arc<dyn Clock>,
+) -> Result<RunOutcome, String> {
+    let mut run = std::pin::pin!(execute(job, scheduled, cancel, clock));
+    std::future::poll_fn(
+        move |cx| match catch_unwind(AssertUnwindSafe(|| run.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(outcome)) => Poll::Ready(Ok(outcome)),
+            Err(payload) => Poll::Ready(Err(wait::panic_message(payload.as_ref()))),
+        },
+    )
+    .await
+}
+
 /// Runs `job` once for the tick `scheduled`, with both check-ins.
+///
+/// The body runs inside this future (see [`body`]), so a run is one task. With a Sentry
+/// client bound, the run gets its own hub (tags, `monitor` context, a transaction carrying
+/// the run's trace id); without one, nothing could receive what that hub would hold, and
+/// the run skips it.
 pub(crate) async fn execute(
     job: Arc<Job>,
     scheduled: DateTime<Utc>,
@@ -122,20 +164,12 @@ pub(crate) async fn execute(
 ) -> RunOutcome {
     let started = Instant::now();
     let ids = RunIds::new();
-    let hub = Arc::new(Hub::new_from_top(Hub::current()));
-    let transaction = hub.start_transaction(TransactionContext::new_with_trace_id(
-        &job.slug,
-        "cron",
-        ids.trace_id,
-    ));
-    hub.configure_scope(|scope| {
-        scope.set_tag("monitor.slug", &job.slug);
-        scope.set_context("monitor", report::monitor_context(&job.slug, &ids));
-        scope.set_span(Some(transaction.clone().into()));
-    });
-    // Created while the run's hub is current, so sentry-tracing parents its span on the
-    // run's transaction and everything in the job shares the run's trace id.
-    let span = Hub::run(hub.clone(), || {
+    let client = Hub::current().client();
+    let sentry = client
+        .as_ref()
+        .filter(|client| client.is_enabled())
+        .map(|_| RunHub::start(&job, &ids));
+    let span = || {
         tracing::info_span!(
             "scheduled_job",
             slug = %job.slug,
@@ -143,7 +177,13 @@ pub(crate) async fn execute(
             check_in_id = %ids.check_in_id,
             trace_id = %ids.trace_id,
         )
-    });
+    };
+    // Created while the run's hub is current, so sentry-tracing parents its span on the
+    // run's transaction and everything in the job shares the run's trace id.
+    let span = match &sentry {
+        Some(run_hub) => Hub::run(Arc::clone(&run_hub.hub), span),
+        None => span(),
+    };
     let lateness = clock.now().signed_duration_since(scheduled);
     span.in_scope(|| {
         tracing::info!(
@@ -153,7 +193,14 @@ pub(crate) async fn execute(
         );
     });
 
-    send_check_in(&hub, &job, &ids, CheckInStatus::InProgress, None, None);
+    send_check_in(
+        client.as_deref(),
+        &job,
+        &ids,
+        CheckInStatus::InProgress,
+        None,
+        None,
+    );
 
     let context = JobContext {
         slug: job.slug.clone(),
@@ -163,34 +210,22 @@ pub(crate) async fn execute(
         cancel: cancel.token().clone(),
         states: Arc::clone(&job.states),
     };
-    let start = job.run.clone();
-    let task = tokio::spawn(
-        async move {
-            let future = match start {
-                RunFn::Static(start) => start(&context),
-                RunFn::Dynamic(start) => start(context),
-            };
-            future.await
-        }
-        .instrument(span.clone())
-        .bind_hub(hub.clone()),
-    );
-    let ended = wait::wait(task, &job, &cancel).await;
+    let hub = sentry.as_ref().map(|run_hub| Arc::clone(&run_hub.hub));
+    let body = Body::new(job.run.clone(), context, hub, span.clone());
+    let ended = wait::wait(body, &job, &cancel).await;
     let duration = started.elapsed();
 
-    let outcome = report::capture(&hub, &job.slug, ended, duration);
+    let outcome = match &sentry {
+        Some(run_hub) => report::capture(&run_hub.hub, &job.slug, ended, duration),
+        None => report::outcome(ended, duration),
+    };
     span.in_scope(|| report::log(&job.slug, &outcome));
     // Closing the tracing span finishes its sentry-tracing child span, which must happen
     // before the transaction is finished to be part of it.
     drop(span);
-    transaction.set_status(match &outcome {
-        RunOutcome::Ok { .. } => SpanStatus::Ok,
-        RunOutcome::TimedOut { .. } => SpanStatus::DeadlineExceeded,
-        RunOutcome::Cancelled { .. } => SpanStatus::Cancelled,
-        RunOutcome::Failed { .. } | RunOutcome::Panicked { .. } => SpanStatus::InternalError,
-    });
-    hub.configure_scope(|scope| scope.set_span(None));
-    Hub::run(hub.clone(), || transaction.finish());
+    if let Some(run_hub) = sentry {
+        run_hub.finish(&outcome);
+    }
 
     let status = if outcome.is_ok() {
         CheckInStatus::Ok
@@ -198,13 +233,55 @@ pub(crate) async fn execute(
         CheckInStatus::Error
     };
     let failure = outcome.failure();
-    send_check_in(&hub, &job, &ids, status, Some(duration), failure.as_deref());
+    send_check_in(
+        client.as_deref(),
+        &job,
+        &ids,
+        status,
+        Some(duration),
+        failure.as_deref(),
+    );
     outcome
+}
+
+/// The run's own hub and transaction, when a Sentry client is bound.
+struct RunHub {
+    hub: Arc<Hub>,
+    transaction: Transaction,
+}
+
+impl RunHub {
+    fn start(job: &Job, ids: &RunIds) -> Self {
+        let hub = Arc::new(Hub::new_from_top(Hub::current()));
+        let transaction = hub.start_transaction(TransactionContext::new_with_trace_id(
+            &job.slug,
+            "cron",
+            ids.trace_id,
+        ));
+        hub.configure_scope(|scope| {
+            scope.set_tag("monitor.slug", &job.slug);
+            scope.set_context("monitor", report::monitor_context(&job.slug, ids));
+            scope.set_span(Some(transaction.clone().into()));
+        });
+        Self { hub, transaction }
+    }
+
+    fn finish(self, outcome: &RunOutcome) {
+        let Self { hub, transaction } = self;
+        transaction.set_status(match outcome {
+            RunOutcome::Ok { .. } => SpanStatus::Ok,
+            RunOutcome::TimedOut { .. } => SpanStatus::DeadlineExceeded,
+            RunOutcome::Cancelled { .. } => SpanStatus::Cancelled,
+            RunOutcome::Failed { .. } | RunOutcome::Panicked { .. } => SpanStatus::InternalError,
+        });
+        hub.configure_scope(|scope| scope.set_span(None));
+        Hub::run(hub, || transaction.finish());
+    }
 }
 
 /// Builds one check-in of this run and delivers it, when the job is monitored.
 fn send_check_in(
-    hub: &Hub,
+    client: Option<&Client>,
     job: &Job,
     ids: &RunIds,
     status: CheckInStatus,
@@ -227,23 +304,5 @@ fn send_check_in(
             config,
         }),
     };
-    checkin::deliver(hub, &check_in, failure);
-}
-
-/// The identifiers of one run.
-#[derive(Debug, Clone)]
-struct RunIds {
-    /// uuid v4 as 32 hex digits without dashes.
-    check_in_id: String,
-    /// Random, fresh for every run.
-    trace_id: TraceId,
-}
-
-impl RunIds {
-    fn new() -> Self {
-        Self {
-            check_in_id: uuid::Uuid::new_v4().simple().to_string(),
-            trace_id: TraceId::default(),
-        }
-    }
+    checkin::deliver(client, &check_in, failure);
 }

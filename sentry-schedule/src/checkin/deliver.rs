@@ -1,17 +1,17 @@
 //! Hands a check-in to the client's transport, or prints it when Sentry is not set up.
 use super::payload::{CheckIn, CheckInStatus};
-use sentry::{Envelope, Hub};
+use sentry::{Client, Envelope};
 use std::io::Write;
 
-/// Sends `check_in` through the transport of `hub`'s client.
+/// Sends `check_in` through the transport of `client`.
 ///
 /// Without a client, or with one that has no DSN (`sentry::init` with no DSN), the
 /// check-in is printed as one line on stdout instead, so a first run without a Sentry
 /// account shows what would have been sent; `failure` (why an `error` run failed, which
 /// would otherwise be in the linked event) is appended to that line. Never blocks on the network: the client's
 /// transport queues the envelope and sends it from its own thread, in order.
-pub(crate) fn deliver(hub: &Hub, check_in: &CheckIn<'_>, failure: Option<&str>) {
-    let client = match hub.client() {
+pub(crate) fn deliver(client: Option<&Client>, check_in: &CheckIn<'_>, failure: Option<&str>) {
+    let client = match client {
         Some(client) if client.is_enabled() => client,
         _ => return print(&line(check_in, failure)),
     };

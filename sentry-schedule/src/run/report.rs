@@ -15,8 +15,8 @@ pub(super) fn monitor_context(slug: &str, ids: &RunIds) -> Context {
 
 /// Captures an event for a run that did not end well, and says how it ended.
 pub(super) fn capture(hub: &Hub, slug: &str, ended: Ended, duration: Duration) -> RunOutcome {
-    match ended {
-        Ended::Returned(Ok(())) => RunOutcome::Ok { duration },
+    match &ended {
+        Ended::Returned(Ok(())) => {}
         Ended::Returned(Err(error)) => {
             hub.capture_event(exception_event(
                 &short_type_name(error.type_name),
@@ -28,20 +28,16 @@ pub(super) fn capture(hub: &Hub, slug: &str, ended: Ended, duration: Duration) -
                     ..Default::default()
                 },
             ));
-            RunOutcome::Failed {
-                duration,
-                message: error.message,
-            }
         }
         Ended::Panicked(message) => {
             // sentry's panic integration already captured it from its panic hook, through
-            // the hub current in the task: the run's hub. Capture only when it is not there.
-            // (That hook also flushes the client synchronously, for up to the client's
-            // `shutdown_timeout`, on the thread that panicked.)
+            // the hub current while the body was polled: the run's hub. Capture only when
+            // it is not there. (That hook also flushes the client synchronously, for up to
+            // the client's `shutdown_timeout`, on the thread that panicked.)
             if !has_panic_integration(hub) {
                 hub.capture_event(exception_event(
                     "panic",
-                    &message,
+                    message,
                     Level::Fatal,
                     Mechanism {
                         ty: "panic".into(),
@@ -50,24 +46,31 @@ pub(super) fn capture(hub: &Hub, slug: &str, ended: Ended, duration: Duration) -
                     },
                 ));
             }
-            RunOutcome::Panicked { duration, message }
         }
         Ended::TimedOut(after) => {
             hub.capture_message(
-                &format!("job `{slug}` timed out after {}", human_duration(after)),
+                &format!("job `{slug}` timed out after {}", human_duration(*after)),
                 Level::Error,
             );
-            RunOutcome::TimedOut { duration, after }
         }
         Ended::Cancelled(reason) => {
             hub.capture_message(&format!("job `{slug}` {reason}"), Level::Error);
-            RunOutcome::Cancelled { duration, reason }
         }
-        Ended::Aborted => {
-            let reason = "aborted because the tokio runtime shut down".to_owned();
-            hub.capture_message(&format!("job `{slug}` {reason}"), Level::Error);
-            RunOutcome::Cancelled { duration, reason }
-        }
+    }
+    outcome(ended, duration)
+}
+
+/// How a run ended, without telling Sentry (no client is bound).
+pub(super) fn outcome(ended: Ended, duration: Duration) -> RunOutcome {
+    match ended {
+        Ended::Returned(Ok(())) => RunOutcome::Ok { duration },
+        Ended::Returned(Err(error)) => RunOutcome::Failed {
+            duration,
+            message: error.message,
+        },
+        Ended::Panicked(message) => RunOutcome::Panicked { duration, message },
+        Ended::TimedOut(after) => RunOutcome::TimedOut { duration, after },
+        Ended::Cancelled(reason) => RunOutcome::Cancelled { duration, reason },
     }
 }
 

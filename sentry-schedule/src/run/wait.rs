@@ -1,33 +1,28 @@
-//! Waiting for a run's task: normal end, panic, timeout, or cancel with grace and abort.
+//! Waiting for a run's body: normal end, panic, timeout, or cancel with grace and drop.
+use super::body::{Body, BodyResult};
 use super::{RunCancel, CANCEL_GRACE};
 use crate::__private::JobError;
 use crate::job::Job;
 use std::any::Any;
 use std::time::Duration;
-use tokio::task::{JoinError, JoinHandle};
 
-/// How the run's task ended.
+/// How the run's body ended.
 #[derive(Debug)]
 pub(super) enum Ended {
     /// The job's future returned.
     Returned(Result<(), JobError>),
     /// The job's future panicked with this message.
     Panicked(String),
-    /// The task was cancelled by the runtime (it is shutting down) before the job ended.
-    Aborted,
     /// The job ran longer than its timeout.
     TimedOut(Duration),
     /// [`RunCancel::cancel`] stopped it.
     Cancelled(String),
 }
 
-/// Waits for `task`; on timeout or cancel fires the job's token, gives it [`CANCEL_GRACE`]
-/// to finish, then aborts it. Returns once the job's future has ended or been dropped.
-pub(super) async fn wait(
-    mut task: JoinHandle<Result<(), JobError>>,
-    job: &Job,
-    cancel: &RunCancel,
-) -> Ended {
+/// Polls `body` to its end; on timeout or cancel fires the job's token, gives it
+/// [`CANCEL_GRACE`] to finish, then drops it. Returns once the job's future has ended or
+/// been dropped.
+pub(super) async fn wait(mut body: Body, job: &Job, cancel: &RunCancel) -> Ended {
     let timeout = job.policy.timeout;
     let timed_out = async {
         match timeout {
@@ -37,8 +32,8 @@ pub(super) async fn wait(
     };
     let interrupted = tokio::select! {
         biased;
-        joined = &mut task => return from_join(joined),
-        () = cancel.stop.cancelled() => Ended::Cancelled(
+        ended = &mut body => return from_body(ended),
+        () = cancel.stopped().cancelled() => Ended::Cancelled(
             cancel.reason().unwrap_or_else(|| "cancelled".to_owned()),
         ),
         () = timed_out => Ended::TimedOut(timeout.unwrap_or_default()),
@@ -46,26 +41,20 @@ pub(super) async fn wait(
     cancel.token().cancel();
     tokio::select! {
         biased;
-        _ = &mut task => {}
+        _ = &mut body => {}
         () = tokio::time::sleep(CANCEL_GRACE) => {
-            task.abort();
-            if let Err(error) = task.await {
-                if error.is_panic() {
-                    tracing::warn!(slug = %job.slug, "job panicked while being aborted");
-                }
+            if !body.abandon() {
+                tracing::warn!(slug = %job.slug, "job panicked while being dropped");
             }
         }
     }
     interrupted
 }
 
-fn from_join(joined: Result<Result<(), JobError>, JoinError>) -> Ended {
-    match joined {
+fn from_body(ended: BodyResult) -> Ended {
+    match ended {
         Ok(result) => Ended::Returned(result),
-        Err(error) => match error.try_into_panic() {
-            Ok(payload) => Ended::Panicked(panic_message(payload.as_ref())),
-            Err(_) => Ended::Aborted,
-        },
+        Err(message) => Ended::Panicked(message),
     }
 }
 

@@ -1,0 +1,51 @@
+//! The identifiers of one run, drawn from a per-thread generator.
+//!
+//! `rand`'s thread generator (the one sentry itself uses for trace ids) is seeded once per
+//! thread from the OS; drawing from it costs no system call, unlike `Uuid::new_v4`, which
+//! asks the OS for every id.
+use sentry::protocol::TraceId;
+
+/// The identifiers of one run.
+#[derive(Debug, Clone)]
+pub(crate) struct RunIds {
+    /// uuid v4 as 32 hex digits without dashes.
+    pub(crate) check_in_id: String,
+    /// Random, fresh for every run.
+    pub(crate) trace_id: TraceId,
+}
+
+impl RunIds {
+    pub(crate) fn new() -> Self {
+        let [check_in, trace]: [[u8; 16]; 2] = rand::random();
+        Self {
+            check_in_id: uuid::Builder::from_random_bytes(check_in)
+                .into_uuid()
+                .simple()
+                .to_string(),
+            trace_id: TraceId::from(trace),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_in_ids_are_v4_uuids_and_ids_differ_between_runs() {
+        let ids: Vec<RunIds> = (0..100).map(|_| RunIds::new()).collect();
+        for id in &ids {
+            let uuid = uuid::Uuid::parse_str(&id.check_in_id).expect("32 hex digits");
+            assert_eq!(id.check_in_id.len(), 32);
+            assert_eq!(uuid.get_version_num(), 4);
+            assert_eq!(uuid.get_variant(), uuid::Variant::RFC4122);
+            assert_eq!(id.trace_id.to_string().len(), 32);
+        }
+        let check_ins: std::collections::HashSet<_> =
+            ids.iter().map(|id| id.check_in_id.clone()).collect();
+        let traces: std::collections::HashSet<_> =
+            ids.iter().map(|id| id.trace_id.to_string()).collect();
+        assert_eq!(check_ins.len(), ids.len());
+        assert_eq!(traces.len(), ids.len());
+    }
+}
