@@ -235,8 +235,12 @@ impl SchedulerBuilder {
         jobs.extend(self.jobs);
         registry::sort_and_check_unique(&mut jobs)?;
         state::check_and_share(&mut jobs, self.states)?;
+        // Into a fresh buffer: `collect` would reuse the `Vec<Job>` allocation in place, and
+        // keep its whole capacity (a `Job` per slot) alive for a pointer per job.
+        let mut shared = Vec::with_capacity(jobs.len());
+        shared.extend(jobs.into_iter().map(Arc::new));
         Ok(Scheduler {
-            jobs: jobs.into_iter().map(Arc::new).collect(),
+            jobs: shared,
             clock: self.clock,
             shutdown_timeout: self.shutdown_timeout,
             shutdown_signal: self.shutdown_signal,
