@@ -97,13 +97,40 @@ pub(crate) async fn drain(tracker: &TaskTracker, run_sets: &[Arc<RunSet>], timeo
 }
 
 /// Flushes the current Sentry client, if any, off the async threads (flush blocks).
+///
+/// sentry 0.49's flush has no bound when the transport's queue is full and the endpoint
+/// never answers, so the flush runs on a thread of its own and is waited for at most
+/// [`FLUSH_TIMEOUT`] plus a second of real time; a flush still stuck then is left behind
+/// (it ends with the process) and logged.
 async fn flush_sentry() {
     let Some(client) = sentry::Hub::current().client() else {
         return;
     };
-    match tokio::task::spawn_blocking(move || client.flush(Some(FLUSH_TIMEOUT))).await {
-        Ok(true) => {}
-        Ok(false) => tracing::warn!("Sentry client did not flush within {FLUSH_TIMEOUT:?}"),
+    let waited = tokio::task::spawn_blocking(move || {
+        let (done, flushed) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("sentry-schedule-flush".into())
+            .spawn(move || {
+                // The receiver may be gone after the bound below; nothing to tell then.
+                let _ = done.send(client.flush(Some(FLUSH_TIMEOUT)));
+            });
+        match spawned {
+            Ok(_) => flushed
+                .recv_timeout(FLUSH_TIMEOUT + Duration::from_secs(1))
+                .ok(),
+            Err(e) => {
+                tracing::error!(error = %e, "could not start a thread to flush the Sentry client");
+                Some(false)
+            }
+        }
+    })
+    .await;
+    match waited {
+        Ok(Some(true)) => {}
+        Ok(Some(false)) => tracing::warn!("Sentry client did not flush within {FLUSH_TIMEOUT:?}"),
+        Ok(None) => tracing::warn!(
+            "Sentry client's flush is stuck (its transport does not answer); giving up after {FLUSH_TIMEOUT:?}"
+        ),
         Err(e) => tracing::error!(error = %e, "flushing the Sentry client failed"),
     }
 }
