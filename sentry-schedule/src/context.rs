@@ -39,7 +39,7 @@ impl JobContext {
             slug: slug.into(),
             scheduled,
             check_in_id: ids.check_in_id,
-            trace_id: ids.trace_id.to_string(),
+            trace_id: ids.trace_id_hex,
             cancel: CancellationToken::new(),
             states: Arc::new(StateMap::default()),
         }

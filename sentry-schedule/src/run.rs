@@ -175,7 +175,7 @@ pub(crate) async fn execute(
             slug = %job.slug,
             scheduled = %scheduled,
             check_in_id = %ids.check_in_id,
-            trace_id = %ids.trace_id,
+            trace_id = %ids.trace_id_hex,
         )
     };
     // Created while the run's hub is current, so sentry-tracing parents its span on the
@@ -184,10 +184,13 @@ pub(crate) async fn execute(
         Some(run_hub) => Hub::run(Arc::clone(&run_hub.hub), span),
         None => span(),
     };
-    let lateness = clock.now().signed_duration_since(scheduled);
     span.in_scope(|| {
+        // Field values are only evaluated when the event is enabled: no clock read otherwise.
         tracing::info!(
-            late_ms = lateness.num_milliseconds(),
+            late_ms = clock
+                .now()
+                .signed_duration_since(scheduled)
+                .num_milliseconds(),
             "scheduled job `{}` started",
             job.slug
         );
@@ -206,7 +209,7 @@ pub(crate) async fn execute(
         slug: job.slug.clone(),
         scheduled,
         check_in_id: ids.check_in_id.clone(),
-        trace_id: ids.trace_id.to_string(),
+        trace_id: ids.trace_id_hex.clone(),
         cancel: cancel.token().clone(),
         states: Arc::clone(&job.states),
     };
@@ -291,13 +294,12 @@ fn send_check_in(
     let Some(config) = &job.monitor else {
         return;
     };
-    let trace_id = ids.trace_id.to_string();
     let check_in = CheckIn {
         check_in_id: &ids.check_in_id,
         monitor_slug: &job.slug,
         status,
         duration,
-        trace_id: &trace_id,
+        trace_id: &ids.trace_id_hex,
         monitor: Some(checkin::MonitorUpsert {
             schedule: &job.schedule,
             timezone: job.timezone,

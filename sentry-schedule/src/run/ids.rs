@@ -12,6 +12,8 @@ pub(crate) struct RunIds {
     pub(crate) check_in_id: String,
     /// Random, fresh for every run.
     pub(crate) trace_id: TraceId,
+    /// `trace_id` as 32 lowercase hex digits.
+    pub(crate) trace_id_hex: String,
 }
 
 impl RunIds {
@@ -23,6 +25,8 @@ impl RunIds {
                 .simple()
                 .to_string(),
             trace_id: TraceId::from(trace),
+            // The same digits `TraceId`'s `Display` writes, through uuid's faster encoder.
+            trace_id_hex: uuid::Uuid::from_bytes(trace).simple().to_string(),
         }
     }
 }
@@ -39,7 +43,7 @@ mod tests {
             assert_eq!(id.check_in_id.len(), 32);
             assert_eq!(uuid.get_version_num(), 4);
             assert_eq!(uuid.get_variant(), uuid::Variant::RFC4122);
-            assert_eq!(id.trace_id.to_string().len(), 32);
+            assert_eq!(id.trace_id_hex, id.trace_id.to_string());
         }
         let check_ins: std::collections::HashSet<_> =
             ids.iter().map(|id| id.check_in_id.clone()).collect();
