@@ -51,6 +51,83 @@ pub fn check_owner(v: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Sentry's check-in margin (minutes) when a monitor does not set `checkin_margin`.
+pub const DEFAULT_CHECKIN_MARGIN_MINUTES: u32 = 1;
+
+/// Options that only configure the Sentry monitor: with monitoring off they would
+/// silently do nothing, so the attribute and the job builder refuse them.
+pub const MONITOR_ONLY_OPTIONS: [&str; 5] = [
+    "checkin_margin",
+    "max_runtime",
+    "failure_issue_threshold",
+    "recovery_threshold",
+    "owner",
+];
+
+/// A run-control option that contradicts the job's Sentry monitor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contradiction {
+    /// What is wrong.
+    pub message: String,
+    /// What to do about it.
+    pub help: &'static str,
+}
+
+/// `timeout` must not exceed `max_runtime` (minutes), or Sentry would mark the run
+/// failed before the timeout stops it. `timeout_text` is the value as the user wrote it.
+pub fn check_timeout_fits(
+    timeout: std::time::Duration,
+    timeout_text: &str,
+    max_runtime: Option<u32>,
+) -> Result<(), Contradiction> {
+    match max_runtime {
+        Some(max) if timeout > std::time::Duration::from_secs(u64::from(max) * 60) => {
+            Err(Contradiction {
+                message: format!(
+                    "timeout `{timeout_text}` is longer than `max_runtime = {max}` minutes: \
+                     Sentry would already have marked the run as failed"
+                ),
+                help: "make the timeout at most `max_runtime`, or raise `max_runtime`",
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `jitter` must fit inside the check-in margin (minutes; Sentry's default when unset),
+/// or a delayed run would check in late. `jitter_text` is the value as the user wrote it.
+pub fn check_jitter_fits(
+    jitter: std::time::Duration,
+    jitter_text: &str,
+    checkin_margin: Option<u32>,
+) -> Result<(), Contradiction> {
+    let margin = checkin_margin.unwrap_or(DEFAULT_CHECKIN_MARGIN_MINUTES);
+    if jitter <= std::time::Duration::from_secs(u64::from(margin) * 60) {
+        return Ok(());
+    }
+    let margin_text = match checkin_margin {
+        Some(_) => format!("`checkin_margin = {margin}` minutes"),
+        None => format!("the default `checkin_margin` of {margin} minute"),
+    };
+    Err(Contradiction {
+        message: format!(
+            "jitter `{jitter_text}` does not fit inside {margin_text}: a delayed run would \
+             check in after the margin and Sentry would report it late"
+        ),
+        help: "make the jitter at most the check-in margin, or raise `checkin_margin`",
+    })
+}
+
+/// The error for an option in [`MONITOR_ONLY_OPTIONS`] set while monitoring is off.
+pub fn monitor_only_option(key: &str) -> Contradiction {
+    Contradiction {
+        message: format!(
+            "`{key}` configures the Sentry monitor, but `monitor = false` turns monitoring off"
+        ),
+        help: "remove the option, or turn monitoring back on",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +175,24 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn timeout_and_jitter_must_fit_the_monitor() {
+        use std::time::Duration;
+        let min = |m: u64| Duration::from_secs(m * 60);
+        assert!(check_timeout_fits(min(10), "10m", Some(10)).is_ok());
+        assert!(check_timeout_fits(min(11), "11m", None).is_ok());
+        let e = check_timeout_fits(min(11), "11m", Some(10)).unwrap_err();
+        assert!(e
+            .message
+            .starts_with("timeout `11m` is longer than `max_runtime = 10`"));
+        assert!(check_jitter_fits(Duration::from_secs(60), "60s", None).is_ok());
+        let e = check_jitter_fits(Duration::from_secs(61), "61s", None).unwrap_err();
+        assert!(e
+            .message
+            .contains("the default `checkin_margin` of 1 minute"));
+        assert!(check_jitter_fits(min(5), "5m", Some(5)).is_ok());
+        assert!(check_jitter_fits(min(6), "6m", Some(5)).is_err());
     }
 }

@@ -11,9 +11,6 @@ use syn::{FnArg, ItemFn, LitInt, LitStr};
 use crate::args::{Arg, Args};
 use crate::errors::{with_help, Errors};
 
-/// Sentry's default check-in margin (minutes) when `checkin_margin` is not given.
-const DEFAULT_CHECKIN_MARGIN_MINUTES: u64 = 1;
-
 /// A `#[scheduled]` item whose arguments and signature passed every check.
 pub(crate) struct ScheduledFn {
     /// The user's fn, as written.
@@ -379,45 +376,20 @@ fn duration_value(arg: Option<&Arg<LitStr>>, key: &str, errors: &mut Errors) -> 
     }
 }
 
-/// Run-control options that Sentry's monitor would contradict.
+/// Run-control options that Sentry's monitor would contradict (the rules live in
+/// `sentry_schedule_core::limits`, shared with the runtime's job builder).
 fn check_fits_monitor(args: &Args, options: &Options, errors: &mut Errors) {
-    if let (Some(arg), Some(timeout), Some(max_runtime)) =
-        (&args.timeout, options.timeout, options.max_runtime)
-    {
-        if timeout > Duration::from_secs(u64::from(max_runtime) * 60) {
-            errors.at(
-                &arg.value,
-                with_help(
-                    format!(
-                        "`timeout = \"{}\"` is longer than `max_runtime = {max_runtime}` minutes: \
-                         Sentry would already have marked the run as failed",
-                        arg.value.value()
-                    ),
-                    "make the timeout at most `max_runtime`, or raise `max_runtime`",
-                ),
-            );
+    if let (Some(arg), Some(timeout)) = (&args.timeout, options.timeout) {
+        if let Err(c) = limits::check_timeout_fits(timeout, &arg.value.value(), options.max_runtime)
+        {
+            errors.at(&arg.value, with_help(c.message, c.help));
         }
     }
     if let (Some(arg), Some(jitter)) = (&args.jitter, options.jitter) {
-        let margin = options
-            .checkin_margin
-            .map_or(DEFAULT_CHECKIN_MARGIN_MINUTES, u64::from);
-        if jitter > Duration::from_secs(margin * 60) {
-            let margin_text = match &args.checkin_margin {
-                Some(_) => format!("`checkin_margin = {margin}` minutes"),
-                None => format!("the default `checkin_margin` of {margin} minute"),
-            };
-            errors.at(
-                &arg.value,
-                with_help(
-                    format!(
-                        "`jitter = \"{}\"` does not fit inside {margin_text}: \
-                         a delayed run would check in after the margin and Sentry would report it late",
-                        arg.value.value()
-                    ),
-                    "make the jitter at most the check-in margin, or raise `checkin_margin`",
-                ),
-            );
+        if let Err(c) =
+            limits::check_jitter_fits(jitter, &arg.value.value(), options.checkin_margin)
+        {
+            errors.at(&arg.value, with_help(c.message, c.help));
         }
     }
 }
@@ -441,15 +413,14 @@ fn reject_monitor_keys(args: &Args, errors: &mut Errors) {
         ),
         ("owner", args.owner.as_ref().map(|a| a.key)),
     ];
+    debug_assert!(keys
+        .iter()
+        .zip(limits::MONITOR_ONLY_OPTIONS)
+        .all(|((key, _), shared)| *key == shared));
     for (key, span) in keys {
         if let Some(span) = span {
-            errors.at_span(
-                span,
-                with_help(
-                    format!("`{key}` configures the Sentry monitor, but `monitor = false` turns monitoring off"),
-                    format!("remove `{key}`, or remove `monitor = false`"),
-                ),
-            );
+            let c = limits::monitor_only_option(key);
+            errors.at_span(span, with_help(c.message, c.help));
         }
     }
 }

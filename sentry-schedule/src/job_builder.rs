@@ -12,9 +12,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Sentry's margin when a monitor sets none: one minute.
-const DEFAULT_CHECKIN_MARGIN_MINUTES: u32 = 1;
-
 /// How a schedule was given.
 #[derive(Debug, Clone)]
 pub(crate) enum ScheduleText {
@@ -284,20 +281,19 @@ pub(crate) fn resolve(spec: JobSpec) -> Result<Job, Error> {
     if !spec.monitor {
         // Keys that only configure the Sentry monitor would silently do nothing.
         let set = [
-            ("checkin_margin", c.checkin_margin.is_some()),
-            ("max_runtime", c.max_runtime.is_some()),
-            (
-                "failure_issue_threshold",
-                c.failure_issue_threshold.is_some(),
-            ),
-            ("recovery_threshold", c.recovery_threshold.is_some()),
-            ("owner", c.owner.is_some()),
+            c.checkin_margin.is_some(),
+            c.max_runtime.is_some(),
+            c.failure_issue_threshold.is_some(),
+            c.recovery_threshold.is_some(),
+            c.owner.is_some(),
         ];
-        for (key, _) in set.iter().filter(|(_, is_set)| *is_set) {
-            problems.push(format!(
-                "`{key}` configures the Sentry monitor, but monitor(false) turns monitoring \
-                 off; remove `{key}` or the monitor(false)"
-            ));
+        for (key, _) in limits::MONITOR_ONLY_OPTIONS
+            .iter()
+            .zip(set)
+            .filter(|(_, is_set)| *is_set)
+        {
+            let c = limits::monitor_only_option(key);
+            problems.push(format!("{}; {}", c.message, c.help));
         }
     }
 
@@ -315,21 +311,16 @@ pub(crate) fn resolve(spec: JobSpec) -> Result<Job, Error> {
                 ));
             }
         }
-        if let (Some(timeout), Some(max)) = (p.timeout, c.max_runtime) {
-            if timeout > Duration::from_secs(u64::from(max) * 60) {
-                problems.push(format!(
-                    "timeout {timeout:?} is longer than max_runtime ({max} min): Sentry would \
-                     already have marked the run failed; use a timeout of at most {max} min"
-                ));
+        if let Some(timeout) = p.timeout {
+            let text = human(timeout);
+            if let Err(c) = limits::check_timeout_fits(timeout, &text, c.max_runtime) {
+                problems.push(format!("{}; {}", c.message, c.help));
             }
         }
         if let Some(jitter) = p.jitter {
-            let margin = c.checkin_margin.unwrap_or(DEFAULT_CHECKIN_MARGIN_MINUTES);
-            if jitter > Duration::from_secs(u64::from(margin) * 60) {
-                problems.push(format!(
-                    "jitter {jitter:?} does not fit inside checkin_margin ({margin} min): Sentry \
-                     would report delayed runs as late; lower the jitter or raise checkin_margin"
-                ));
+            let text = human(jitter);
+            if let Err(c) = limits::check_jitter_fits(jitter, &text, c.checkin_margin) {
+                problems.push(format!("{}; {}", c.message, c.help));
             }
         }
     }
@@ -376,4 +367,18 @@ fn describe_schedule_error(key: &str, text: &str, e: &ScheduleError) -> String {
         out.push(')');
     }
     out
+}
+
+/// A duration as the attribute would write it (`90s`, `10m`), for error messages.
+fn human(d: Duration) -> String {
+    let secs = d.as_secs();
+    if d.subsec_nanos() != 0 || secs == 0 {
+        format!("{d:?}")
+    } else if secs % 3600 == 0 {
+        format!("{}h", secs / 3600)
+    } else if secs % 60 == 0 {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    }
 }
