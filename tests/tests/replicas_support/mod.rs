@@ -5,45 +5,19 @@
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
 
 /// Bounds a failing wait; passing tests never wait this long.
 pub const LIMIT: Duration = Duration::from_secs(60);
 
-/// The URL in `var`, or `None` (test skipped) outside CI. Under `CI=true` a missing URL fails
-/// the test: CI must start the servers (`.ci/services`).
-pub fn server_url(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{var} is not set: run `eval \"$(bash .ci/services)\"` before the tests"
-            );
-            eprintln!("skipped: {var} is not set (start the servers with .ci/services)");
-            None
-        }
-    }
-}
-
-/// A unique lower-case name for a test's schema or key prefix.
-pub fn unique_name(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "{prefix}_{}_{}",
-        std::process::id(),
-        nanos % 1_000_000_000_000
-    )
-}
+// Server URLs, unique names and the TCP proxy are shared with the coordination tests of
+// the `sentry-schedule` package: one copy of the code, included from there.
+#[path = "../../../sentry-schedule/tests/coordination_support/mod.rs"]
+mod coordination_support;
+#[allow(unused_imports)] // each test binary uses some of them
+pub use coordination_support::{server_url, socket_addr, unique_name, via, Proxy};
 
 /// What a replica printed: a run started (`RUN`) or ended (`DONE`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,89 +204,6 @@ impl Drop for Replica {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A TCP proxy in front of a real server. `cut()` drops every open connection and refuses new
-/// ones (the server looks down to its clients); `restore()` lets them through again.
-pub struct Proxy {
-    pub addr: SocketAddr,
-    down: Arc<AtomicBool>,
-    links: Arc<Mutex<Vec<JoinHandle<()>>>>,
-    accept: JoinHandle<()>,
-}
-
-impl Proxy {
-    pub async fn start(upstream: SocketAddr) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let down = Arc::new(AtomicBool::new(false));
-        let links: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let accept = tokio::spawn({
-            let down = down.clone();
-            let links = links.clone();
-            async move {
-                loop {
-                    let Ok((mut client, _)) = listener.accept().await else {
-                        continue;
-                    };
-                    if down.load(Ordering::SeqCst) {
-                        drop(client);
-                        continue;
-                    }
-                    let link = tokio::spawn(async move {
-                        if let Ok(mut server) = TcpStream::connect(upstream).await {
-                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                        }
-                    });
-                    links.lock().unwrap().push(link);
-                }
-            }
-        });
-        Proxy {
-            addr,
-            down,
-            links,
-            accept,
-        }
-    }
-
-    pub fn cut(&self) {
-        self.down.store(true, Ordering::SeqCst);
-        for link in self.links.lock().unwrap().drain(..) {
-            link.abort();
-        }
-    }
-
-    pub fn restore(&self) {
-        self.down.store(false, Ordering::SeqCst);
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.accept.abort();
-        self.cut();
-    }
-}
-
-/// `host:port` of a `scheme://user:pass@host:port/...` URL, resolved.
-pub fn socket_addr(url: &str) -> SocketAddr {
-    let rest = url.split_once("://").unwrap().1;
-    let authority = rest.split('/').next().unwrap();
-    let host_port = authority.rsplit('@').next().unwrap();
-    use std::net::ToSocketAddrs;
-    host_port.to_socket_addrs().unwrap().next().unwrap()
-}
-
-/// `url` with its `host:port` replaced by `addr`.
-pub fn via(url: &str, addr: SocketAddr) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let creds = authority
-        .rsplit_once('@')
-        .map(|(c, _)| format!("{c}@"))
-        .unwrap_or_default();
-    format!("{scheme}://{creds}{addr}/{path}")
 }
 
 /// Asserts every tick of `slug` started once and ended once, on the same replica; returns the
