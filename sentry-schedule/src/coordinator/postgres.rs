@@ -221,28 +221,25 @@ impl Postgres {
         }))
     }
 
-    async fn insert_claim(
+    /// Runs a claiming statement (`$1` slug, `$2` tick, `$3` replica, `$4` token, `$5` lease
+    /// in ms, `RETURNING lease_until`): the claim when it touched the row, `None` otherwise.
+    async fn claim_row(
         &self,
+        sql: &str,
         slug: &str,
         tick: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Option<ClaimToken>, CoordinatorError> {
         let token = new_token();
-        let row = sqlx::query(&format!(
-            "INSERT INTO {} (slug, tick, owner, token, claimed_at, started_at, lease_until) \
-             VALUES ($1, $2, $3, $4, now(), now(), now() + $5::float8 * interval '1 millisecond') \
-             ON CONFLICT (slug, tick) DO NOTHING \
-             RETURNING lease_until",
-            self.table
-        ))
-        .bind(slug)
-        .bind(tick)
-        .bind(&self.replica_id)
-        .bind(&token)
-        .bind(millis(lease) as f64)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(CoordinatorError::backend)?;
+        let row = sqlx::query(sql)
+            .bind(slug)
+            .bind(tick)
+            .bind(&self.replica_id)
+            .bind(&token)
+            .bind(millis(lease) as f64)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(CoordinatorError::backend)?;
         row.map(|row| {
             Ok(ClaimToken {
                 slug: slug.to_owned(),
@@ -252,6 +249,22 @@ impl Postgres {
             })
         })
         .transpose()
+    }
+
+    async fn insert_claim(
+        &self,
+        slug: &str,
+        tick: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<ClaimToken>, CoordinatorError> {
+        let sql = format!(
+            "INSERT INTO {} (slug, tick, owner, token, claimed_at, started_at, lease_until) \
+             VALUES ($1, $2, $3, $4, now(), now(), now() + $5::float8 * interval '1 millisecond') \
+             ON CONFLICT (slug, tick) DO NOTHING \
+             RETURNING lease_until",
+            self.table
+        );
+        self.claim_row(&sql, slug, tick, lease).await
     }
 
     async fn claim_tick(
@@ -281,32 +294,18 @@ impl Postgres {
         tick: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Claim, CoordinatorError> {
-        let token = new_token();
         // Concurrent updates of the row queue up; each re-checks the WHERE clause on the
         // row the previous one left, so only the first finds the lease expired.
-        let row = sqlx::query(&format!(
+        let sql = format!(
             "UPDATE {} SET owner = $3, token = $4, started_at = now(), \
                  lease_until = now() + $5::float8 * interval '1 millisecond', \
                  takeovers = takeovers + 1 \
              WHERE slug = $1 AND tick = $2 AND finished_at IS NULL AND lease_until < now() \
              RETURNING lease_until",
             self.table
-        ))
-        .bind(slug)
-        .bind(tick)
-        .bind(&self.replica_id)
-        .bind(&token)
-        .bind(millis(lease) as f64)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(CoordinatorError::backend)?;
-        if let Some(row) = row {
-            return Ok(Claim::Won(ClaimToken {
-                slug: slug.to_owned(),
-                tick,
-                token,
-                lease_until: get(&row, "lease_until")?,
-            }));
+        );
+        if let Some(token) = self.claim_row(&sql, slug, tick, lease).await? {
+            return Ok(Claim::Won(token));
         }
         match self.held(slug, tick).await? {
             Some(held) => Ok(Claim::Lost(held)),
