@@ -38,10 +38,6 @@ use crate::scheduler::Scheduler;
 use chrono::{DateTime, Utc};
 use std::fmt::Write as _;
 use std::process::ExitCode;
-use std::time::Duration;
-
-/// How long `run <slug>` waits for the Sentry client to send the run's check-ins.
-const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How many next runs `list` shows per job.
 const NEXT_RUNS: usize = 3;
@@ -155,7 +151,7 @@ impl Scheduler {
                         return ExitCode::from(USAGE_ERROR);
                     }
                 };
-                flush_sentry().await;
+                crate::shutdown::flush_sentry().await;
                 code
             }
         }
@@ -287,21 +283,6 @@ pub(crate) fn near_slugs<'a>(slug: &str, jobs: impl Iterator<Item = &'a Job>) ->
     near.into_iter().map(str::to_owned).collect()
 }
 
-/// Waits (at most [`FLUSH_TIMEOUT`]) for the Sentry client to send what it has queued,
-/// so the run's check-ins are not lost when the process exits.
-async fn flush_sentry() {
-    let Some(client) = sentry::Hub::current().client() else {
-        return;
-    };
-    match tokio::task::spawn_blocking(move || client.flush(Some(FLUSH_TIMEOUT))).await {
-        Ok(true) => {}
-        Ok(false) => {
-            eprintln!("warning: the Sentry client did not send everything within {FLUSH_TIMEOUT:?}")
-        }
-        Err(e) => eprintln!("warning: flushing the Sentry client failed: {e}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,7 +299,7 @@ mod tests {
             lease_until: tick,
             finished_at: Some(tick),
             status: Some(crate::coordinator::RunStatus::TimedOut),
-            duration: Some(Duration::from_secs(600)),
+            duration: Some(std::time::Duration::from_secs(600)),
             message: None,
             takeovers: 0,
         };

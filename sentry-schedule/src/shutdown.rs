@@ -102,7 +102,7 @@ pub(crate) async fn drain(tracker: &TaskTracker, run_sets: &[Arc<RunSet>], timeo
 /// never answers, so the flush runs on a thread of its own and is waited for at most
 /// [`FLUSH_TIMEOUT`] plus a second of real time; a flush still stuck then is left behind
 /// (it ends with the process) and logged.
-async fn flush_sentry() {
+pub(crate) async fn flush_sentry() {
     let Some(client) = sentry::Hub::current().client() else {
         return;
     };
