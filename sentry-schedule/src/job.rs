@@ -155,10 +155,15 @@ impl Job {
 
     /// `` `name` (file:line) `` — how errors and logs name the job.
     pub(crate) fn describe(&self) -> String {
-        match &self.location {
-            Some(loc) => format!("`{}` ({loc})", self.name),
-            None => format!("`{}`", self.name),
-        }
+        describe(&self.name, self.location.as_ref())
+    }
+}
+
+/// A job's name with its source location, for error messages.
+pub(crate) fn describe(name: &str, location: Option<&SourceLocation>) -> String {
+    match location {
+        Some(loc) => format!("`{name}` ({loc})"),
+        None => format!("`{name}`"),
     }
 }
 

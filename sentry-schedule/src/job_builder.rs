@@ -281,17 +281,16 @@ pub(crate) fn resolve(spec: JobSpec) -> Result<Job, Error> {
     if !spec.monitor {
         // Keys that only configure the Sentry monitor would silently do nothing.
         let set = [
-            c.checkin_margin.is_some(),
-            c.max_runtime.is_some(),
-            c.failure_issue_threshold.is_some(),
-            c.recovery_threshold.is_some(),
-            c.owner.is_some(),
+            ("checkin_margin", c.checkin_margin.is_some()),
+            ("max_runtime", c.max_runtime.is_some()),
+            (
+                "failure_issue_threshold",
+                c.failure_issue_threshold.is_some(),
+            ),
+            ("recovery_threshold", c.recovery_threshold.is_some()),
+            ("owner", c.owner.is_some()),
         ];
-        for (key, _) in limits::MONITOR_ONLY_OPTIONS
-            .iter()
-            .zip(set)
-            .filter(|(_, is_set)| *is_set)
-        {
+        for (key, _) in set.into_iter().filter(|(_, is_set)| *is_set) {
             let c = limits::monitor_only_option(key);
             problems.push(format!("{}; {}", c.message, c.help));
         }
@@ -312,13 +311,13 @@ pub(crate) fn resolve(spec: JobSpec) -> Result<Job, Error> {
             }
         }
         if let Some(timeout) = p.timeout {
-            let text = human(timeout);
+            let text = crate::run::human_duration(timeout);
             if let Err(c) = limits::check_timeout_fits(timeout, &text, c.max_runtime) {
                 problems.push(format!("{}; {}", c.message, c.help));
             }
         }
         if let Some(jitter) = p.jitter {
-            let text = human(jitter);
+            let text = crate::run::human_duration(jitter);
             if let Err(c) = limits::check_jitter_fits(jitter, &text, c.checkin_margin) {
                 problems.push(format!("{}; {}", c.message, c.help));
             }
@@ -334,10 +333,7 @@ pub(crate) fn resolve(spec: JobSpec) -> Result<Job, Error> {
     };
 
     let location = spec.location;
-    let describe = || match &location {
-        Some(loc) => format!("`{}` ({loc})", spec.name),
-        None => format!("`{}`", spec.name),
-    };
+    let describe = || crate::job::describe(&spec.name, location.as_ref());
     match (schedule, tz, run) {
         (Some(schedule), Some(timezone), Some(run)) if problems.is_empty() => Ok(Job {
             slug,
@@ -367,18 +363,4 @@ fn describe_schedule_error(key: &str, text: &str, e: &ScheduleError) -> String {
         out.push(')');
     }
     out
-}
-
-/// A duration as the attribute would write it (`90s`, `10m`), for error messages.
-fn human(d: Duration) -> String {
-    let secs = d.as_secs();
-    if d.subsec_nanos() != 0 || secs == 0 {
-        format!("{d:?}")
-    } else if secs % 3600 == 0 {
-        format!("{}h", secs / 3600)
-    } else if secs % 60 == 0 {
-        format!("{}m", secs / 60)
-    } else {
-        format!("{secs}s")
-    }
 }
