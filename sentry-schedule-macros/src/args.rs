@@ -10,6 +10,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Lit, LitBool, LitInt, LitStr};
 
 use crate::errors::{with_help, Errors};
+use sentry_schedule_core::suggest;
 
 /// Every key the attribute accepts, with an example value for error messages.
 pub(crate) const KEYS: &[(&str, &str)] = &[
@@ -307,59 +308,17 @@ fn valid_keys() -> String {
 }
 
 fn unknown_key_message(key: &str) -> String {
-    let closest = KEYS
-        .iter()
-        .map(|(name, _)| (edit_distance(key, name), *name))
-        .min_by_key(|(distance, _)| *distance)
-        .filter(|(distance, name)| *distance <= (name.len() / 3).max(1));
-    let message = match closest {
-        Some((_, name)) => format!("unknown key `{key}`; did you mean `{name}`?"),
+    let closest = suggest::closest(key, KEYS.iter().map(|(name, _)| *name), 1);
+    let message = match closest.first() {
+        Some(name) => format!("unknown key `{key}`; did you mean `{name}`?"),
         None => format!("unknown key `{key}`"),
     };
     with_help(message, valid_keys())
 }
 
-/// Levenshtein distance, for "did you mean" hints.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = Vec::with_capacity(b.len() + 1);
-        current.push(i + 1);
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous
-                .get(j)
-                .copied()
-                .unwrap_or(usize::MAX)
-                .saturating_add(usize::from(ca != *cb));
-            let insert = current
-                .get(j)
-                .copied()
-                .unwrap_or(usize::MAX)
-                .saturating_add(1);
-            let delete = previous
-                .get(j + 1)
-                .copied()
-                .unwrap_or(usize::MAX)
-                .saturating_add(1);
-            current.push(substitute.min(insert).min(delete));
-        }
-        previous = current;
-    }
-    previous.last().copied().unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn edit_distance_counts_single_edits() {
-        assert_eq!(edit_distance("timezone", "timezone"), 0);
-        assert_eq!(edit_distance("timzone", "timezone"), 1);
-        assert_eq!(edit_distance("tz", "timezone"), 6);
-        assert_eq!(edit_distance("", "abc"), 3);
-    }
 
     #[test]
     fn unknown_key_suggests_the_close_one() {
