@@ -24,8 +24,6 @@ use crate::run::{self, RunCancel, RunOutcome};
 use crate::run_set::RunSet;
 use chrono::{DateTime, TimeDelta, Utc};
 use sentry_schedule_core::schedule::Upcoming;
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hash, Hasher};
 use std::iter::Peekable;
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,7 +88,7 @@ pub(crate) async fn job_loop(job: Arc<Job>, runs: Arc<RunSet>, shared: LoopShare
             );
         }
         if let Some(max) = job.policy.jitter {
-            let delay = jitter_delay(max, &job.slug, tick);
+            let delay = jitter_delay(max);
             tokio::select! {
                 biased;
                 () = shared.shutdown.cancelled() => return,
@@ -182,18 +180,13 @@ fn latest_due(
     (tick, passed)
 }
 
-/// A random delay below `max`, different for every job and tick.
-fn jitter_delay(max: Duration, slug: &str, tick: DateTime<Utc>) -> Duration {
+/// A random delay below `max` (from the same per-thread generator as the run ids).
+fn jitter_delay(max: Duration) -> Duration {
     let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
     if nanos == 0 {
         return Duration::ZERO;
     }
-    // RandomState is seeded from the OS once per thread and differs on every call.
-    let mut h = RandomState::new().build_hasher();
-    slug.hash(&mut h);
-    tick.timestamp().hash(&mut h);
-    tick.timestamp_subsec_nanos().hash(&mut h);
-    Duration::from_nanos(h.finish() % nanos)
+    Duration::from_nanos(rand::random::<u64>() % nanos)
 }
 
 /// Looks for a tick missed within the catch-up window and claims and runs it once.
@@ -306,8 +299,7 @@ mod tests {
     #[test]
     fn jitter_is_below_its_bound_and_varies() {
         let max = Duration::from_millis(500);
-        let tick = DateTime::<Utc>::UNIX_EPOCH;
-        let delays: Vec<_> = (0..200).map(|_| jitter_delay(max, "s", tick)).collect();
+        let delays: Vec<_> = (0..200).map(|_| jitter_delay(max)).collect();
         assert!(delays.iter().all(|d| *d < max));
         let distinct: std::collections::HashSet<_> = delays.iter().collect();
         assert!(
@@ -315,6 +307,6 @@ mod tests {
             "only {} distinct delays",
             distinct.len()
         );
-        assert_eq!(jitter_delay(Duration::ZERO, "s", tick), Duration::ZERO);
+        assert_eq!(jitter_delay(Duration::ZERO), Duration::ZERO);
     }
 }
