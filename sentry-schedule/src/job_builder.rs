@@ -335,19 +335,31 @@ pub(crate) fn resolve(spec: JobSpec) -> Result<Job, Error> {
     let location = spec.location;
     let describe = || crate::job::describe(&spec.name, location.as_ref());
     match (schedule, tz, run) {
-        (Some(schedule), Some(timezone), Some(run)) if problems.is_empty() => Ok(Job {
-            slug,
-            name: spec.name,
-            location,
-            schedule,
-            timezone,
-            monitor: spec.monitor.then_some(spec.config),
-            policy: spec.policy,
-            run,
-            requires: spec.requires,
-            states: Arc::default(),
-            stats: JobStats::default(),
-        }),
+        (Some(schedule), Some(timezone), Some(run)) if problems.is_empty() => {
+            let monitor = spec.monitor.then_some(spec.config);
+            let monitor_json = monitor.as_ref().and_then(|config| {
+                crate::checkin::MonitorUpsert {
+                    schedule: &schedule,
+                    timezone,
+                    config,
+                }
+                .to_json()
+            });
+            Ok(Job {
+                slug,
+                name: spec.name,
+                location,
+                schedule,
+                timezone,
+                monitor,
+                monitor_json,
+                policy: spec.policy,
+                run,
+                requires: spec.requires,
+                states: Arc::default(),
+                stats: JobStats::default(),
+            })
+        }
         _ => Err(Error::InvalidJob {
             job: describe(),
             problems,

@@ -291,20 +291,16 @@ fn send_check_in(
     duration: Option<Duration>,
     failure: Option<&str>,
 ) {
-    let Some(config) = &job.monitor else {
+    if job.monitor.is_none() {
         return;
-    };
+    }
     let check_in = CheckIn {
         check_in_id: &ids.check_in_id,
         monitor_slug: &job.slug,
         status,
         duration,
         trace_id: &ids.trace_id_hex,
-        monitor: Some(checkin::MonitorUpsert {
-            schedule: &job.schedule,
-            timezone: job.timezone,
-            config,
-        }),
+        monitor: job.monitor_json.as_ref(),
     };
     checkin::deliver(client, &check_in, failure);
 }

@@ -44,8 +44,8 @@ pub(crate) struct CheckIn<'a> {
     pub duration: Option<Duration>,
     /// 32 hex digits; links the check-in to the run's events.
     pub trace_id: &'a str,
-    /// The monitor's upsert configuration.
-    pub monitor: Option<MonitorUpsert<'a>>,
+    /// The monitor's `monitor_config` (built once per job with [`MonitorUpsert::to_json`]).
+    pub monitor: Option<&'a Value>,
 }
 
 /// What `monitor_config` is built from.
@@ -78,8 +78,8 @@ impl CheckIn<'_> {
         if let Some(release) = release {
             item.insert("release".into(), json!(release));
         }
-        if let Some(config) = self.monitor.and_then(MonitorUpsert::monitor_config) {
-            item.insert("monitor_config".into(), config);
+        if let Some(config) = self.monitor {
+            item.insert("monitor_config".into(), config.clone());
         }
         item.insert(
             "contexts".into(),
@@ -91,7 +91,7 @@ impl CheckIn<'_> {
 
 impl MonitorUpsert<'_> {
     /// `monitor_config`, or `None` when Sentry cannot express the schedule.
-    fn monitor_config(self) -> Option<Value> {
+    pub(crate) fn to_json(self) -> Option<Value> {
         let schedule = match self.schedule.to_sentry()? {
             SentrySchedule::Crontab(value) => json!({ "type": "crontab", "value": value }),
             SentrySchedule::Interval { value, unit } => {
@@ -138,17 +138,19 @@ mod tests {
     fn in_progress_carries_monitor_config_and_no_duration() {
         let schedule = Schedule::cron("*/5 * * * *").expect("valid cron");
         let config = config();
+        let monitor_config = MonitorUpsert {
+            schedule: &schedule,
+            timezone: chrono_tz::Europe::Vienna,
+            config: &config,
+        }
+        .to_json();
         let check_in = CheckIn {
             check_in_id: "0123456789abcdef0123456789abcdef",
             monitor_slug: "refresh-rates",
             status: CheckInStatus::InProgress,
             duration: Some(Duration::from_secs(3)),
             trace_id: "fedcba9876543210fedcba9876543210",
-            monitor: Some(MonitorUpsert {
-                schedule: &schedule,
-                timezone: chrono_tz::Europe::Vienna,
-                config: &config,
-            }),
+            monitor: monitor_config.as_ref(),
         };
         let expected: Value = serde_json::from_str(
             r#"{
