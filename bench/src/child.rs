@@ -170,7 +170,7 @@ async fn lag(
     // Room for the runs before the window too (warm-up and alignment), and a few more.
     let before_window = (WARMUP.as_secs() / u64::from(period_secs.max(1))) as usize + 2;
     let recorder = Recorder::new(jobs, ticks as usize + before_window + 4);
-    let running = Running::every(contender, jobs, period_secs, &recorder).await?;
+    let running = Running::every(contender, jobs, period_secs, recorder).await?;
     let not_before = wall_nanos() + WARMUP.as_nanos() as i64;
     let window = Window::starting_at_or_after(not_before, period_secs, ticks);
     let period = i64::from(period_secs) * NANOS_PER_SEC;
@@ -236,7 +236,7 @@ impl Running {
         contender: Contender,
         jobs: u32,
         period_secs: u32,
-        recorder: &std::sync::Arc<Recorder>,
+        recorder: &'static Recorder,
     ) -> anyhow::Result<Self> {
         Ok(match contender {
             Contender::Ours => Self::Ours(ours::start_every(jobs, period_secs, recorder).await?),

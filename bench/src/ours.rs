@@ -4,7 +4,6 @@ use crate::lag::Recorder;
 use anyhow::Context as _;
 use sentry_schedule::{Job, JobContext, Scheduler};
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -75,13 +74,13 @@ impl Prepared {
 pub async fn start_every(
     jobs: u32,
     period_secs: u32,
-    recorder: &Arc<Recorder>,
+    recorder: &'static Recorder,
 ) -> anyhow::Result<Running> {
-    let recorder = Arc::clone(recorder);
-    let prepared = Prepared::new(jobs, &format!("{period_secs}s"), move |index, ctx| {
-        let recorder = Arc::clone(&recorder);
-        async move { recorder.record(index, ctx.scheduled().timestamp_nanos_opt()) }
-    })?;
+    let prepared = Prepared::new(
+        jobs,
+        &format!("{period_secs}s"),
+        move |index, ctx| async move { recorder.record(index, ctx.scheduled().timestamp_nanos_opt()) },
+    )?;
     Ok(prepared.launch())
 }
 

@@ -2,7 +2,6 @@
 //! `Job::new_async` per job with a six-field (seconds) cron expression, `start()`.
 use crate::lag::Recorder;
 use anyhow::Context as _;
-use std::sync::Arc;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 /// A started tokio-cron-scheduler.
@@ -32,13 +31,11 @@ impl Prepared {
 async fn prepare(
     jobs: u32,
     cron: &str,
-    recorder: Option<&Arc<Recorder>>,
+    recorder: Option<&'static Recorder>,
 ) -> anyhow::Result<Prepared> {
     let scheduler = JobScheduler::new().await.context("JobScheduler::new")?;
     for index in 0..jobs {
-        let recorder = recorder.cloned();
         let job = Job::new_async(cron, move |_id, _scheduler| {
-            let recorder = recorder.clone();
             Box::pin(async move {
                 if let Some(recorder) = recorder {
                     recorder.record(index, None);
@@ -55,7 +52,7 @@ async fn prepare(
 pub async fn start_every(
     jobs: u32,
     period_secs: u32,
-    recorder: &Arc<Recorder>,
+    recorder: &'static Recorder,
 ) -> anyhow::Result<Running> {
     prepare(jobs, &format!("*/{period_secs} * * * * *"), Some(recorder))
         .await?

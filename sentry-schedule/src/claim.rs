@@ -8,7 +8,7 @@ use crate::coordinator::{
     Held, LeaseKeeper, OnCoordinatorError, RunStatus,
 };
 use crate::job::Job;
-use crate::job_loop::{self, LoopShared};
+use crate::launch::{self, LoopShared};
 use crate::run::RunCancel;
 use crate::run_set::RunSet;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -102,7 +102,7 @@ pub(crate) fn claim_and_start(
             // Not started: another replica still running takes the tick over after the lease.
             return;
         }
-        job_loop::launch(&job, &runs, &shared, tick, lease);
+        launch::launch(&job, &runs, &shared, tick, lease);
     });
 }
 

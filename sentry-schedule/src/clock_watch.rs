@@ -1,9 +1,9 @@
-//! One task that notices wall-clock jumps (NTP steps, suspend/resume) so the job loops,
-//! which sleep on the monotonic clock, recompute their deadlines.
+//! One task that notices wall-clock jumps (NTP steps, suspend/resume) so the dispatcher,
+//! which sleeps on the monotonic clock, recompute their deadlines.
 //!
 //! Every [`CHECK_INTERVAL`] it compares how far the wall clock and the monotonic clock moved
 //! since the last baseline; when they disagree by more than [`JUMP_THRESHOLD`] it bumps a
-//! `watch` channel every job loop listens to and takes a new baseline. Slow drift therefore
+//! `watch` channel the dispatcher listens to and takes a new baseline. Slow drift therefore
 //! also triggers a recompute once it adds up to the threshold. This is the only periodic
 //! wake-up of the scheduler, whatever the number of jobs.
 use crate::clock::Clock;

@@ -1,5 +1,5 @@
 //! The per-run context handed to jobs.
-use crate::run::RunIds;
+use crate::run::{HexId, RunCancel, RunIds};
 use crate::state::{State, StateMap};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -13,11 +13,11 @@ use tokio_util::sync::CancellationToken;
 /// time receives it as its closure's argument.
 #[derive(Debug, Clone)]
 pub struct JobContext {
-    pub(crate) slug: String,
+    pub(crate) slug: Arc<str>,
     pub(crate) scheduled: DateTime<Utc>,
-    pub(crate) check_in_id: String,
-    pub(crate) trace_id: String,
-    pub(crate) cancel: CancellationToken,
+    pub(crate) check_in_id: HexId,
+    pub(crate) trace_id: HexId,
+    pub(crate) cancel: RunCancel,
     pub(crate) states: Arc<StateMap>,
 }
 
@@ -33,14 +33,14 @@ impl JobContext {
     /// let ctx = JobContext::new("nightly-export", chrono::Utc::now()).with_state(42_u32);
     /// assert_eq!(ctx.state::<u32>().map(|n| *n), Some(42));
     /// ```
-    pub fn new(slug: impl Into<String>, scheduled: DateTime<Utc>) -> Self {
+    pub fn new(slug: impl Into<Arc<str>>, scheduled: DateTime<Utc>) -> Self {
         let ids = RunIds::new();
         Self {
             slug: slug.into(),
             scheduled,
             check_in_id: ids.check_in_id,
             trace_id: ids.trace_id_hex,
-            cancel: CancellationToken::new(),
+            cancel: RunCancel::new(),
             states: Arc::new(StateMap::default()),
         }
     }
@@ -73,27 +73,29 @@ impl JobContext {
 
     /// The run's check-in id (32 hex digits), the same in both of its check-ins.
     pub fn check_in_id(&self) -> &str {
-        &self.check_in_id
+        self.check_in_id.as_str()
     }
 
     /// The run's trace id (32 hex digits): events with it are linked to the check-in.
     pub fn trace_id(&self) -> &str {
-        &self.trace_id
+        self.trace_id.as_str()
     }
 
     /// Fires when the run should stop: timeout, replacement by a newer run, or shutdown.
     /// A job that stops within the grace period ends cleanly; otherwise its future is dropped.
     pub fn cancellation_token(&self) -> &CancellationToken {
-        &self.cancel
+        self.cancel.token()
     }
 
     /// Whether the run was asked to stop.
     pub fn is_cancelled(&self) -> bool {
-        self.cancel.is_cancelled()
+        self.cancel.is_signalled()
     }
 
     /// Completes when the run is asked to stop; use it in `tokio::select!`.
     pub async fn cancelled(&self) {
-        self.cancel.cancelled().await;
+        if !self.cancel.is_signalled() {
+            self.cancel.token().cancelled().await;
+        }
     }
 }

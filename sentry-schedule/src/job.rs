@@ -70,7 +70,7 @@ pub(crate) enum RunFn {
 /// Listed by [`Scheduler::jobs`](crate::Scheduler::jobs); built at run time with
 /// [`Job::cron`], [`Job::every`] or [`Job::builder`].
 pub struct Job {
-    pub(crate) slug: String,
+    pub(crate) slug: Arc<str>,
     pub(crate) name: String,
     pub(crate) location: Option<SourceLocation>,
     pub(crate) schedule: Schedule,

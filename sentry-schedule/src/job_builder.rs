@@ -346,7 +346,7 @@ pub(crate) fn resolve(spec: JobSpec) -> Result<Job, Error> {
                 .to_json()
             });
             Ok(Job {
-                slug,
+                slug: slug.into(),
                 name: spec.name,
                 location,
                 schedule,

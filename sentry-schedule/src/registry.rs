@@ -69,7 +69,7 @@ pub(crate) fn sort_and_check_unique(jobs: &mut [Job]) -> Result<(), Error> {
         if let [a, b] = pair {
             if a.slug == b.slug {
                 return Err(Error::DuplicateSlug {
-                    slug: a.slug.clone(),
+                    slug: a.slug.to_string(),
                     first: a.describe(),
                     second: b.describe(),
                 });

@@ -8,6 +8,7 @@
 //! - [`execute`]: performs one whole run including both check-ins; never panics; returns after
 //!   the final check-in was handed to the transport.
 mod body;
+mod cancel;
 mod ids;
 mod report;
 mod wait;
@@ -19,17 +20,17 @@ use crate::clock::Clock;
 use crate::context::JobContext;
 use crate::job::Job;
 use body::Body;
+pub(crate) use cancel::RunCancel;
 use chrono::{DateTime, Utc};
-pub(crate) use ids::RunIds;
+pub(crate) use ids::{HexId, RunIds};
 use sentry::protocol::SpanStatus;
 use sentry::{Client, Hub, Transaction, TransactionContext};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 /// How long a run may keep going after its token fired for a timeout or a cancel, before
 /// its future is dropped.
@@ -80,53 +81,6 @@ impl RunOutcome {
             )),
             Self::Cancelled { reason, .. } => Some(reason.clone()),
         }
-    }
-}
-
-/// Asks a running job to stop, saying why. Clones share one state: cloning is one
-/// reference count, not one per token.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct RunCancel {
-    inner: Arc<CancelState>,
-}
-
-#[derive(Debug, Default)]
-struct CancelState {
-    /// The token the job sees in its `JobContext`.
-    token: CancellationToken,
-    /// Fired by [`RunCancel::cancel`]: the run is stopped and reported with the reason.
-    stop: CancellationToken,
-    reason: Mutex<Option<String>>,
-}
-
-#[allow(dead_code)] // Parts are for the scheduler side.
-impl RunCancel {
-    pub(crate) fn new() -> Self {
-        Self::default()
-    }
-
-    /// Cancels the run; the first reason given wins. The reason completes the sentence
-    /// "job `slug` …", e.g. `"interrupted by shutdown"`, `"replaced by a newer run"`.
-    pub(crate) fn cancel(&self, reason: &str) {
-        if let Ok(mut r) = self.inner.reason.lock() {
-            r.get_or_insert_with(|| reason.to_owned());
-        }
-        self.inner.token.cancel();
-        self.inner.stop.cancel();
-    }
-
-    /// The job-facing token. Firing it directly only asks the job to wrap up.
-    pub(crate) fn token(&self) -> &CancellationToken {
-        &self.inner.token
-    }
-
-    /// Fires when [`RunCancel::cancel`] was called.
-    pub(crate) fn stopped(&self) -> &CancellationToken {
-        &self.inner.stop
-    }
-
-    pub(crate) fn reason(&self) -> Option<String> {
-        self.inner.reason.lock().ok().and_then(|r| r.clone())
     }
 }
 
@@ -206,11 +160,11 @@ pub(crate) async fn execute(
     );
 
     let context = JobContext {
-        slug: job.slug.clone(),
+        slug: Arc::clone(&job.slug),
         scheduled,
-        check_in_id: ids.check_in_id.clone(),
-        trace_id: ids.trace_id_hex.clone(),
-        cancel: cancel.token().clone(),
+        check_in_id: ids.check_in_id,
+        trace_id: ids.trace_id_hex,
+        cancel: cancel.clone(),
         states: Arc::clone(&job.states),
     };
     let hub = sentry.as_ref().map(|run_hub| Arc::clone(&run_hub.hub));
@@ -295,11 +249,11 @@ fn send_check_in(
         return;
     }
     let check_in = CheckIn {
-        check_in_id: &ids.check_in_id,
+        check_in_id: ids.check_in_id.as_str(),
         monitor_slug: &job.slug,
         status,
         duration,
-        trace_id: &ids.trace_id_hex,
+        trace_id: ids.trace_id_hex.as_str(),
         monitor: job.monitor_json.as_ref(),
     };
     checkin::deliver(client, &check_in, failure);

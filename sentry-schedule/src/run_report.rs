@@ -86,7 +86,7 @@ pub(crate) async fn run_now(job: Arc<Job>, clock: Arc<dyn Clock>) -> RunReport {
         }
     };
     RunReport {
-        slug,
+        slug: slug.to_string(),
         scheduled,
         status,
         duration,

@@ -1,7 +1,6 @@
 //! The runs of one job that are in flight: what the overlap policy looks at, and what
 //! shutdown cancels when its deadline passes.
 use crate::run::RunCancel;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The in-flight runs of one job.
@@ -13,8 +12,9 @@ pub(crate) struct RunSet {
 #[derive(Debug, Default)]
 struct Runs {
     next_id: u64,
-    /// Each run's cancel handle and whether it was already asked to stop.
-    active: HashMap<u64, (RunCancel, bool)>,
+    /// Each run's id, cancel handle and whether it was already asked to stop. A job has
+    /// one run in flight, or a few with `overlap = "allow"`: a list beats a hash map.
+    active: Vec<(u64, RunCancel, bool)>,
 }
 
 impl RunSet {
@@ -28,7 +28,7 @@ impl RunSet {
         let mut runs = self.lock();
         let id = runs.next_id;
         runs.next_id = runs.next_id.wrapping_add(1);
-        runs.active.insert(id, (cancel, false));
+        runs.active.push((id, cancel, false));
         RunGuard {
             set: Arc::clone(self),
             id,
@@ -43,8 +43,8 @@ impl RunSet {
     /// Fires every run's job-facing token without stopping it: the job is asked to wrap up
     /// and its own outcome still counts.
     pub(crate) fn signal_all(&self) {
-        for (cancel, _) in self.lock().active.values() {
-            cancel.token().cancel();
+        for (_, cancel, _) in &self.lock().active {
+            cancel.signal();
         }
     }
 
@@ -52,7 +52,7 @@ impl RunSet {
     pub(crate) fn cancel_all(&self, reason: &str) -> usize {
         let mut runs = self.lock();
         let mut n = 0;
-        for (cancel, cancelled) in runs.active.values_mut() {
+        for (_, cancel, cancelled) in &mut runs.active {
             if !*cancelled {
                 *cancelled = true;
                 cancel.cancel(reason);
@@ -72,6 +72,34 @@ pub(crate) struct RunGuard {
 
 impl Drop for RunGuard {
     fn drop(&mut self) {
-        self.set.lock().active.remove(&self.id);
+        let mut runs = self.set.lock();
+        if let Some(at) = runs.active.iter().position(|(id, _, _)| *id == self.id) {
+            runs.active.swap_remove(at);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guards_unregister_their_own_run_and_cancel_reaches_each_run_once() {
+        let set = Arc::new(RunSet::default());
+        let (a, b, c) = (RunCancel::new(), RunCancel::new(), RunCancel::new());
+        let ga = set.insert(a.clone());
+        let gb = set.insert(b.clone());
+        let gc = set.insert(c.clone());
+        assert_eq!(set.len(), 3);
+        drop(gb);
+        assert_eq!(set.len(), 2);
+        assert_eq!(set.cancel_all("replaced by a newer run"), 2);
+        assert_eq!(set.cancel_all("interrupted by shutdown"), 0);
+        assert_eq!(a.reason().as_deref(), Some("replaced by a newer run"));
+        assert_eq!(b.reason(), None);
+        assert!(c.is_signalled());
+        drop(ga);
+        drop(gc);
+        assert_eq!(set.len(), 0);
     }
 }

@@ -5,9 +5,10 @@ use crate::clock_watch;
 use crate::coordinator::{
     Coordinator, CoordinatorError, OnCoordinatorError, RunRecord, DEFAULT_LEASE,
 };
+use crate::dispatcher;
 use crate::error::Error;
 use crate::job::Job;
-use crate::job_loop::{self, LoopShared};
+use crate::launch::LoopShared;
 use crate::registry;
 use crate::run_report::{self, RunReport};
 use crate::run_set::RunSet;
@@ -20,7 +21,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -42,11 +42,16 @@ pub async fn run_all() -> Result<(), Error> {
 ///
 /// # Timing
 ///
-/// - Each job has one task that sleeps until its next fire instant: no polling tick, so
-///   an idle scheduler costs nothing whatever the number of jobs. Fire instants are computed
-///   on the wall clock in the job's time zone, exactly as Sentry's server computes them.
-/// - A run never starts early: on waking, the wall clock is read again and the task goes
-///   back to sleep if the instant has not come yet.
+/// - One task holds the next fire instant of every job in a timer heap and sleeps until
+///   the earliest: no polling tick and no task per job, so an idle scheduler costs nothing
+///   whatever the number of jobs. Fire instants are computed on the wall clock in the job's
+///   time zone, exactly as Sentry's server computes them.
+/// - A run never starts early: on waking, the wall clock is read again and the scheduler
+///   goes back to sleep if the instant has not come yet. With the system clock the last
+///   two milliseconds are slept on a blocking thread, so runs start within a fraction of a
+///   millisecond of their instant rather than tokio's timer granularity of one.
+/// - Each run is a task of its own; jobs due at the same instant are started from one
+///   wake-up by a few short start tasks, so every worker thread shares the starting.
 /// - Wall-clock jumps (NTP steps, suspend/resume) are noticed within 5 seconds. After a
 ///   jump **backward** no tick runs twice: a job only ever fires instants later than the
 ///   last one it ran. After a jump **forward** over several ticks only the latest due
@@ -361,7 +366,7 @@ impl Scheduler {
             )));
         }
 
-        let mut loops = JoinSet::new();
+        let mut jobs = Vec::with_capacity(self.jobs.len());
         let mut run_sets = Vec::with_capacity(self.jobs.len());
         for job in &self.jobs {
             let runs = Arc::new(RunSet::default());
@@ -372,19 +377,22 @@ impl Scheduler {
                 timezone = %job.timezone(),
                 "job scheduled"
             );
-            loops.spawn(job_loop::job_loop(Arc::clone(job), runs, shared.clone()));
+            jobs.push((Arc::clone(job), runs));
         }
-        drop(shared);
-
+        let mut dispatcher = tokio::spawn(dispatcher::dispatch(jobs, shared));
+        let mut dispatcher_ended = false;
         loop {
             tokio::select! {
                 () = &mut signal => break,
-                Some(ended) = loops.join_next() => log_loop_end(ended),
+                ended = &mut dispatcher, if !dispatcher_ended => {
+                    dispatcher_ended = true;
+                    log_dispatcher_end(ended);
+                }
             }
         }
         shutdown.cancel();
-        while let Some(ended) = loops.join_next().await {
-            log_loop_end(ended);
+        if !dispatcher_ended {
+            log_dispatcher_end(dispatcher.await);
         }
         if let Err(e) = watcher.await {
             tracing::error!(error = %e, "the clock watch died");
@@ -401,9 +409,9 @@ impl Scheduler {
     }
 }
 
-fn log_loop_end(ended: Result<(), tokio::task::JoinError>) {
+fn log_dispatcher_end(ended: Result<(), tokio::task::JoinError>) {
     if let Err(e) = ended {
-        tracing::error!(error = %e, "a job loop died; its job is no longer scheduled");
+        tracing::error!(error = %e, "the dispatcher died; no job is scheduled any more");
     }
 }
 

@@ -1,5 +1,6 @@
 //! An idle scheduler with ten thousand jobs costs almost no CPU: no polling tick, every
-//! job loop sleeps until its own deadline, and the clock watch is the only periodic wake-up.
+//! the dispatcher sleeps until the earliest deadline, and the clock watch is the only
+//! periodic wake-up.
 //! (Its own test binary, so no other test shares the process while CPU time is measured.)
 #![cfg(target_os = "linux")]
 use sentry_schedule::{Job, JobContext, Scheduler};
@@ -58,7 +59,7 @@ async fn ten_thousand_idle_jobs_use_almost_no_cpu() {
         .build()
         .expect("valid scheduler");
     let handle = tokio::spawn(scheduler.run());
-    // Let every job loop compute its first deadline and go to sleep.
+    // Let the dispatcher compute every first deadline and go to sleep.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     println!(

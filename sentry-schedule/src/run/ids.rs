@@ -4,30 +4,57 @@
 //! thread from the OS; drawing from it costs no system call, unlike `Uuid::new_v4`, which
 //! asks the OS for every id.
 use sentry::protocol::TraceId;
+use std::fmt;
 
 /// The identifiers of one run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct RunIds {
     /// uuid v4 as 32 hex digits without dashes.
-    pub(crate) check_in_id: String,
+    pub(crate) check_in_id: HexId,
     /// Random, fresh for every run.
     pub(crate) trace_id: TraceId,
     /// `trace_id` as 32 lowercase hex digits.
-    pub(crate) trace_id_hex: String,
+    pub(crate) trace_id_hex: HexId,
 }
 
 impl RunIds {
     pub(crate) fn new() -> Self {
         let [check_in, trace]: [[u8; 16]; 2] = rand::random();
         Self {
-            check_in_id: uuid::Builder::from_random_bytes(check_in)
-                .into_uuid()
-                .simple()
-                .to_string(),
+            check_in_id: HexId::of(uuid::Builder::from_random_bytes(check_in).into_uuid()),
             trace_id: TraceId::from(trace),
             // The same digits `TraceId`'s `Display` writes, through uuid's faster encoder.
-            trace_id_hex: uuid::Uuid::from_bytes(trace).simple().to_string(),
+            trace_id_hex: HexId::of(uuid::Uuid::from_bytes(trace)),
         }
+    }
+}
+
+/// 16 bytes as 32 lowercase hex digits, held inline: no allocation per run.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct HexId([u8; 32]);
+
+impl HexId {
+    fn of(id: uuid::Uuid) -> Self {
+        let mut digits = [0u8; 32];
+        id.simple().encode_lower(&mut digits);
+        Self(digits)
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Always ASCII hex digits, written by `encode_lower` above.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for HexId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for HexId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
@@ -39,14 +66,13 @@ mod tests {
     fn check_in_ids_are_v4_uuids_and_ids_differ_between_runs() {
         let ids: Vec<RunIds> = (0..100).map(|_| RunIds::new()).collect();
         for id in &ids {
-            let uuid = uuid::Uuid::parse_str(&id.check_in_id).expect("32 hex digits");
-            assert_eq!(id.check_in_id.len(), 32);
+            let uuid = uuid::Uuid::parse_str(id.check_in_id.as_str()).expect("32 hex digits");
+            assert_eq!(id.check_in_id.as_str().len(), 32);
             assert_eq!(uuid.get_version_num(), 4);
             assert_eq!(uuid.get_variant(), uuid::Variant::RFC4122);
-            assert_eq!(id.trace_id_hex, id.trace_id.to_string());
+            assert_eq!(id.trace_id_hex.to_string(), id.trace_id.to_string());
         }
-        let check_ins: std::collections::HashSet<_> =
-            ids.iter().map(|id| id.check_in_id.clone()).collect();
+        let check_ins: std::collections::HashSet<_> = ids.iter().map(|id| id.check_in_id).collect();
         let traces: std::collections::HashSet<_> =
             ids.iter().map(|id| id.trace_id.to_string()).collect();
         assert_eq!(check_ins.len(), ids.len());

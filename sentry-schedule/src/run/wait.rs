@@ -24,25 +24,28 @@ pub(super) enum Ended {
 /// been dropped.
 pub(super) async fn wait(mut body: Body, job: &Job, cancel: &RunCancel) -> Ended {
     let timeout = job.policy.timeout;
+    // Boxed: a timer is large and most jobs have no timeout, so the run's future (which
+    // every run allocates) stays small.
+    let mut timer = timeout.map(|after| Box::pin(tokio::time::sleep(after)));
     let timed_out = async {
-        match timeout {
-            Some(after) => tokio::time::sleep(after).await,
+        match timer.as_mut() {
+            Some(timer) => timer.as_mut().await,
             None => std::future::pending().await,
         }
     };
     let interrupted = tokio::select! {
         biased;
         ended = &mut body => return from_body(ended),
-        () = cancel.stopped().cancelled() => Ended::Cancelled(
+        () = cancel.stopped() => Ended::Cancelled(
             cancel.reason().unwrap_or_else(|| "cancelled".to_owned()),
         ),
         () = timed_out => Ended::TimedOut(timeout.unwrap_or_default()),
     };
-    cancel.token().cancel();
+    cancel.signal();
     tokio::select! {
         biased;
         _ = &mut body => {}
-        () = tokio::time::sleep(CANCEL_GRACE) => {
+        () = Box::pin(tokio::time::sleep(CANCEL_GRACE)) => {
             if !body.abandon() {
                 tracing::warn!(slug = %job.slug, "job panicked while being dropped");
             }

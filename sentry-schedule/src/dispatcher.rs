@@ -1,0 +1,252 @@
+//! The scheduler loop: one task holding a timer heap with the next fire instant of every
+//! job. It sleeps until the earliest, hands the runs that are due to short start tasks,
+//! and pushes each job's following instant back.
+//!
+//! Fire instants come from one schedule cursor per job (`schedule.upcoming(start, tz)`,
+//! wall-clock instants in the job's time zone, in the order Sentry's server iterates them)
+//! and are slept for on tokio's monotonic clock. On waking the wall clock is read again; a
+//! job fires only when the wall clock has reached its instant — **never early** — and
+//! otherwise the dispatcher sleeps again. The deadline is also recomputed whenever the
+//! clock watch ([`crate::clock_watch`]) reports a wall-clock jump.
+//!
+//! One timer and one task whatever the number of jobs: an idle scheduler holds a heap entry
+//! and a cursor per job and wakes for nothing but the earliest instant. Jobs due at the same
+//! instant are started from one wake-up, in batches of [`START_BATCH`] handed to start tasks,
+//! so every worker thread shares the cost of starting them.
+//!
+//! tokio's timer has a granularity of one millisecond and fires up to a millisecond after
+//! its deadline. With the system clock ([`Clock::precise_wake`](crate::clock::Clock::precise_wake)) the dispatcher therefore
+//! sleeps on tokio until [`PRECISE_WINDOW`] before the instant and the rest on a blocking
+//! thread, whose sleep is accurate to tens of microseconds.
+//!
+//! Clock jumps — the tolerance:
+//! - **Backward**: the cursor only moves forward, so only ticks strictly after the last
+//!   one run can fire and no tick runs twice; the job waits until the wall clock reaches
+//!   its next tick again.
+//! - **Forward** past several ticks (NTP step, suspend/resume): only the latest tick that
+//!   is due runs, once, with that tick as its scheduled instant; the ticks before it are
+//!   counted as missed ([`JobStats::missed`](crate::JobStats::missed)) and logged. A jump
+//!   is noticed within the clock watch's check interval (5 s), so a forward jump delays
+//!   the latest due tick by at most that much.
+use crate::clock::PRECISE_WINDOW;
+use crate::job::Job;
+use crate::launch::{self, LoopShared};
+use crate::run_set::RunSet;
+use chrono::{DateTime, TimeDelta, Utc};
+use sentry_schedule_core::schedule::Upcoming;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::iter::Peekable;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+/// How many missed ticks are walked one by one after a forward jump before the
+/// dispatcher searches for the latest due tick directly.
+const MAX_TICK_WALK: u64 = 10_000;
+
+/// Longest single sleep (tokio cannot represent deadlines much further out).
+const MAX_SLEEP: Duration = Duration::from_secs(60 * 60 * 24 * 365);
+
+/// How many due runs one start task starts.
+const START_BATCH: usize = 64;
+
+/// One scheduled job in the dispatcher: the job, its in-flight runs and its cursor.
+struct Slot {
+    job: Arc<Job>,
+    runs: Arc<RunSet>,
+    /// One cursor for the whole life of the job: it yields each instant once, in order,
+    /// exactly as Sentry's server iterates the schedule, so no tick can repeat.
+    ticks: Peekable<Upcoming>,
+}
+
+/// The next fire instant of every job, earliest first: `(instant, index into the slots)`.
+type TimerHeap = BinaryHeap<Reverse<(DateTime<Utc>, u32)>>;
+
+/// A run to start: the job, its in-flight runs and the tick.
+pub(crate) type DueRun = (Arc<Job>, Arc<RunSet>, DateTime<Utc>);
+
+/// Runs the schedules of `jobs` (each with its in-flight runs) until shutdown. Runs are
+/// spawned on the shared tracker and registered in their job's run set.
+pub(crate) async fn dispatch(jobs: Vec<(Arc<Job>, Arc<RunSet>)>, shared: LoopShared) {
+    let mut jumps = Some(shared.jumps.clone());
+    let start = shared.clock.now();
+    let mut slots = Vec::with_capacity(jobs.len());
+    let mut heap = TimerHeap::with_capacity(jobs.len());
+    for (job, runs) in jobs {
+        launch::on_start(&job, &runs, &shared, start);
+        let mut slot = Slot {
+            ticks: job.schedule.upcoming(start, job.timezone).peekable(),
+            job,
+            runs,
+        };
+        let Ok(index) = u32::try_from(slots.len()) else {
+            tracing::error!(slug = %slot.job.slug, "more than 2^32 jobs; job not scheduled");
+            continue;
+        };
+        if let Some(next) = next_tick(&mut slot) {
+            heap.push(Reverse((next, index)));
+        }
+        slots.push(slot);
+    }
+    loop {
+        let next = heap.peek().map(|Reverse((next, _))| *next);
+        if !wait_until(next, &shared, &mut jumps).await {
+            return;
+        }
+        let now = shared.clock.now();
+        let mut batch = Vec::new();
+        while let Some(&Reverse((next, index))) = heap.peek() {
+            if next > now {
+                break;
+            }
+            heap.pop();
+            let Some(slot) = slots.get_mut(index as usize) else {
+                continue;
+            };
+            batch.push(due_run(slot, next, now));
+            if batch.len() == START_BATCH {
+                launch::spawn_starts(std::mem::take(&mut batch), &shared);
+            }
+            if let Some(following) = next_tick(slot) {
+                heap.push(Reverse((following, index)));
+            }
+        }
+        if !batch.is_empty() {
+            launch::spawn_starts(batch, &shared);
+        }
+    }
+}
+
+/// Sleeps until the wall clock reads `instant` or later (forever when `None`); `false`
+/// when shut down first.
+async fn wait_until(
+    instant: Option<DateTime<Utc>>,
+    shared: &LoopShared,
+    jumps: &mut Option<watch::Receiver<u64>>,
+) -> bool {
+    let precise = shared.clock.precise_wake();
+    loop {
+        if shared.shutdown.is_cancelled() {
+            return false;
+        }
+        let wait = match instant {
+            Some(instant) => {
+                let now = shared.clock.now();
+                if now >= instant {
+                    return true;
+                }
+                instant
+                    .signed_duration_since(now)
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(MAX_SLEEP)
+            }
+            None => MAX_SLEEP,
+        };
+        if precise && wait <= PRECISE_WINDOW && sleep_on_thread(wait).await {
+            continue;
+        }
+        let coarse = if precise {
+            wait.saturating_sub(PRECISE_WINDOW)
+        } else {
+            wait
+        };
+        let deadline = Instant::now() + coarse;
+        let jump = async {
+            match jumps.as_mut() {
+                Some(rx) => {
+                    if rx.changed().await.is_err() {
+                        // The clock watch is gone: keep sleeping on the monotonic clock alone.
+                        *jumps = None;
+                    }
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            () = shared.shutdown.cancelled() => return false,
+            () = tokio::time::sleep_until(deadline) => {}
+            () = jump => {}
+        }
+    }
+}
+
+/// Sleeps `wait` (at most [`PRECISE_WINDOW`]) on a blocking thread; `false` when no
+/// blocking thread could be had (the runtime is shutting down), so the caller sleeps on
+/// tokio's timer instead.
+async fn sleep_on_thread(wait: Duration) -> bool {
+    match tokio::task::spawn_blocking(move || std::thread::sleep(wait)).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::debug!(error = %e, "no blocking thread for the last millisecond; using tokio's timer");
+            false
+        }
+    }
+}
+
+/// The next instant of `slot`'s schedule, or `None` (logged) when it has no further one.
+fn next_tick(slot: &mut Slot) -> Option<DateTime<Utc>> {
+    let next = slot.ticks.next();
+    if next.is_none() {
+        tracing::info!(slug = %slot.job.slug, "schedule has no further fire instant; job stops");
+    }
+    next
+}
+
+/// The run of `slot` for its due tick `next` — or, when the wall clock jumped past
+/// several ticks, for the latest one due at `now`, counting the others as missed.
+fn due_run(slot: &mut Slot, next: DateTime<Utc>, now: DateTime<Utc>) -> DueRun {
+    let job = &slot.job;
+    let (tick, passed_over) = latest_due(job, &mut slot.ticks, next, now);
+    if passed_over > 0 {
+        job.stats.add_missed(passed_over);
+        tracing::warn!(
+            slug = %job.slug,
+            missed = passed_over,
+            running = %tick,
+            "wall clock jumped past several ticks; only the latest runs"
+        );
+    }
+    (Arc::clone(job), Arc::clone(&slot.runs), tick)
+}
+
+/// The latest tick at or before `now`, starting from the due tick `next` and advancing
+/// `ticks` past it, and how many ticks after `next` were passed over to reach it.
+fn latest_due(
+    job: &Job,
+    ticks: &mut Peekable<Upcoming>,
+    next: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> (DateTime<Utc>, u64) {
+    let mut tick = next;
+    let mut passed = 0;
+    while let Some(t) = ticks.next_if(|t| *t <= now) {
+        tick = t;
+        passed += 1;
+        if passed >= MAX_TICK_WALK {
+            // A very long jump over a frequent schedule: search back from `now` for a
+            // recent start, then walk the few ticks from there.
+            let mut back = TimeDelta::seconds(1);
+            while back < now.signed_duration_since(tick) {
+                let from = now - back;
+                if job
+                    .schedule
+                    .next_after(from, job.timezone)
+                    .is_some_and(|t| t <= now)
+                {
+                    *ticks = job.schedule.upcoming(from, job.timezone).peekable();
+                    break;
+                }
+                back = back * 2;
+            }
+            while let Some(t) = ticks.next_if(|t| *t <= now) {
+                tick = t;
+            }
+            return (tick, passed);
+        }
+    }
+    (tick, passed)
+}

@@ -1,0 +1,210 @@
+//! Starting runs: the overlap policy, jitter, the claim with a coordinator, and the run's
+//! own task, registered in its job's run set and on the scheduler's task tracker.
+use crate::__private::Overlap;
+use crate::claim::{self, Coordination, Lease};
+use crate::clock::Clock;
+use crate::dispatcher::DueRun;
+use crate::job::Job;
+use crate::run::{self, RunCancel, RunOutcome};
+use crate::run_set::RunSet;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// What the dispatcher and every run share.
+#[derive(Clone)]
+pub(crate) struct LoopShared {
+    pub clock: Arc<dyn Clock>,
+    pub shutdown: CancellationToken,
+    pub jumps: watch::Receiver<u64>,
+    pub tracker: TaskTracker,
+    /// The configured coordinator; `None` (the default): a single process, no claims.
+    pub coordination: Option<Arc<Coordination>>,
+}
+
+/// What happens for `job` when the scheduler starts at `now`: the catch-up of a tick
+/// missed while no replica ran (with a coordinator) and the `run_at_startup` run.
+pub(crate) fn on_start(
+    job: &Arc<Job>,
+    runs: &Arc<RunSet>,
+    shared: &LoopShared,
+    now: DateTime<Utc>,
+) {
+    if let Some(coordination) = shared
+        .coordination
+        .as_ref()
+        .filter(|_| job.policy.catch_up.is_some())
+    {
+        spawn_catch_up(coordination, job, runs, shared, now);
+    }
+    if job.policy.run_at_startup && !shared.shutdown.is_cancelled() {
+        start_run(job, runs, shared, now);
+    }
+}
+
+/// Starts `batch` in a task of its own, so the runs of many jobs due at once are started
+/// by every worker thread rather than all by the dispatcher's.
+pub(crate) fn spawn_starts(batch: Vec<DueRun>, shared: &LoopShared) {
+    let shared_run = shared.clone();
+    shared.tracker.spawn(async move {
+        // Once per batch: checking the shared token locks it.
+        if shared_run.shutdown.is_cancelled() {
+            return;
+        }
+        for (job, runs, tick) in batch {
+            start_due(job, runs, &shared_run, tick);
+        }
+    });
+}
+
+/// Starts the run of `job` for `tick`, after its jitter if it has one.
+fn start_due(job: Arc<Job>, runs: Arc<RunSet>, shared: &LoopShared, tick: DateTime<Utc>) {
+    let Some(max) = job.policy.jitter else {
+        start_run(&job, &runs, shared, tick);
+        return;
+    };
+    let delay = jitter_delay(max);
+    let shared_run = shared.clone();
+    shared.tracker.spawn(async move {
+        tokio::select! {
+            biased;
+            () = shared_run.shutdown.cancelled() => return,
+            () = tokio::time::sleep(delay) => {}
+        }
+        start_run(&job, &runs, &shared_run, tick);
+    });
+}
+
+/// A random delay below `max` (from the same per-thread generator as the run ids).
+fn jitter_delay(max: Duration) -> Duration {
+    let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
+    if nanos == 0 {
+        return Duration::ZERO;
+    }
+    Duration::from_nanos(rand::random::<u64>() % nanos)
+}
+
+/// Looks for a tick missed within the catch-up window and claims and runs it once.
+fn spawn_catch_up(
+    coordination: &Arc<Coordination>,
+    job: &Arc<Job>,
+    runs: &Arc<RunSet>,
+    shared: &LoopShared,
+    now: DateTime<Utc>,
+) {
+    let coordination = Arc::clone(coordination);
+    let job = Arc::clone(job);
+    let runs = Arc::clone(runs);
+    let shared = shared.clone();
+    shared.tracker.clone().spawn(async move {
+        if let Some(tick) = claim::catch_up(&coordination, &job, now).await {
+            if !shared.shutdown.is_cancelled() {
+                claim::claim_and_start(&coordination, &job, &runs, &shared, tick);
+            }
+        }
+    });
+}
+
+/// Starts one run of `job` for `scheduled`: right away with the default single-process
+/// scheduler, after winning the tick's claim with a coordinator.
+fn start_run(job: &Arc<Job>, runs: &Arc<RunSet>, shared: &LoopShared, scheduled: DateTime<Utc>) {
+    match &shared.coordination {
+        None => launch(job, runs, shared, scheduled, None),
+        Some(coordination) => claim::claim_and_start(coordination, job, runs, shared, scheduled),
+    }
+}
+
+/// Starts one run of `job` for `scheduled`, applying the overlap policy; `lease` is the
+/// claim this replica won for the tick, if a coordinator is configured.
+pub(crate) fn launch(
+    job: &Arc<Job>,
+    runs: &Arc<RunSet>,
+    shared: &LoopShared,
+    scheduled: DateTime<Utc>,
+    lease: Option<Lease>,
+) {
+    match job.policy.overlap {
+        Overlap::Skip if runs.len() > 0 => {
+            job.stats.add_skipped();
+            if let Some(lease) = lease {
+                // Won but not run: record it, so no other replica takes the tick over.
+                let shutdown = shared.shutdown.clone();
+                shared
+                    .tracker
+                    .spawn(async move { lease.finish_skipped(&shutdown).await });
+            }
+            tracing::warn!(
+                slug = %job.slug,
+                scheduled = %scheduled,
+                "previous run still running; tick skipped (overlap = skip)"
+            );
+            return;
+        }
+        Overlap::Replace => {
+            let replaced = runs.cancel_all("replaced by a newer run");
+            job.stats.add_replaced(replaced as u64);
+            if replaced > 0 {
+                tracing::warn!(
+                    slug = %job.slug,
+                    scheduled = %scheduled,
+                    replaced,
+                    "previous run still running; cancelled and replaced (overlap = replace)"
+                );
+            }
+        }
+        Overlap::Skip | Overlap::Allow => {}
+    }
+    let cancel = RunCancel::new();
+    let guard = runs.insert(cancel.clone());
+    job.stats.add_started();
+    let job = Arc::clone(job);
+    let clock = Arc::clone(&shared.clock);
+    let shutdown = lease.as_ref().map(|_| shared.shutdown.clone());
+    shared.tracker.spawn(async move {
+        let _registered = guard;
+        let ended = match lease {
+            // The run in this very task: one task per run. `execute_caught` contains a bug
+            // in the run path itself (the job's own panics never leave `execute`).
+            None => run::execute_caught(Arc::clone(&job), scheduled, cancel, clock).await,
+            Some(lease) => {
+                // Always `Some` with a lease; cloned only then, as cloning a token locks it.
+                let shutdown = shutdown.unwrap_or_default();
+                let run = run::execute(Arc::clone(&job), scheduled, cancel.clone(), clock);
+                lease
+                    .hold(tokio::spawn(run), &cancel, &shutdown)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        };
+        match ended {
+            Ok(RunOutcome::Ok { .. }) => job.stats.add_succeeded(),
+            Ok(_) => job.stats.add_failed(),
+            Err(e) => {
+                job.stats.add_crashed();
+                tracing::error!(slug = %job.slug, scheduled = %scheduled, error = %e, "run task died");
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_is_below_its_bound_and_varies() {
+        let max = Duration::from_millis(500);
+        let delays: Vec<_> = (0..200).map(|_| jitter_delay(max)).collect();
+        assert!(delays.iter().all(|d| *d < max));
+        let distinct: std::collections::HashSet<_> = delays.iter().collect();
+        assert!(
+            distinct.len() > 100,
+            "only {} distinct delays",
+            distinct.len()
+        );
+        assert_eq!(jitter_delay(Duration::ZERO), Duration::ZERO);
+    }
+}
