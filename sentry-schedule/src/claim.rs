@@ -87,7 +87,7 @@ pub(crate) fn claim_and_start(
     coordination: &Arc<Coordination>,
     job: &Arc<Job>,
     runs: &Arc<RunSet>,
-    shared: &LoopShared,
+    shared: &Arc<LoopShared>,
     tick: DateTime<Utc>,
 ) {
     let coordination = Arc::clone(coordination);

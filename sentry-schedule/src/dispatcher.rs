@@ -30,8 +30,7 @@
 //!   the latest due tick by at most that much.
 use crate::clock::PRECISE_WINDOW;
 use crate::job::Job;
-use crate::launch::{self, LoopShared};
-use crate::run_set::RunSet;
+use crate::launch::{self, LoopShared, Scheduled};
 use chrono::{DateTime, TimeDelta, Utc};
 use sentry_schedule_core::schedule::Upcoming;
 use std::cmp::Reverse;
@@ -52,43 +51,40 @@ const MAX_SLEEP: Duration = Duration::from_secs(60 * 60 * 24 * 365);
 /// How many due runs one start task starts.
 const START_BATCH: usize = 64;
 
-/// One scheduled job in the dispatcher: the job, its in-flight runs and its cursor.
-struct Slot {
-    job: Arc<Job>,
-    runs: Arc<RunSet>,
-    /// One cursor for the whole life of the job: it yields each instant once, in order,
-    /// exactly as Sentry's server iterates the schedule, so no tick can repeat.
-    ticks: Peekable<Upcoming>,
-}
-
-/// The next fire instant of every job, earliest first: `(instant, index into the slots)`.
+/// The next fire instant of every job, earliest first: `(instant, index into the table)`.
 type TimerHeap = BinaryHeap<Reverse<(DateTime<Utc>, u32)>>;
 
-/// A run to start: the job, its in-flight runs and the tick.
-pub(crate) type DueRun = (Arc<Job>, Arc<RunSet>, DateTime<Utc>);
+/// A run to start: the job's index in the table and the tick.
+pub(crate) type DueRun = (u32, DateTime<Utc>);
 
 /// Runs the schedules of `jobs` (each with its in-flight runs) until shutdown. Runs are
 /// spawned on the shared tracker and registered in their job's run set.
-pub(crate) async fn dispatch(jobs: Vec<(Arc<Job>, Arc<RunSet>)>, shared: LoopShared) {
+///
+/// Per due job the dispatcher itself only pops the heap, advances the job's cursor and
+/// pushes the following instant back; everything else happens in the start tasks.
+pub(crate) async fn dispatch(jobs: Vec<Scheduled>, shared: Arc<LoopShared>) {
     let mut jumps = Some(shared.jumps.clone());
     let start = shared.clock.now();
-    let mut slots = Vec::with_capacity(jobs.len());
-    let mut heap = TimerHeap::with_capacity(jobs.len());
-    for (job, runs) in jobs {
-        launch::on_start(&job, &runs, &shared, start);
-        let mut slot = Slot {
-            ticks: job.schedule.upcoming(start, job.timezone).peekable(),
-            job,
-            runs,
-        };
-        let Ok(index) = u32::try_from(slots.len()) else {
-            tracing::error!(slug = %slot.job.slug, "more than 2^32 jobs; job not scheduled");
-            continue;
-        };
-        if let Some(next) = next_tick(&mut slot) {
+    if u32::try_from(jobs.len()).is_err() {
+        tracing::error!(jobs = jobs.len(), "more than 2^32 jobs; none is scheduled");
+        return;
+    }
+    let table: Arc<[Scheduled]> = jobs.into();
+    // One cursor per job for its whole life: it yields each instant once, in order,
+    // exactly as Sentry's server iterates the schedule, so no tick can repeat.
+    let mut cursors = Vec::with_capacity(table.len());
+    let mut heap = TimerHeap::with_capacity(table.len());
+    for (index, entry) in (0u32..).zip(table.iter()) {
+        launch::on_start(&entry.job, &entry.runs, &shared, start);
+        let mut ticks = entry
+            .job
+            .schedule
+            .upcoming(start, entry.job.timezone)
+            .peekable();
+        if let Some(next) = next_tick(&entry.job, &mut ticks) {
             heap.push(Reverse((next, index)));
         }
-        slots.push(slot);
+        cursors.push(ticks);
     }
     loop {
         let next = heap.peek().map(|Reverse((next, _))| *next);
@@ -102,19 +98,21 @@ pub(crate) async fn dispatch(jobs: Vec<(Arc<Job>, Arc<RunSet>)>, shared: LoopSha
                 break;
             }
             heap.pop();
-            let Some(slot) = slots.get_mut(index as usize) else {
+            let (Some(entry), Some(ticks)) =
+                (table.get(index as usize), cursors.get_mut(index as usize))
+            else {
                 continue;
             };
-            batch.push(due_run(slot, next, now));
+            batch.push((index, due_tick(&entry.job, ticks, next, now)));
             if batch.len() == START_BATCH {
-                launch::spawn_starts(std::mem::take(&mut batch), &shared);
+                launch::spawn_starts(&table, std::mem::take(&mut batch), &shared);
             }
-            if let Some(following) = next_tick(slot) {
+            if let Some(following) = next_tick(&entry.job, ticks) {
                 heap.push(Reverse((following, index)));
             }
         }
         if !batch.is_empty() {
-            launch::spawn_starts(batch, &shared);
+            launch::spawn_starts(&table, batch, &shared);
         }
     }
 }
@@ -187,20 +185,24 @@ async fn sleep_on_thread(wait: Duration) -> bool {
     }
 }
 
-/// The next instant of `slot`'s schedule, or `None` (logged) when it has no further one.
-fn next_tick(slot: &mut Slot) -> Option<DateTime<Utc>> {
-    let next = slot.ticks.next();
+/// The next instant of `job`'s cursor, or `None` (logged) when it has no further one.
+fn next_tick(job: &Job, ticks: &mut Peekable<Upcoming>) -> Option<DateTime<Utc>> {
+    let next = ticks.next();
     if next.is_none() {
-        tracing::info!(slug = %slot.job.slug, "schedule has no further fire instant; job stops");
+        tracing::info!(slug = %job.slug, "schedule has no further fire instant; job stops");
     }
     next
 }
 
-/// The run of `slot` for its due tick `next` — or, when the wall clock jumped past
-/// several ticks, for the latest one due at `now`, counting the others as missed.
-fn due_run(slot: &mut Slot, next: DateTime<Utc>, now: DateTime<Utc>) -> DueRun {
-    let job = &slot.job;
-    let (tick, passed_over) = latest_due(job, &mut slot.ticks, next, now);
+/// The tick to run for the due instant `next` — or, when the wall clock jumped past
+/// several ticks, the latest one due at `now`, counting the others as missed.
+fn due_tick(
+    job: &Job,
+    ticks: &mut Peekable<Upcoming>,
+    next: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let (tick, passed_over) = latest_due(job, ticks, next, now);
     if passed_over > 0 {
         job.stats.add_missed(passed_over);
         tracing::warn!(
@@ -210,7 +212,7 @@ fn due_run(slot: &mut Slot, next: DateTime<Utc>, now: DateTime<Utc>) -> DueRun {
             "wall clock jumped past several ticks; only the latest runs"
         );
     }
-    (Arc::clone(job), Arc::clone(&slot.runs), tick)
+    tick
 }
 
 /// The latest tick at or before `now`, starting from the due tick `next` and advancing

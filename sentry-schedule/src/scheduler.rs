@@ -8,7 +8,7 @@ use crate::coordinator::{
 use crate::dispatcher;
 use crate::error::Error;
 use crate::job::Job;
-use crate::launch::LoopShared;
+use crate::launch::{LoopShared, Scheduled};
 use crate::registry;
 use crate::run_report::{self, RunReport};
 use crate::run_set::RunSet;
@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -344,13 +345,14 @@ impl Scheduler {
             jump_tx,
             shutdown.clone(),
         ));
-        let shared = LoopShared {
+        let shared = Arc::new(LoopShared {
             clock: Arc::clone(&self.clock),
             shutdown: shutdown.clone(),
             jumps: jump_rx,
             tracker: tracker.clone(),
             coordination: self.coordination.clone(),
-        };
+            stopping: AtomicBool::new(false),
+        });
         let mut pruner = None;
         if let Some(coordination) = &self.coordination {
             tracing::info!(
@@ -377,9 +379,12 @@ impl Scheduler {
                 timezone = %job.timezone(),
                 "job scheduled"
             );
-            jobs.push((Arc::clone(job), runs));
+            jobs.push(Scheduled {
+                job: Arc::clone(job),
+                runs,
+            });
         }
-        let mut dispatcher = tokio::spawn(dispatcher::dispatch(jobs, shared));
+        let mut dispatcher = tokio::spawn(dispatcher::dispatch(jobs, Arc::clone(&shared)));
         let mut dispatcher_ended = false;
         loop {
             tokio::select! {
@@ -390,7 +395,7 @@ impl Scheduler {
                 }
             }
         }
-        shutdown.cancel();
+        shared.stop();
         if !dispatcher_ended {
             log_dispatcher_end(dispatcher.await);
         }

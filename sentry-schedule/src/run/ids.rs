@@ -1,10 +1,19 @@
 //! The identifiers of one run, drawn from a per-thread generator.
 //!
-//! `rand`'s thread generator (the one sentry itself uses for trace ids) is seeded once per
-//! thread from the OS; drawing from it costs no system call, unlike `Uuid::new_v4`, which
-//! asks the OS for every id.
+//! A small generator per thread, seeded once from `rand`'s thread generator (itself seeded
+//! from the OS): drawing costs no system call, unlike `Uuid::new_v4`, which asks the OS for
+//! every id, and far less than the cryptographic thread generator. Check-in and trace ids
+//! must be unique, not unpredictable.
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
 use sentry::protocol::TraceId;
+use std::cell::RefCell;
 use std::fmt;
+
+thread_local! {
+    /// This thread's id generator.
+    static IDS: RefCell<SmallRng> = RefCell::new(SmallRng::from_rng(&mut rand::rng()));
+}
 
 /// The identifiers of one run.
 #[derive(Debug, Clone, Copy)]
@@ -19,7 +28,7 @@ pub(crate) struct RunIds {
 
 impl RunIds {
     pub(crate) fn new() -> Self {
-        let [check_in, trace]: [[u8; 16]; 2] = rand::random();
+        let [check_in, trace]: [[u8; 16]; 2] = IDS.with_borrow_mut(|rng| rng.random());
         Self {
             check_in_id: HexId::of(uuid::Builder::from_random_bytes(check_in).into_uuid()),
             trace_id: TraceId::from(trace),
