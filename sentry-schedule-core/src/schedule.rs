@@ -62,7 +62,8 @@ pub struct Schedule {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Kind {
-    Cron(Box<CronExpr>),
+    /// Inline: the compiled fields are small, so boxing would only add an allocation.
+    Cron(CronExpr),
     Interval(Interval),
 }
 
@@ -84,7 +85,7 @@ impl Schedule {
     /// Parses a 5-field crontab expression or nickname.
     pub fn cron(expr: &str) -> Result<Self, ScheduleError> {
         Ok(Self {
-            kind: Kind::Cron(Box::new(CronExpr::parse(expr)?)),
+            kind: Kind::Cron(CronExpr::parse(expr)?),
         })
     }
 
@@ -122,7 +123,7 @@ impl Schedule {
     /// ```
     pub fn upcoming(&self, after: DateTime<Utc>, tz: Tz) -> Upcoming {
         let inner = match &self.kind {
-            Kind::Cron(expr) => UpcomingKind::Cron(Cursor::new(expr.fields().clone(), after, tz)),
+            Kind::Cron(expr) => UpcomingKind::Cron(Cursor::new(expr.fields(), after, tz)),
             Kind::Interval(interval) => UpcomingKind::Interval {
                 interval: *interval,
                 last: after,
@@ -164,7 +165,7 @@ impl Schedule {
     pub fn resolve_hashed(&self, seed: &str) -> Schedule {
         match &self.kind {
             Kind::Cron(expr) => Self {
-                kind: Kind::Cron(Box::new(expr.resolve(seed))),
+                kind: Kind::Cron(expr.resolve(seed)),
             },
             Kind::Interval(_) => self.clone(),
         }
@@ -291,8 +292,34 @@ impl fmt::Display for Schedule {
     /// nickname), intervals in the largest unit that divides them.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            Kind::Cron(expr) => f.write_str(&expr.display_text()),
+            Kind::Cron(expr) => f.write_str(expr.display_text()),
             Kind::Interval(interval) => f.write_str(&interval.display_text()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Schedules are held by every job and cursors by the scheduler for every job: a
+    /// regression here multiplies by the number of jobs.
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn schedules_and_cursors_stay_small() {
+        assert!(std::mem::size_of::<Schedule>() <= 48);
+        assert!(std::mem::size_of::<Upcoming>() <= 64);
+    }
+
+    #[test]
+    fn nicknames_keep_their_name_and_send_their_expansion() {
+        let weekly = Schedule::cron("@weekly").unwrap();
+        assert_eq!(weekly.to_string(), "@weekly");
+        assert_eq!(
+            weekly.to_sentry(),
+            Some(SentrySchedule::Crontab("0 0 * * 0".into()))
+        );
+        assert_ne!(weekly, Schedule::cron("0 0 * * 0").unwrap());
+        assert_eq!(weekly.resolve_hashed("seed"), weekly);
     }
 }

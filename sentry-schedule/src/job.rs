@@ -49,13 +49,47 @@ pub struct MonitorConfig {
 }
 
 /// How runs of a job are started and bounded.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct RunPolicy {
     pub overlap: Overlap,
     pub timeout: Option<Duration>,
     pub jitter: Option<Duration>,
     pub run_at_startup: bool,
     pub catch_up: Option<Duration>,
+}
+
+/// The default policy, which most jobs have.
+static DEFAULT_POLICY: RunPolicy = RunPolicy {
+    overlap: Overlap::Skip,
+    timeout: None,
+    jitter: None,
+    run_at_startup: false,
+    catch_up: None,
+};
+
+/// A job's [`RunPolicy`], boxed only when it differs from the default: a pointer per job
+/// instead of the whole policy. Dereferences to the policy.
+#[derive(Clone, Default)]
+pub(crate) struct Policy(Option<Box<RunPolicy>>);
+
+impl From<RunPolicy> for Policy {
+    fn from(policy: RunPolicy) -> Self {
+        Self((policy != DEFAULT_POLICY).then(|| Box::new(policy)))
+    }
+}
+
+impl std::ops::Deref for Policy {
+    type Target = RunPolicy;
+
+    fn deref(&self) -> &RunPolicy {
+        self.0.as_deref().unwrap_or(&DEFAULT_POLICY)
+    }
+}
+
+impl fmt::Debug for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        RunPolicy::fmt(self, f)
+    }
 }
 
 /// Starts one run of a job.
@@ -69,17 +103,22 @@ pub(crate) enum RunFn {
 ///
 /// Listed by [`Scheduler::jobs`](crate::Scheduler::jobs); built at run time with
 /// [`Job::cron`], [`Job::every`] or [`Job::builder`].
+///
+/// Kept small, as a service may register thousands: what most jobs leave at its default
+/// (the name of a dynamic job, the monitor settings of an unmonitored one, the run
+/// policy) takes a pointer, not the full value.
 pub struct Job {
     pub(crate) slug: Arc<str>,
-    pub(crate) name: String,
+    /// The fn path of a `#[scheduled]` job; `None` when the name is the slug.
+    pub(crate) name: Option<Box<str>>,
     pub(crate) location: Option<SourceLocation>,
     pub(crate) schedule: Schedule,
     pub(crate) timezone: Tz,
     /// `None` when the job runs without check-ins (`monitor = false`).
-    pub(crate) monitor: Option<MonitorConfig>,
+    pub(crate) monitor: Option<Box<MonitorConfig>>,
     /// The `monitor_config` every check-in carries, built once when the job is built.
     pub(crate) monitor_json: Option<serde_json::Value>,
-    pub(crate) policy: RunPolicy,
+    pub(crate) policy: Policy,
     pub(crate) run: RunFn,
     /// Checks of the state a `#[scheduled]` fn's parameters need (empty for dynamic jobs).
     pub(crate) requires: &'static [StateCheck],
@@ -97,7 +136,7 @@ impl Job {
     /// The job's name: the fn path (`my_app::jobs::send_report`) of a `#[scheduled]` job,
     /// the slug of a job built at run time.
     pub fn name(&self) -> &str {
-        &self.name
+        self.name.as_deref().unwrap_or(&self.slug)
     }
 
     /// The schedule, with hashed `H` fields already resolved for this job's slug.
@@ -117,7 +156,7 @@ impl Job {
 
     /// The monitor settings sent to Sentry, or `None` when the job runs without check-ins.
     pub fn monitor_config(&self) -> Option<&MonitorConfig> {
-        self.monitor.as_ref()
+        self.monitor.as_deref()
     }
 
     /// What happens when a tick comes while a previous run still runs.
@@ -157,7 +196,7 @@ impl Job {
 
     /// `` `name` (file:line) `` — how errors and logs name the job.
     pub(crate) fn describe(&self) -> String {
-        describe(&self.name, self.location.as_ref())
+        describe(self.name(), self.location.as_ref())
     }
 }
 
@@ -173,7 +212,7 @@ impl fmt::Debug for Job {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Job")
             .field("slug", &self.slug)
-            .field("name", &self.name)
+            .field("name", &self.name())
             .field("location", &self.location)
             .field("schedule", &self.schedule.to_string())
             .field("timezone", &self.timezone)
@@ -251,5 +290,63 @@ impl JobStats {
     }
     pub(crate) fn add_crashed(&self) {
         self.inner.crashed.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job() -> JobBuilder {
+        Job::builder("nightly", "0 3 * * *").run(|_| async { Ok::<(), std::io::Error>(()) })
+    }
+
+    #[test]
+    fn a_dynamic_job_is_named_by_its_slug() {
+        let job = job().build().unwrap();
+        assert_eq!(job.name(), "nightly");
+        assert_eq!(
+            job.describe(),
+            format!("`nightly` ({})", job.location().unwrap())
+        );
+    }
+
+    #[test]
+    fn only_a_policy_that_differs_from_the_default_is_boxed() {
+        let plain = job().build().unwrap();
+        assert!(plain.policy.0.is_none());
+        assert_eq!(*plain.policy, RunPolicy::default());
+        assert_eq!(plain.overlap(), Overlap::Skip);
+
+        let tuned = job()
+            .overlap(Overlap::Allow)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        assert!(tuned.policy.0.is_some());
+        assert_eq!(tuned.overlap(), Overlap::Allow);
+        assert_eq!(tuned.timeout(), Some(Duration::from_secs(30)));
+        assert_eq!(tuned.jitter(), None);
+    }
+
+    #[test]
+    fn monitor_settings_are_kept_only_for_monitored_jobs() {
+        let monitored = job().checkin_margin(5).build().unwrap();
+        assert_eq!(
+            monitored.monitor_config().and_then(|c| c.checkin_margin),
+            Some(5)
+        );
+        assert!(monitored.monitor_json.is_some());
+
+        let unmonitored = job().monitor(false).build().unwrap();
+        assert_eq!(unmonitored.monitor_config(), None);
+        assert!(unmonitored.monitor_json.is_none());
+    }
+
+    /// A service may register thousands of jobs: a regression here multiplies by them.
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn a_job_stays_small() {
+        assert!(std::mem::size_of::<Job>() <= 224);
     }
 }

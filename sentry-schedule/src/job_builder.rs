@@ -7,9 +7,10 @@ use crate::__private::{into_job_future, JobOutput, Overlap};
 use crate::context::JobContext;
 use crate::error::Error;
 use crate::job::{Job, JobStats, MonitorConfig, RunFn, RunPolicy, SourceLocation};
+use crate::state::StateMap;
 use sentry_schedule_core::{limits, slug, timezone, Schedule, ScheduleError};
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// How a schedule was given.
@@ -27,7 +28,8 @@ pub(crate) enum ScheduleText {
 pub(crate) struct JobSpec {
     /// An explicit slug; derived from `module_path` and `name` when `None`.
     pub slug: Option<String>,
-    pub name: String,
+    /// The fn path of a `#[scheduled]` fn; `None` for a dynamic job, named by its slug.
+    pub name: Option<String>,
     /// The fn's own name, for the derived slug.
     pub fn_name: &'static str,
     pub module_path: &'static str,
@@ -117,7 +119,7 @@ impl JobBuilder {
         let caller = std::panic::Location::caller();
         Self {
             spec: JobSpec {
-                name: slug.clone(),
+                name: None,
                 slug: Some(slug),
                 fn_name: "",
                 module_path: "",
@@ -221,8 +223,8 @@ impl JobBuilder {
 pub(crate) fn resolve(spec: JobSpec) -> Result<Job, Error> {
     let mut problems = Vec::new();
 
-    let slug = match &spec.slug {
-        Some(explicit) => explicit.clone(),
+    let slug = match spec.slug {
+        Some(explicit) => explicit,
         None => slug::derive_slug(spec.module_path, spec.fn_name),
     };
     // Derived slugs are valid by construction; checked anyway, as descriptors can be
@@ -333,11 +335,10 @@ pub(crate) fn resolve(spec: JobSpec) -> Result<Job, Error> {
     };
 
     let location = spec.location;
-    let describe = || crate::job::describe(&spec.name, location.as_ref());
     match (schedule, tz, run) {
         (Some(schedule), Some(timezone), Some(run)) if problems.is_empty() => {
-            let monitor = spec.monitor.then_some(spec.config);
-            let monitor_json = monitor.as_ref().and_then(|config| {
+            let monitor = spec.monitor.then(|| Box::new(spec.config));
+            let monitor_json = monitor.as_deref().and_then(|config| {
                 crate::checkin::MonitorUpsert {
                     schedule: &schedule,
                     timezone,
@@ -347,24 +348,31 @@ pub(crate) fn resolve(spec: JobSpec) -> Result<Job, Error> {
             });
             Ok(Job {
                 slug: slug.into(),
-                name: spec.name,
+                name: spec.name.map(String::into_boxed_str),
                 location,
                 schedule,
                 timezone,
                 monitor,
                 monitor_json,
-                policy: spec.policy,
+                policy: spec.policy.into(),
                 run,
                 requires: spec.requires,
-                states: Arc::default(),
+                states: no_states(),
                 stats: JobStats::default(),
             })
         }
         _ => Err(Error::InvalidJob {
-            job: describe(),
+            job: crate::job::describe(spec.name.as_deref().unwrap_or(&slug), location.as_ref()),
             problems,
         }),
     }
+}
+
+/// The states of a job not added to a scheduler yet: one empty map shared by every job
+/// (the scheduler's build gives each job its own map's `Arc`).
+fn no_states() -> Arc<StateMap> {
+    static EMPTY: OnceLock<Arc<StateMap>> = OnceLock::new();
+    Arc::clone(EMPTY.get_or_init(Arc::default))
 }
 
 fn describe_schedule_error(key: &str, text: &str, e: &ScheduleError) -> String {

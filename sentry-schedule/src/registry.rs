@@ -26,7 +26,7 @@ pub(crate) fn resolve_static(job: &StaticJob) -> Result<Job, Error> {
     };
     resolve(JobSpec {
         slug: o.slug.map(str::to_owned),
-        name,
+        name: Some(name),
         fn_name: job.name,
         module_path: job.module_path,
         location: Some(SourceLocation {
@@ -64,7 +64,13 @@ pub(crate) fn resolve_static(job: &StaticJob) -> Result<Job, Error> {
 /// Two jobs with one slug are reported in the order of their descriptions, so the message
 /// is the same on every build whatever order the linker collected them in.
 pub(crate) fn sort_and_check_unique(jobs: &mut [Job]) -> Result<(), Error> {
-    jobs.sort_by_cached_key(|j| (j.slug.clone(), j.describe()));
+    // Descriptions are built only to order jobs sharing a slug: a string per job would
+    // be allocated and freed just before the jobs are shared, leaving holes in the heap.
+    jobs.sort_by(|a, b| {
+        a.slug
+            .cmp(&b.slug)
+            .then_with(|| a.describe().cmp(&b.describe()))
+    });
     for pair in jobs.windows(2) {
         if let [a, b] = pair {
             if a.slug == b.slug {

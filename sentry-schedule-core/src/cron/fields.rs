@@ -107,6 +107,14 @@ impl ValueSet {
         set
     }
 
+    /// Plain values only.
+    pub(crate) fn bits(bits: u64) -> Self {
+        Self {
+            bits,
+            ..Self::default()
+        }
+    }
+
     pub(crate) fn single(v: u8) -> Self {
         Self {
             bits: 1 << v,
@@ -159,18 +167,95 @@ impl ValueSet {
     }
 }
 
-/// A compiled crontab: the five sets plus the two flags cronsim derives from the text.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Bits of [`Fields::flags`].
+const LAST: u8 = 1;
+const LAST_WEEKDAY: u8 = 2;
+const DAY_AND: u8 = 4;
+const FIXED: u8 = 8;
+
+/// A compiled crontab, packed into 28 bytes (a copy lives in every schedule and in every
+/// cursor over it): each field's plain values as bits, the day-of-month and day-of-week
+/// specials, and the two flags cronsim derives from the text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Fields {
-    pub(crate) minutes: ValueSet,
-    pub(crate) hours: ValueSet,
-    pub(crate) days: ValueSet,
-    pub(crate) months: ValueSet,
-    pub(crate) weekdays: ValueSet,
-    /// Vixie rule: day-of-month AND day-of-week when either field starts with `*`.
-    pub(crate) day_and: bool,
+    /// Minutes 0-59, low and high halves (two `u32`s keep the struct 4-byte aligned).
+    minutes: [u32; 2],
+    /// Hours 0-23.
+    hours: u32,
+    /// Days of the month 1-31.
+    days: u32,
+    /// Months 1-12.
+    months: u16,
+    /// Days of the week 0-7 (`0` and `7` both Sunday).
+    weekdays: u8,
+    /// Day-of-week `nL` (bit = weekday folded mod 7).
+    dow_last: u8,
+    /// Day-of-week `n#k`: `dow_nth[weekday mod 7]` has bit `k` set.
+    dow_nth: [u8; 7],
+    /// [`LAST`], [`LAST_WEEKDAY`], [`DAY_AND`], [`FIXED`].
+    flags: u8,
+}
+
+impl Fields {
+    /// Packs the five parsed sets. `day_and` is the Vixie rule (day-of-month AND
+    /// day-of-week when either field starts with `*`); `fixed` means neither minute nor
+    /// hour starts with `*` (computed in local wall-clock time).
+    ///
+    /// Only the fields that can hold them keep their specials (the parser gives `L` and
+    /// `LW` only to day-of-month, `nL` and `n#k` only to day-of-week), and every plain
+    /// value is within its field's range, so the narrowing keeps every bit.
+    pub(crate) fn new(
+        [minutes, hours, days, months, weekdays]: [ValueSet; 5],
+        day_and: bool,
+        fixed: bool,
+    ) -> Self {
+        let mut flags = 0;
+        for (set, bit) in [
+            (days.last, LAST),
+            (days.last_weekday, LAST_WEEKDAY),
+            (day_and, DAY_AND),
+            (fixed, FIXED),
+        ] {
+            if set {
+                flags |= bit;
+            }
+        }
+        Self {
+            minutes: [minutes.bits as u32, (minutes.bits >> 32) as u32],
+            hours: hours.bits as u32,
+            days: days.bits as u32,
+            months: months.bits as u16,
+            weekdays: weekdays.bits as u8,
+            dow_last: weekdays.dow_last,
+            dow_nth: weekdays.dow_nth,
+            flags,
+        }
+    }
+
+    /// The selected minutes.
+    pub(crate) fn minutes(&self) -> ValueSet {
+        let [lo, hi] = self.minutes;
+        ValueSet::bits(u64::from(lo) | (u64::from(hi) << 32))
+    }
+
+    /// The selected hours.
+    pub(crate) fn hours(&self) -> ValueSet {
+        ValueSet::bits(self.hours.into())
+    }
+
+    /// The selected months.
+    pub(crate) fn months(&self) -> ValueSet {
+        ValueSet::bits(self.months.into())
+    }
+
     /// Neither minute nor hour starts with `*`: computed in local wall-clock time.
-    pub(crate) fixed: bool,
+    pub(crate) fn fixed(&self) -> bool {
+        self.flags & FIXED != 0
+    }
+
+    fn has_flag(&self, bit: u8) -> bool {
+        self.flags & bit != 0
+    }
 }
 
 /// What matching a day needs to know about it.
@@ -220,32 +305,32 @@ pub(crate) fn days_in_month(year: i32, month: u32) -> u32 {
 
 impl Fields {
     pub(crate) fn match_dom(&self, d: DayInfo) -> bool {
-        if self.days.has(d.day) {
+        if d.day < 32 && self.days & (1 << d.day) != 0 {
             return true;
         }
-        if self.days.last_weekday && d.day >= 26 && d.day == d.last_weekday_of_month() {
+        if self.has_flag(LAST_WEEKDAY) && d.day >= 26 && d.day == d.last_weekday_of_month() {
             return true;
         }
-        self.days.last && d.day == d.month_len
+        self.has_flag(LAST) && d.day == d.month_len
     }
 
     pub(crate) fn match_dow(&self, d: DayInfo) -> bool {
         let wd = d.weekday;
-        if self.weekdays.has(wd) || (wd == 0 && self.weekdays.has(7)) {
+        let weekdays = u32::from(self.weekdays);
+        if wd < 8 && (weekdays & (1 << wd) != 0 || (wd == 0 && weekdays & (1 << 7) != 0)) {
             return true;
         }
-        if self.weekdays.dow_last & (1 << wd) != 0 && d.day + 7 > d.month_len {
+        if wd < 8 && self.dow_last & (1 << wd) != 0 && d.day + 7 > d.month_len {
             return true;
         }
         let idx = d.day.div_ceil(7);
-        self.weekdays
-            .dow_nth
+        self.dow_nth
             .get(wd as usize)
-            .is_some_and(|bits| u32::from(*bits) & (1 << idx) != 0)
+            .is_some_and(|bits| idx < 8 && u32::from(*bits) & (1 << idx) != 0)
     }
 
     pub(crate) fn match_day(&self, d: DayInfo) -> bool {
-        if self.day_and {
+        if self.has_flag(DAY_AND) {
             self.match_dom(d) && self.match_dow(d)
         } else {
             self.match_dom(d) || self.match_dow(d)
@@ -257,7 +342,7 @@ impl Fields {
     /// any 28-year span between 1901 and 2099).
     pub(crate) fn can_fire(&self) -> bool {
         for month in 1..=12u32 {
-            if !self.months.has(month) {
+            if !self.months().has(month) {
                 continue;
             }
             let lens: &[u32] = match month {
@@ -281,5 +366,66 @@ impl Fields {
             }
         }
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packing_keeps_every_value_and_special() {
+        let mut days = ValueSet::range(1, 31);
+        days.last = true;
+        days.last_weekday = true;
+        let mut weekdays = ValueSet::range(0, 7);
+        weekdays.dow_last = 0b101_0101;
+        weekdays.dow_nth = [2, 4, 8, 16, 32, 6, 62];
+        let minutes = ValueSet::range(0, 59);
+        let hours = ValueSet::range(0, 23);
+        let months = ValueSet::range(1, 12);
+        let fields = Fields::new([minutes, hours, days, months, weekdays], true, false);
+        assert_eq!(fields.minutes(), minutes);
+        assert_eq!(fields.hours(), hours);
+        assert_eq!(fields.months(), months);
+        assert!(!fields.fixed());
+        assert_eq!(
+            fields,
+            Fields {
+                minutes: [u32::MAX, (1 << 28) - 1],
+                hours: (1 << 24) - 1,
+                days: u32::MAX - 1,
+                months: 0b1_1111_1111_1110,
+                weekdays: u8::MAX,
+                dow_last: 0b101_0101,
+                dow_nth: [2, 4, 8, 16, 32, 6, 62],
+                flags: LAST | LAST_WEEKDAY | DAY_AND,
+            }
+        );
+
+        let sparse = Fields::new(
+            [
+                ValueSet::single(59),
+                ValueSet::single(23),
+                ValueSet::single(31),
+                ValueSet::single(12),
+                ValueSet::single(7),
+            ],
+            false,
+            true,
+        );
+        assert_eq!(sparse.minutes().values().collect::<Vec<_>>(), [59]);
+        assert_eq!(sparse.hours().values().collect::<Vec<_>>(), [23]);
+        assert_eq!(sparse.months().values().collect::<Vec<_>>(), [12]);
+        assert!(sparse.fixed());
+        // 31 March 2024 is a Sunday: day 31 and weekday 7 (Sunday) both match.
+        let day = DayInfo::of(NaiveDate::from_ymd_opt(2024, 3, 31).unwrap());
+        assert!(sparse.match_dom(day) && sparse.match_dow(day));
+    }
+
+    #[test]
+    fn fields_are_packed_small() {
+        // A copy lives in every schedule and every cursor over it.
+        assert_eq!(std::mem::size_of::<Fields>(), 28);
     }
 }

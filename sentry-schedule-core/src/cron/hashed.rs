@@ -9,6 +9,7 @@ use super::fields::FieldKind;
 use super::parse::{parse_digits, parse_value};
 use crate::error::ScheduleError;
 use crate::hash::fnv1a64_parts;
+use std::fmt::Write as _;
 
 /// How many re-hashes [`super::CronExpr::resolve`] tries before falling back.
 pub(crate) const MAX_ATTEMPTS: u8 = 16;
@@ -88,11 +89,12 @@ fn is_hash_term(term: &str) -> bool {
     term.starts_with('H')
 }
 
-/// Checks every `H` term; returns whether there is any.
-pub(crate) fn validate(fields: &[String; 5]) -> Result<bool, ScheduleError> {
+/// Checks every `H` term of the normalized five-field `text`; returns whether there is
+/// any.
+pub(crate) fn validate(text: &str) -> Result<bool, ScheduleError> {
     let mut any = false;
-    for (text, kind) in fields.iter().zip(FieldKind::ALL) {
-        for term in text.split(',').filter(|t| is_hash_term(t)) {
+    for (field, kind) in text.split(' ').zip(FieldKind::ALL) {
+        for term in field.split(',').filter(|t| is_hash_term(t)) {
             parse_term(kind, term)?;
             any = true;
         }
@@ -100,47 +102,46 @@ pub(crate) fn validate(fields: &[String; 5]) -> Result<bool, ScheduleError> {
     Ok(any)
 }
 
-/// Places every `H` term of `fields` by the hash of `seed` (and `attempt`).
-pub(crate) fn resolve(fields: &[String; 5], seed: &str, attempt: u8) -> [String; 5] {
-    let mut out: [String; 5] = Default::default();
-    for (index, ((slot, text), kind)) in out
-        .iter_mut()
-        .zip(fields.iter())
-        .zip(FieldKind::ALL)
-        .enumerate()
-    {
-        let terms: Vec<String> = text
-            .split(',')
-            .enumerate()
-            .map(|(position, term)| {
-                if !is_hash_term(term) {
-                    return term.to_owned();
-                }
-                let Ok(h) = parse_term(kind, term) else {
-                    return term.to_owned();
-                };
-                let salt = [
-                    0u8,
-                    index as u8,
-                    u8::try_from(position).unwrap_or(u8::MAX),
-                    attempt,
-                ];
-                let hash = fnv1a64_parts(&[seed.as_bytes(), &salt]);
-                let width = u64::from(h.hi - h.lo) + 1;
-                match h.step {
-                    None => (u64::from(h.lo) + hash % width).to_string(),
-                    Some(step) => {
-                        let start = u64::from(h.lo) + hash % step.min(width);
-                        if start >= u64::from(h.hi) {
-                            start.to_string()
-                        } else {
-                            format!("{start}-{}/{step}", h.hi)
-                        }
+/// Places every `H` term of the normalized five-field `text` by the hash of `seed` (and
+/// `attempt`); the other terms are kept as written.
+pub(crate) fn resolve(text: &str, seed: &str, attempt: u8) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for (index, (field, kind)) in text.split(' ').zip(FieldKind::ALL).enumerate() {
+        if index > 0 {
+            out.push(' ');
+        }
+        for (position, term) in field.split(',').enumerate() {
+            if position > 0 {
+                out.push(',');
+            }
+            let placed = is_hash_term(term)
+                .then(|| parse_term(kind, term).ok())
+                .flatten();
+            let Some(h) = placed else {
+                out.push_str(term);
+                continue;
+            };
+            let salt = [
+                0u8,
+                index as u8,
+                u8::try_from(position).unwrap_or(u8::MAX),
+                attempt,
+            ];
+            let hash = fnv1a64_parts(&[seed.as_bytes(), &salt]);
+            let width = u64::from(h.hi - h.lo) + 1;
+            // Writing to a `String` cannot fail.
+            let _ = match h.step {
+                None => write!(out, "{}", u64::from(h.lo) + hash % width),
+                Some(step) => {
+                    let start = u64::from(h.lo) + hash % step.min(width);
+                    if start >= u64::from(h.hi) {
+                        write!(out, "{start}")
+                    } else {
+                        write!(out, "{start}-{}/{step}", h.hi)
                     }
                 }
-            })
-            .collect();
-        *slot = terms.join(",");
+            };
+        }
     }
     out
 }

@@ -29,12 +29,13 @@ const FIELD_ORDER: &str = "minute hour day-of-month month day-of-week";
 /// A validated crontab expression.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct CronExpr {
-    /// The nickname as written (lowercased), if the expression was one.
-    nickname: Option<&'static str>,
-    /// The five fields, uppercased, possibly with `H` terms.
-    fields_text: [String; 5],
+    /// The five fields, uppercased and single-space separated, possibly with `H` terms;
+    /// empty for a nickname, whose fields are its expansion in [`NICKNAMES`].
+    text: Box<str>,
     /// Compiled fields; for a hashed expression, those of `resolve("")`.
     compiled: Fields,
+    /// The nickname as written (an index into [`NICKNAMES`]), if the expression was one.
+    nickname: Option<u8>,
     /// Contains `H` terms not yet placed.
     hashed: bool,
 }
@@ -45,27 +46,36 @@ fn is_py_space(c: char) -> bool {
     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
-/// Compiles five concrete (H-free) fields the way `CronSim.__init__` does and applies
-/// its validation plus ours (never-firing expressions).
-fn compile(fields: [&str; 5]) -> Result<Fields, ScheduleError> {
-    let [minute, hour, dom, month, dow] = fields;
+/// The five fields of a normalized text (five terms, single-space separated).
+fn split_fields(text: &str) -> [&str; 5] {
+    let mut terms = text.split(' ');
+    [(); 5].map(|()| terms.next().unwrap_or(""))
+}
+
+/// Compiles five concrete (H-free) fields, given as normalized text, the way
+/// `CronSim.__init__` does and applies its validation plus ours (never-firing
+/// expressions).
+fn compile(text: &str) -> Result<Fields, ScheduleError> {
+    let [minute, hour, dom, month, dow] = split_fields(text);
     let day_and = dom.starts_with('*') || dow.starts_with('*');
-    let compiled = Fields {
-        minutes: parse::parse_field(FieldKind::Minute, minute)?,
-        hours: parse::parse_field(FieldKind::Hour, hour)?,
-        days: parse::parse_field(FieldKind::DayOfMonth, dom)?,
-        months: parse::parse_field(FieldKind::Month, month)?,
-        weekdays: parse::parse_field(FieldKind::DayOfWeek, dow)?,
+    let sets = [
+        parse::parse_field(FieldKind::Minute, minute)?,
+        parse::parse_field(FieldKind::Hour, hour)?,
+        parse::parse_field(FieldKind::DayOfMonth, dom)?,
+        parse::parse_field(FieldKind::Month, month)?,
+        parse::parse_field(FieldKind::DayOfWeek, dow)?,
+    ];
+    let [_, _, days, months, _] = sets;
+    let compiled = Fields::new(
+        sets,
         day_and,
-        fixed: !minute.starts_with('*') && !hour.starts_with('*'),
-    };
+        !minute.starts_with('*') && !hour.starts_with('*'),
+    );
 
     // cronsim: `if min(days) > 29 and day_and` and no selected month is that long.
-    let days = &compiled.days;
     if day_and && !days.last && !days.last_weekday {
         if let Some(min_day) = days.values().next() {
-            let longest = compiled
-                .months
+            let longest = months
                 .values()
                 .map(|m| match m {
                     2 => 29,
@@ -124,7 +134,9 @@ impl CronExpr {
             let lower = first.to_ascii_lowercase();
             let names = NICKNAMES.map(|(n, _)| n).join(", ");
             // Sentry's server matches nicknames exactly (lowercase).
-            let Some((nickname, expansion)) = NICKNAMES.iter().find(|(n, _)| *n == first) else {
+            let Some((index, (nickname, expansion))) =
+                NICKNAMES.iter().enumerate().find(|(_, (n, _))| *n == first)
+            else {
                 let why = if lower == "@reboot" {
                     "`@reboot` has no schedule Sentry could monitor".to_owned()
                 } else if NICKNAMES.iter().any(|(n, _)| *n == lower) {
@@ -143,7 +155,9 @@ impl CronExpr {
                 .with_help(format!("write just `{nickname}` or a 5-field crontab")));
             }
             let mut parsed = Self::parse(expansion)?;
-            parsed.nickname = Some(nickname);
+            // The expansion's text is the nickname's, in `NICKNAMES`.
+            parsed.text = Box::default();
+            parsed.nickname = u8::try_from(index).ok();
             return Ok(parsed);
         }
 
@@ -167,8 +181,10 @@ impl CronExpr {
             .with_help(help));
         }
 
-        let mut fields_text: [String; 5] = Default::default();
-        for ((slot, token), kind) in fields_text.iter_mut().zip(&tokens).zip(FieldKind::ALL) {
+        // Exactly the joined length, so the text is boxed without reallocating.
+        let joined_len = tokens.iter().map(|t| t.len()).sum::<usize>() + tokens.len() - 1;
+        let mut text = String::with_capacity(joined_len);
+        for (token, kind) in tokens.iter().zip(FieldKind::ALL) {
             if let Some(c) = token.chars().find(|c| !c.is_ascii()) {
                 return Err(ScheduleError::new(
                     Some(kind.name()),
@@ -179,22 +195,37 @@ impl CronExpr {
                 )
                 .with_help(kind.syntax_help()));
             }
-            *slot = token.to_ascii_uppercase();
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.extend(token.chars().map(|c| c.to_ascii_uppercase()));
         }
 
-        let hashed = hashed::validate(&fields_text)?;
-        let resolved = hashed::resolve(&fields_text, "", 0);
-        let compiled = compile(resolved.each_ref().map(String::as_str))?;
+        let hashed = hashed::validate(&text)?;
+        let compiled = if hashed {
+            compile(&hashed::resolve(&text, "", 0))?
+        } else {
+            compile(&text)?
+        };
         Ok(Self {
-            nickname: None,
-            fields_text,
+            text: text.into_boxed_str(),
             compiled,
+            nickname: None,
             hashed,
         })
     }
 
     pub(crate) fn is_hashed(&self) -> bool {
         self.hashed
+    }
+
+    /// The five fields as text: uppercased, single-space separated, possibly with `H`
+    /// terms (a nickname's expansion for a nickname).
+    fn fields_text(&self) -> &str {
+        match self.nickname.and_then(|i| NICKNAMES.get(usize::from(i))) {
+            Some((_, expansion)) => expansion,
+            None => &self.text,
+        }
     }
 
     /// Replaces each `H` term by a value placed by a stable hash of `seed`.
@@ -206,44 +237,44 @@ impl CronExpr {
         // matches for some days); such placements are skipped deterministically by
         // re-hashing, and the placement validated at parse time is the last resort.
         for attempt in 0..hashed::MAX_ATTEMPTS {
-            let fields_text = hashed::resolve(&self.fields_text, seed, attempt);
-            if let Ok(compiled) = compile(fields_text.each_ref().map(String::as_str)) {
+            let text = hashed::resolve(self.fields_text(), seed, attempt);
+            if let Ok(compiled) = compile(&text) {
                 return Self {
-                    nickname: None,
-                    fields_text,
+                    text: text.into_boxed_str(),
                     compiled,
+                    nickname: None,
                     hashed: false,
                 };
             }
         }
         Self {
+            text: hashed::resolve(self.fields_text(), "", 0).into_boxed_str(),
+            compiled: self.compiled,
             nickname: None,
-            fields_text: hashed::resolve(&self.fields_text, "", 0),
-            compiled: self.compiled.clone(),
             hashed: false,
         }
     }
 
-    pub(crate) fn fields(&self) -> &Fields {
-        &self.compiled
+    pub(crate) fn fields(&self) -> Fields {
+        self.compiled
     }
 
     /// The five concrete fields Sentry receives (nicknames expanded, `H` placed with
     /// the empty seed when unresolved).
     pub(crate) fn sentry_text(&self) -> String {
         if self.hashed {
-            hashed::resolve(&self.fields_text, "", 0).join(" ")
+            hashed::resolve(self.fields_text(), "", 0)
         } else {
-            self.fields_text.join(" ")
+            self.fields_text().to_owned()
         }
     }
 
     /// The normalized form: the nickname, or the five fields uppercased and
     /// single-space separated.
-    pub(crate) fn display_text(&self) -> String {
-        match self.nickname {
-            Some(nickname) => nickname.to_owned(),
-            None => self.fields_text.join(" "),
+    pub(crate) fn display_text(&self) -> &str {
+        match self.nickname.and_then(|i| NICKNAMES.get(usize::from(i))) {
+            Some((nickname, _)) => nickname,
+            None => &self.text,
         }
     }
 }

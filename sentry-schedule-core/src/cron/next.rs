@@ -111,7 +111,7 @@ impl Cursor {
             .naive_utc()
             .with_nanosecond(0)
             .unwrap_or_else(|| after.naive_utc());
-        let naive = fields.fixed;
+        let naive = fields.fixed();
         let dt = PyTime::from_utc(tz, start);
         Self {
             fields,
@@ -163,7 +163,7 @@ impl Cursor {
     }
 
     fn advance_minute(&mut self) -> Option<bool> {
-        let minutes = self.fields.minutes;
+        let minutes = self.fields.minutes();
         if minutes.has(self.dt.wall.minute()) {
             return Some(false);
         }
@@ -183,7 +183,7 @@ impl Cursor {
     }
 
     fn advance_hour(&mut self) -> Option<bool> {
-        let hours = self.fields.hours;
+        let hours = self.fields.hours();
         if hours.has(self.dt.wall.hour()) {
             return Some(false);
         }
@@ -216,11 +216,12 @@ impl Cursor {
     }
 
     fn advance_month(&mut self) -> Option<()> {
-        if self.fields.months.has(self.dt.wall.month()) {
+        let months = self.fields.months();
+        if months.has(self.dt.wall.month()) {
             return Some(());
         }
         let mut needle = self.dt.wall.date();
-        while !self.fields.months.has(needle.month()) {
+        while !months.has(needle.month()) {
             let (y, m) = if needle.month() == 12 {
                 (needle.year().checked_add(1)?, 1)
             } else {
