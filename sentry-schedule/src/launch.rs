@@ -273,14 +273,21 @@ fn prepare(
             // The run in this very task: one task per run. `execute_caught` contains a bug
             // in the run path itself (the job's own panics never leave `execute`).
             None => run::execute_caught(Arc::clone(&job), scheduled, cancel, clock).await,
+            // Boxed, so the lease keeping (rare) does not enlarge every run's future.
             Some(lease) => {
-                // Always `Some` with a lease; cloned only then, as cloning a token locks it.
-                let shutdown = shutdown.unwrap_or_default();
-                let run = run::execute(Arc::clone(&job), scheduled, cancel.clone(), clock);
-                lease
-                    .hold(tokio::spawn(run), &cancel, &shutdown)
-                    .await
-                    .map_err(|e| e.to_string())
+                Box::pin({
+                    let job = Arc::clone(&job);
+                    async move {
+                        // Always `Some` with a lease; cloned only then, as cloning a token locks it.
+                        let shutdown = shutdown.unwrap_or_default();
+                        let run = run::execute(job, scheduled, cancel.clone(), clock);
+                        lease
+                            .hold(tokio::spawn(run), &cancel, &shutdown)
+                            .await
+                            .map_err(|e| e.to_string())
+                    }
+                })
+                .await
             }
         };
         match ended {

@@ -168,7 +168,7 @@ pub(crate) async fn execute(
         states: Arc::clone(&job.states),
     };
     let hub = sentry.as_ref().map(|run_hub| Arc::clone(&run_hub.hub));
-    let body = Body::new(job.run.clone(), context, hub, span.clone());
+    let body = Box::new(Body::new(job.run.clone(), context, hub, span.clone()));
     let ended = wait::wait(body, &job, &cancel).await;
     let duration = started.elapsed();
 

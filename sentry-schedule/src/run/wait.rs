@@ -22,7 +22,10 @@ pub(super) enum Ended {
 /// Polls `body` to its end; on timeout or cancel fires the job's token, gives it
 /// [`CANCEL_GRACE`] to finish, then drops it. Returns once the job's future has ended or
 /// been dropped.
-pub(super) async fn wait(mut body: Body, job: &Job, cancel: &RunCancel) -> Ended {
+///
+/// The body comes boxed: it is the largest part of a run's state, and boxing it keeps the
+/// future of every run small enough for the allocator's fast per-thread caches.
+pub(super) async fn wait(mut body: Box<Body>, job: &Job, cancel: &RunCancel) -> Ended {
     let timeout = job.policy.timeout;
     // Boxed: a timer is large and most jobs have no timeout, so the run's future (which
     // every run allocates) stays small.
@@ -35,7 +38,7 @@ pub(super) async fn wait(mut body: Body, job: &Job, cancel: &RunCancel) -> Ended
     };
     let interrupted = tokio::select! {
         biased;
-        ended = &mut body => return from_body(ended),
+        ended = &mut *body => return from_body(ended),
         () = cancel.stopped() => Ended::Cancelled(
             cancel.reason().unwrap_or_else(|| "cancelled".to_owned()),
         ),
@@ -44,7 +47,7 @@ pub(super) async fn wait(mut body: Body, job: &Job, cancel: &RunCancel) -> Ended
     cancel.signal();
     tokio::select! {
         biased;
-        _ = &mut body => {}
+        _ = &mut *body => {}
         () = Box::pin(tokio::time::sleep(CANCEL_GRACE)) => {
             if !body.abandon() {
                 tracing::warn!(slug = %job.slug, "job panicked while being dropped");
