@@ -35,7 +35,6 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sentry_schedule_core::schedule::Upcoming;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::iter::Peekable;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -62,26 +61,21 @@ pub(crate) type DueRun = (u32, DateTime<Utc>);
 ///
 /// Per due job the dispatcher itself only pops the heap, advances the job's cursor and
 /// pushes the following instant back; everything else happens in the start tasks.
-pub(crate) async fn dispatch(jobs: Vec<Scheduled>, shared: Arc<LoopShared>) {
+pub(crate) async fn dispatch(table: Arc<[Scheduled]>, shared: Arc<LoopShared>) {
     let mut jumps = Some(shared.jumps.clone());
     let start = shared.clock.now();
-    if u32::try_from(jobs.len()).is_err() {
-        tracing::error!(jobs = jobs.len(), "more than 2^32 jobs; none is scheduled");
+    if u32::try_from(table.len()).is_err() {
+        tracing::error!(jobs = table.len(), "more than 2^32 jobs; none is scheduled");
         return;
     }
-    let table: Arc<[Scheduled]> = jobs.into();
     // One cursor per job for its whole life: it yields each instant once, in order,
     // exactly as Sentry's server iterates the schedule, so no tick can repeat.
     let mut cursors = Vec::with_capacity(table.len());
     let mut heap = TimerHeap::with_capacity(table.len());
     for (index, entry) in (0u32..).zip(table.iter()) {
         launch::on_start(&entry.job, &entry.runs, &shared, start);
-        let mut ticks = entry
-            .job
-            .schedule
-            .upcoming(start, entry.job.timezone)
-            .peekable();
-        if let Some(next) = next_tick(&entry.job, &mut ticks) {
+        let mut ticks = entry.job.schedule.upcoming(start, entry.job.timezone);
+        if let Some(next) = next_tick(&entry.job, ticks.next()) {
             heap.push(Reverse((next, index)));
         }
         cursors.push(ticks);
@@ -103,11 +97,12 @@ pub(crate) async fn dispatch(jobs: Vec<Scheduled>, shared: Arc<LoopShared>) {
             else {
                 continue;
             };
-            batch.push((index, due_tick(&entry.job, ticks, next, now)));
+            let (tick, following) = due_tick(&entry.job, ticks, next, now);
+            batch.push((index, tick));
             if batch.len() == START_BATCH {
                 launch::spawn_starts(&table, std::mem::take(&mut batch), &shared);
             }
-            if let Some(following) = next_tick(&entry.job, ticks) {
+            if let Some(following) = next_tick(&entry.job, following) {
                 heap.push(Reverse((following, index)));
             }
         }
@@ -185,9 +180,8 @@ async fn sleep_on_thread(wait: Duration) -> bool {
     }
 }
 
-/// The next instant of `job`'s cursor, or `None` (logged) when it has no further one.
-fn next_tick(job: &Job, ticks: &mut Peekable<Upcoming>) -> Option<DateTime<Utc>> {
-    let next = ticks.next();
+/// `next`, the next instant of `job`'s cursor; logs when there is none.
+fn next_tick(job: &Job, next: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
     if next.is_none() {
         tracing::info!(slug = %job.slug, "schedule has no further fire instant; job stops");
     }
@@ -195,14 +189,15 @@ fn next_tick(job: &Job, ticks: &mut Peekable<Upcoming>) -> Option<DateTime<Utc>>
 }
 
 /// The tick to run for the due instant `next` — or, when the wall clock jumped past
-/// several ticks, the latest one due at `now`, counting the others as missed.
+/// several ticks, the latest one due at `now`, counting the others as missed — and the
+/// cursor's following instant, the first after `now`.
 fn due_tick(
     job: &Job,
-    ticks: &mut Peekable<Upcoming>,
+    ticks: &mut Upcoming,
     next: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> DateTime<Utc> {
-    let (tick, passed_over) = latest_due(job, ticks, next, now);
+) -> (DateTime<Utc>, Option<DateTime<Utc>>) {
+    let (tick, passed_over, following) = latest_due(job, ticks, next, now);
     if passed_over > 0 {
         job.stats.add_missed(passed_over);
         tracing::warn!(
@@ -212,22 +207,29 @@ fn due_tick(
             "wall clock jumped past several ticks; only the latest runs"
         );
     }
-    tick
+    (tick, following)
 }
 
 /// The latest tick at or before `now`, starting from the due tick `next` and advancing
-/// `ticks` past it, and how many ticks after `next` were passed over to reach it.
+/// `ticks` past it; how many ticks after `next` were passed over to reach it; and the
+/// first instant after `now` (the cursor has yielded it).
 fn latest_due(
     job: &Job,
-    ticks: &mut Peekable<Upcoming>,
+    ticks: &mut Upcoming,
     next: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> (DateTime<Utc>, u64) {
+) -> (DateTime<Utc>, u64, Option<DateTime<Utc>>) {
     let mut tick = next;
     let mut passed = 0;
-    while let Some(t) = ticks.next_if(|t| *t <= now) {
-        tick = t;
-        passed += 1;
+    loop {
+        let following = ticks.next();
+        match following {
+            Some(t) if t <= now => {
+                tick = t;
+                passed += 1;
+            }
+            _ => return (tick, passed, following),
+        }
         if passed >= MAX_TICK_WALK {
             // A very long jump over a frequent schedule: search back from `now` for a
             // recent start, then walk the few ticks from there.
@@ -239,16 +241,18 @@ fn latest_due(
                     .next_after(from, job.timezone)
                     .is_some_and(|t| t <= now)
                 {
-                    *ticks = job.schedule.upcoming(from, job.timezone).peekable();
+                    *ticks = job.schedule.upcoming(from, job.timezone);
                     break;
                 }
                 back = back * 2;
             }
-            while let Some(t) = ticks.next_if(|t| *t <= now) {
-                tick = t;
+            loop {
+                let following = ticks.next();
+                match following {
+                    Some(t) if t <= now => tick = t,
+                    _ => return (tick, passed, following),
+                }
             }
-            return (tick, passed);
         }
     }
-    (tick, passed)
 }

@@ -368,23 +368,26 @@ impl Scheduler {
             )));
         }
 
-        let mut jobs = Vec::with_capacity(self.jobs.len());
-        let mut run_sets = Vec::with_capacity(self.jobs.len());
-        for job in &self.jobs {
-            let runs = Arc::new(RunSet::default());
-            run_sets.push(Arc::clone(&runs));
-            tracing::info!(
-                slug = %job.slug(),
-                schedule = %job.schedule(),
-                timezone = %job.timezone(),
-                "job scheduled"
-            );
-            jobs.push(Scheduled {
-                job: Arc::clone(job),
-                runs,
-            });
-        }
-        let mut dispatcher = tokio::spawn(dispatcher::dispatch(jobs, Arc::clone(&shared)));
+        let table: Arc<[Scheduled]> = self
+            .jobs
+            .iter()
+            .map(|job| {
+                tracing::info!(
+                    slug = %job.slug(),
+                    schedule = %job.schedule(),
+                    timezone = %job.timezone(),
+                    "job scheduled"
+                );
+                Scheduled {
+                    job: Arc::clone(job),
+                    runs: Arc::new(RunSet::default()),
+                }
+            })
+            .collect();
+        let mut dispatcher = tokio::spawn(dispatcher::dispatch(
+            Arc::clone(&table),
+            Arc::clone(&shared),
+        ));
         let mut dispatcher_ended = false;
         loop {
             tokio::select! {
@@ -408,7 +411,7 @@ impl Scheduler {
         } {
             tracing::error!(error = %e, "the claim pruner died");
         }
-        shutdown::drain(&tracker, &run_sets, self.shutdown_timeout).await;
+        shutdown::drain(&tracker, &table, self.shutdown_timeout).await;
         tracing::info!("scheduler stopped");
         Ok(())
     }

@@ -4,10 +4,9 @@
 //! that watch it can wrap up; running runs get until the shutdown timeout to finish; the
 //! rest are cancelled ("interrupted by shutdown") and their final check-ins handed to the
 //! transport; then the Sentry client is flushed so nothing is lost at exit.
-use crate::run_set::RunSet;
+use crate::launch::Scheduled;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::task::TaskTracker;
 
@@ -68,15 +67,15 @@ pub(crate) fn default_signal() -> Pin<Box<dyn Future<Output = ()> + Send + 'stat
 
 /// Waits for the runs on `tracker` (closed by the caller) until `timeout`, then cancels
 /// what still runs and waits for the final check-ins; finally flushes the Sentry client.
-pub(crate) async fn drain(tracker: &TaskTracker, run_sets: &[Arc<RunSet>], timeout: Duration) {
+pub(crate) async fn drain(tracker: &TaskTracker, jobs: &[Scheduled], timeout: Duration) {
     tracker.close();
-    for runs in run_sets {
-        runs.signal_all();
+    for job in jobs {
+        job.runs.signal_all();
     }
     if tokio::time::timeout(timeout, tracker.wait()).await.is_err() {
-        let cancelled: usize = run_sets
+        let cancelled: usize = jobs
             .iter()
-            .map(|runs| runs.cancel_all("interrupted by shutdown"))
+            .map(|job| job.runs.cancel_all("interrupted by shutdown"))
             .sum();
         tracing::warn!(
             cancelled,
