@@ -51,8 +51,12 @@ pub async fn run_all() -> Result<(), Error> {
 ///   goes back to sleep if the instant has not come yet. With the system clock the last
 ///   two milliseconds are slept on a blocking thread, so runs start within a fraction of a
 ///   millisecond of their instant rather than tokio's timer granularity of one.
-/// - Each run is a task of its own; jobs due at the same instant are started from one
-///   wake-up by a few short start tasks, so every worker thread shares the starting.
+/// - Jobs due at the same instant are started from one wake-up by a few start tasks, so
+///   every worker thread shares the starting. A start task polls each run once itself; a
+///   run still going after that first poll (its first real `.await`) continues in a task
+///   of its own, and a run that ends within it never costs a task. A job that blocks its
+///   thread in that first poll does not hold up the jobs due with it: each start task
+///   leaves stand-ins that other worker threads pick up.
 /// - Wall-clock jumps (NTP steps, suspend/resume) are noticed within 5 seconds. After a
 ///   jump **backward** no tick runs twice: a job only ever fires instants later than the
 ///   last one it ran. After a jump **forward** over several ticks only the latest due
