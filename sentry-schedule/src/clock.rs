@@ -14,7 +14,7 @@ pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
 
     /// Whether this clock is the real time of the machine, so the scheduler may sleep the
-    /// last [`PRECISE_WINDOW`](crate::clock::PRECISE_WINDOW) before a fire instant on a
+    /// last [`PRECISE_WINDOW`] before a fire instant on a
     /// blocking thread (accurate to tens of microseconds) instead of on tokio's timer,
     /// which has a granularity of one millisecond.
     ///

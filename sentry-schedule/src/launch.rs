@@ -1,5 +1,6 @@
-//! Starting runs: the overlap policy, jitter, the claim with a coordinator, and the run's
-//! own task, registered in its job's run set and on the scheduler's task tracker.
+//! Starting runs: the overlap policy, jitter, the claim with a coordinator, the start tasks
+//! that begin the runs due at one instant ([`drain`]), and the run's own task once it has
+//! to wait; every run is registered in its job's run set and on the scheduler's tracker.
 use crate::__private::Overlap;
 use crate::claim::{self, Coordination, Lease};
 use crate::clock::Clock;
