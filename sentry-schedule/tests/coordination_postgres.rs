@@ -1,39 +1,28 @@
 //! The PostgreSQL coordinator against a real server (`SENTRY_SCHEDULE_TEST_POSTGRES_URL`,
-//! started by `.ci/services`). Each test works in a schema of its own.
+//! started by `.ci/services`). Each test works in a schema of its own. The scenarios every
+//! backend runs are in `coordination_support::scenarios`; the tests of the table, its
+//! migration and privileges, pruning and an outage are PostgreSQL's own.
 #![cfg(feature = "postgres")]
 
 mod coordination_support;
+#[path = "coordination_support/postgres.rs"]
+mod postgres_support;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
+use coordination_support::scenarios::{
+    self, claims_fail_while_unreachable, history_ticks, let_lease_expire, tick, won, Store, LONG,
+};
 use coordination_support::{server_url, socket_addr, unique_name, via, Proxy};
+use postgres_support::Db;
 use sentry_schedule::coordinator::{
-    Claim, ClaimToken, Coordinator, CoordinatorError, Held, LeaseKeeper, Postgres, PostgresOptions,
-    RunOutcome, RunStatus,
+    Claim, Coordinator, CoordinatorError, LeaseKeeper, Postgres, PostgresOptions, RunOutcome,
+    RunStatus,
 };
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::sync::Arc;
 use std::time::Duration;
 
-const LONG: Duration = Duration::from_secs(600);
-
-struct Db {
-    url: String,
-    admin: PgPool,
-    schema: String,
-}
-
 impl Db {
-    async fn new() -> Option<Db> {
-        let url = server_url("SENTRY_SCHEDULE_TEST_POSTGRES_URL")?;
-        let admin = PgPool::connect(&url).await.expect("connect to PostgreSQL");
-        let schema = unique_name("sstest");
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        Some(Db { url, admin, schema })
-    }
-
     fn options(&self) -> PostgresOptions {
         PostgresOptions {
             schema: Some(self.schema.clone()),
@@ -69,57 +58,20 @@ impl Db {
         .await
         .unwrap()
     }
+}
 
-    async fn drop_schema(self) {
-        sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.schema))
-            .execute(&self.admin)
-            .await
-            .unwrap();
+impl Store for Db {
+    async fn replica(&self, name: &str) -> Arc<dyn Coordinator> {
+        Arc::new(Db::replica(self, name).await)
     }
-}
-
-fn tick(minute: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 3, 1, 12, minute, 0).unwrap()
-}
-
-fn won(claim: Claim) -> ClaimToken {
-    match claim {
-        Claim::Won(token) => token,
-        Claim::Lost(held) => panic!("claim lost to {held:?}"),
-    }
-}
-
-/// Lets the database clock pass a zero-length lease (timestamps have microsecond resolution).
-async fn let_lease_expire() {
-    tokio::time::sleep(Duration::from_millis(5)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_claims_of_a_tick_have_exactly_one_winner() {
+async fn postgres_concurrent_claims_of_a_tick_have_exactly_one_winner() {
     let Some(db) = Db::new().await else { return };
-    let mut replicas = Vec::new();
-    for i in 0..6 {
-        replicas.push(Arc::new(db.replica(&format!("replica-{i}")).await));
-    }
-    for minute in 0..20 {
-        let claims: Vec<_> = replicas
-            .iter()
-            .map(|replica| {
-                let replica = replica.clone();
-                tokio::spawn(async move { replica.claim("report", tick(minute), LONG).await })
-            })
-            .collect();
-        let mut winners = Vec::new();
-        for (i, claim) in claims.into_iter().enumerate() {
-            match claim.await.unwrap().unwrap() {
-                Claim::Won(_) => winners.push(format!("replica-{i}")),
-                Claim::Lost(held) => {
-                    assert!(!held.finished);
-                    assert!(held.retry_in > LONG - Duration::from_secs(60));
-                }
-            }
-        }
-        assert_eq!(winners.len(), 1, "tick {minute}: winners {winners:?}");
+    let winners = scenarios::concurrent_claims_of_a_tick_have_exactly_one_winner(&db).await;
+    // The claim table itself names the winner of each tick, once.
+    for (minute, winner) in (0..).zip(&winners) {
         let owner: String = sqlx::query_scalar(&format!(
             "SELECT owner FROM {}.sentry_schedule_claims WHERE slug = 'report' AND tick = $1",
             db.schema
@@ -128,85 +80,30 @@ async fn concurrent_claims_of_a_tick_have_exactly_one_winner() {
         .fetch_one(&db.admin)
         .await
         .unwrap();
-        assert_eq!(owner, winners[0]);
+        assert_eq!(&owner, winner);
     }
     assert_eq!(db.count("slug = 'report'").await, 20);
     db.drop_schema().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn an_expired_lease_is_taken_over_by_exactly_one_replica() {
+async fn postgres_an_expired_lease_is_taken_over_by_exactly_one_replica() {
     let Some(db) = Db::new().await else { return };
-    let crashed = db.replica("crashed").await;
-    let old = won(crashed
-        .claim("report", tick(1), Duration::ZERO)
-        .await
-        .unwrap());
-    let_lease_expire().await;
-
-    let mut replicas = Vec::new();
-    for i in 0..6 {
-        replicas.push(Arc::new(db.replica(&format!("replica-{i}")).await));
-    }
-    let attempts: Vec<_> = replicas
-        .iter()
-        .map(|replica| {
-            let replica = replica.clone();
-            tokio::spawn(async move { replica.take_over("report", tick(1), LONG).await })
-        })
-        .collect();
-    let mut tokens = Vec::new();
-    for (i, attempt) in attempts.into_iter().enumerate() {
-        if let Claim::Won(token) = attempt.await.unwrap().unwrap() {
-            tokens.push((i, token));
-        }
-    }
-    assert_eq!(tokens.len(), 1);
-    let (winner, token) = tokens.remove(0);
-    assert_ne!(token.token, old.token);
-
-    // The crashed replica wakes up: its token no longer renews nor finishes the tick.
-    assert!(!crashed.renew(&old, LONG).await.unwrap());
-    let outcome = RunOutcome::new(RunStatus::Ok, Duration::from_millis(1500));
-    assert!(!crashed.finish(&old, &outcome).await.unwrap());
-    assert!(replicas[winner].finish(&token, &outcome).await.unwrap());
-    let history = crashed.history("report", 10).await.unwrap();
-    assert_eq!(history.len(), 1);
-    assert_eq!(history[0].takeovers, 1);
-    assert_eq!(history[0].status, Some(RunStatus::Ok));
-    assert_eq!(history[0].owner, format!("replica-{winner}"));
-    assert!(history[0].started_at > history[0].claimed_at);
+    scenarios::an_expired_lease_is_taken_over_by_exactly_one_replica(&db).await;
     db.drop_schema().await;
 }
 
 #[tokio::test]
-async fn a_running_lease_is_not_taken_over() {
+async fn postgres_a_running_lease_is_not_taken_over_and_renew_keeps_it() {
     let Some(db) = Db::new().await else { return };
-    let a = db.replica("a").await;
-    let b = db.replica("b").await;
-    let _token = won(a.claim("report", tick(1), LONG).await.unwrap());
-    let Claim::Lost(held) = b.take_over("report", tick(1), LONG).await.unwrap() else {
-        panic!("took over a running lease")
-    };
-    assert_eq!(held.owner, "a");
-    assert!(!held.finished);
-    assert!(held.retry_in <= LONG && held.retry_in > LONG - Duration::from_secs(60));
+    scenarios::a_running_lease_is_not_taken_over_and_renew_keeps_it(&db).await;
     db.drop_schema().await;
 }
 
 #[tokio::test]
-async fn renew_keeps_the_claim() {
+async fn postgres_finish_records_the_outcome_and_the_history() {
     let Some(db) = Db::new().await else { return };
-    let a = db.replica("a").await;
-    let b = db.replica("b").await;
-    let token = won(a.claim("report", tick(1), Duration::ZERO).await.unwrap());
-    let_lease_expire().await;
-    // Expired but not yet taken over: the holder can still renew it.
-    assert!(a.renew(&token, LONG).await.unwrap());
-    assert!(matches!(
-        b.take_over("report", tick(1), LONG).await.unwrap(),
-        Claim::Lost(_)
-    ));
+    scenarios::finish_records_the_outcome_and_the_history(&db).await;
     db.drop_schema().await;
 }
 
@@ -228,70 +125,6 @@ async fn the_lease_keeper_renews_while_the_run_goes_on() {
     keeper.stop();
     let outcome = RunOutcome::new(RunStatus::Ok, Duration::from_secs(4));
     assert!(a.finish(&token, &outcome).await.unwrap());
-    db.drop_schema().await;
-}
-
-#[tokio::test]
-async fn finish_records_the_outcome_and_the_table_is_the_history() {
-    let Some(db) = Db::new().await else { return };
-    let a = db.replica("a").await;
-    let b = db.replica("b").await;
-    let first = won(a.claim("report", tick(1), LONG).await.unwrap());
-    let second = won(b.claim("report", tick(2), LONG).await.unwrap());
-    let _third = won(a.claim("report", tick(3), LONG).await.unwrap());
-    let _other = won(a.claim("cleanup", tick(4), LONG).await.unwrap());
-    assert!(a
-        .finish(
-            &first,
-            &RunOutcome::new(RunStatus::Ok, Duration::from_millis(1234))
-        )
-        .await
-        .unwrap());
-    let failed = RunOutcome {
-        status: RunStatus::Error,
-        duration: Duration::from_millis(42),
-        message: Some("SMTP server refused the connection".into()),
-    };
-    assert!(b.finish(&second, &failed).await.unwrap());
-    // Finishing twice records nothing more.
-    assert!(!b.finish(&second, &failed).await.unwrap());
-
-    let history = b.history("report", 10).await.unwrap();
-    let ticks: Vec<_> = history.iter().map(|r| r.tick).collect();
-    assert_eq!(ticks, [tick(3), tick(2), tick(1)]);
-    let [running, error, ok] = &history[..] else {
-        panic!()
-    };
-    assert_eq!((running.status, running.finished_at), (None, None));
-    assert_eq!(running.owner, "a");
-    assert_eq!(error.status, Some(RunStatus::Error));
-    assert_eq!(error.duration, Some(Duration::from_millis(42)));
-    assert_eq!(
-        error.message.as_deref(),
-        Some("SMTP server refused the connection")
-    );
-    assert_eq!(error.owner, "b");
-    assert_eq!(ok.status, Some(RunStatus::Ok));
-    assert_eq!(ok.duration, Some(Duration::from_millis(1234)));
-    assert!(ok.finished_at.unwrap() >= ok.started_at);
-    assert_eq!(b.history("report", 1).await.unwrap().len(), 1);
-
-    // A finished tick is neither claimed nor taken over again.
-    let Claim::Lost(held) = b.claim("report", tick(1), LONG).await.unwrap() else {
-        panic!()
-    };
-    assert!(held.finished);
-    assert_eq!(held.retry_in, Duration::ZERO);
-    assert!(matches!(
-        b.take_over("report", tick(1), LONG).await.unwrap(),
-        Claim::Lost(Held { finished: true, .. })
-    ));
-    assert!(!a.renew(&first, LONG).await.unwrap());
-
-    assert_eq!(a.last_claimed_tick("report").await.unwrap(), Some(tick(3)));
-    assert_eq!(a.last_claimed_tick("nothing").await.unwrap(), None);
-    assert!(a.has_claim("report", tick(2)).await.unwrap());
-    assert!(!a.has_claim("report", tick(5)).await.unwrap());
     db.drop_schema().await;
 }
 
@@ -333,13 +166,7 @@ async fn prune_deletes_old_finished_and_abandoned_claims_only() {
     let_lease_expire().await;
 
     assert_eq!(c.prune().await.unwrap(), 2);
-    let left: Vec<_> = c
-        .history("job", 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.tick)
-        .collect();
+    let left = history_ticks(&c, "job").await;
     assert_eq!(left.len(), 2);
     assert!(left.contains(&now.with_nanosecond_truncated()));
     assert!(left.contains(&(old - chrono::Duration::minutes(2)).with_nanosecond_truncated()));
@@ -509,16 +336,7 @@ async fn an_unreachable_database_is_an_error_and_the_coordinator_recovers() {
     won(c.claim("job", tick(1), LONG).await.unwrap());
 
     proxy.cut();
-    for minute in 2..4 {
-        let error = c.claim("job", tick(minute), LONG).await.unwrap_err();
-        assert!(
-            matches!(
-                error,
-                CoordinatorError::Backend(_) | CoordinatorError::Timeout(_)
-            ),
-            "{error:?}"
-        );
-    }
+    claims_fail_while_unreachable(&c).await;
     assert!(c.history("job", 5).await.is_err());
 
     proxy.restore();

@@ -5,7 +5,9 @@
 //! instants are written by hand.
 use chrono::{DateTime, TimeDelta, Utc};
 use sentry_schedule::clock::{Clock, TestClock};
-use sentry_schedule::{Error, Job, JobContext, Overlap, Scheduler};
+use sentry_schedule::{Error, Job, JobBuilder, JobContext, JobStats, Overlap, Scheduler};
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -19,6 +21,15 @@ fn at(s: &str) -> DateTime<Utc> {
 #[derive(Debug, Clone, PartialEq)]
 struct Seen {
     scheduled: DateTime<Utc>,
+    now: DateTime<Utc>,
+}
+
+/// How a run ended: `finished`, `cancelled` (it saw its token fire) or `dropped` (its future
+/// was dropped unfinished), and the wall-clock time then.
+#[derive(Debug, Clone, PartialEq)]
+struct Ended {
+    scheduled: DateTime<Utc>,
+    how: &'static str,
     now: DateTime<Utc>,
 }
 
@@ -78,6 +89,189 @@ fn reporting(
     }
 }
 
+/// What a working job does after reporting its start.
+#[derive(Debug, Clone, Copy)]
+enum Work {
+    /// Works for the duration (paused clock) unless its run is cancelled first.
+    Cooperative(Duration),
+    /// Works for the duration whatever happens: it ignores its cancellation token.
+    Stubborn(Duration),
+}
+
+/// Sends how a run ended when the run's future goes away: `dropped` unless the run set
+/// `how` on its way out.
+struct EndReport {
+    ends: mpsc::UnboundedSender<Ended>,
+    clock: TestClock,
+    scheduled: DateTime<Utc>,
+    how: &'static str,
+}
+
+impl Drop for EndReport {
+    fn drop(&mut self) {
+        let _ = self.ends.send(Ended {
+            scheduled: self.scheduled,
+            how: self.how,
+            now: self.clock.now(),
+        });
+    }
+}
+
+/// A job fn that reports its start, does `work`, and reports how it ended on `ends`.
+fn working(
+    clock: &TestClock,
+    starts: &mpsc::UnboundedSender<Seen>,
+    ends: &mpsc::UnboundedSender<Ended>,
+    work: Work,
+) -> impl Fn(JobContext) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync + 'static {
+    let (clock, starts, ends) = (clock.clone(), starts.clone(), ends.clone());
+    move |ctx: JobContext| {
+        let _ = starts.send(Seen {
+            scheduled: ctx.scheduled(),
+            now: clock.now(),
+        });
+        let end = EndReport {
+            ends: ends.clone(),
+            clock: clock.clone(),
+            scheduled: ctx.scheduled(),
+            how: "dropped",
+        };
+        Box::pin(async move {
+            let mut end = end; // the whole report, not just its `how`, lives in the future
+            end.how = match work {
+                Work::Cooperative(work) => tokio::select! {
+                    () = tokio::time::sleep(work) => "finished",
+                    () = ctx.cancelled() => "cancelled",
+                },
+                Work::Stubborn(work) => {
+                    tokio::time::sleep(work).await;
+                    "finished"
+                }
+            };
+        })
+    }
+}
+
+/// How a [`Fixture`] starts: the wall clock's start, the job's work, the shutdown timeout.
+struct Setup {
+    start: DateTime<Utc>,
+    work: Option<Work>,
+    shutdown_timeout: Duration,
+}
+
+impl Setup {
+    /// The job does `work` in each run (by default it only reports the run).
+    fn working(self, work: Work) -> Self {
+        Self {
+            work: Some(work),
+            ..self
+        }
+    }
+
+    /// The scheduler's shutdown timeout (30 s by default).
+    fn shutdown_timeout(self, shutdown_timeout: Duration) -> Self {
+        Self {
+            shutdown_timeout,
+            ..self
+        }
+    }
+
+    /// Builds `job` with the recording job fn and starts a scheduler running it alone.
+    fn start(self, job: JobBuilder) -> Fixture {
+        let clock = TestClock::new(self.start);
+        let (starts_tx, starts) = mpsc::unbounded_channel();
+        let (ends_tx, ends) = mpsc::unbounded_channel();
+        let job = match self.work {
+            None => job.run(reporting(&clock, &starts_tx)),
+            Some(work) => job.run(working(&clock, &starts_tx, &ends_tx, work)),
+        }
+        .build()
+        .unwrap();
+        let stats = job.stats();
+        let running = Running::start_with(&clock, vec![job], self.shutdown_timeout);
+        Fixture {
+            clock,
+            starts,
+            ends,
+            stats,
+            running: Some(running),
+        }
+    }
+}
+
+/// One job under a running scheduler, on tokio's paused clock and a test wall clock; every
+/// run of the job is recorded.
+struct Fixture {
+    clock: TestClock,
+    /// The runs as they started.
+    starts: mpsc::UnboundedReceiver<Seen>,
+    /// The runs as they ended (only a working job reports its ends).
+    ends: mpsc::UnboundedReceiver<Ended>,
+    stats: JobStats,
+    running: Option<Running>,
+}
+
+impl Fixture {
+    /// A fixture whose wall clock starts at `start`.
+    fn at(start: &str) -> Setup {
+        Setup {
+            start: at(start),
+            work: None,
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// The next run to start.
+    async fn next_run(&mut self) -> Seen {
+        self.starts.recv().await.expect("job reports")
+    }
+
+    /// The next run is the one scheduled at `scheduled`.
+    async fn expect_run(&mut self, scheduled: &str) {
+        let seen = self.next_run().await;
+        assert_eq!(seen.scheduled, at(scheduled), "{seen:?}");
+    }
+
+    /// The next runs are those scheduled at `expected`, each starting exactly on time by the
+    /// wall clock: never early, and with the paused clock not late either.
+    async fn expect_on_time(&mut self, expected: &[&str]) {
+        for &instant in expected {
+            let seen = self.next_run().await;
+            assert_eq!(
+                seen,
+                Seen {
+                    scheduled: at(instant),
+                    now: at(instant)
+                }
+            );
+        }
+    }
+
+    /// Waits for the next run to end: the one scheduled at `scheduled`, ending `how` at `now`.
+    async fn expect_end(&mut self, scheduled: &str, how: &str, now: &str) {
+        let ended = self.ends.recv().await.expect("job reports its end");
+        assert_eq!(
+            (ended.scheduled, ended.how, ended.now),
+            (at(scheduled), how, at(now))
+        );
+    }
+
+    /// The run scheduled at `scheduled` has already ended, `how` at `now`, first of those
+    /// not yet looked at.
+    fn expect_ended(&mut self, scheduled: &str, how: &str, now: &str) {
+        let ended = self.ends.try_recv().expect("a run has ended");
+        assert_eq!(
+            (ended.scheduled, ended.how, ended.now),
+            (at(scheduled), how, at(now))
+        );
+    }
+
+    /// Signals shutdown and waits for the scheduler to return.
+    async fn stop(&mut self) {
+        self.running.take().expect("running").stop().await;
+    }
+}
+
 /// Keeps the panicking job's return type `()` without unreachable code after `panic!`.
 fn ctx_is_always_true() -> bool {
     true
@@ -89,70 +283,43 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<Seen>) -> Seen {
 
 #[tokio::test(start_paused = true)]
 async fn every_five_minutes_fires_on_the_five_minute_marks() {
-    let clock = TestClock::new(at("2026-03-02T12:03:30Z"));
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let job = Job::cron("five-minutes", "*/5 * * * *", reporting(&clock, &tx)).unwrap();
-    let running = Running::start(&clock, vec![job]);
-
-    for expected in [
+    let mut t =
+        Fixture::at("2026-03-02T12:03:30Z").start(Job::builder("five-minutes", "*/5 * * * *"));
+    t.expect_on_time(&[
         "2026-03-02T12:05:00Z",
         "2026-03-02T12:10:00Z",
         "2026-03-02T12:15:00Z",
-    ] {
-        let seen = next(&mut rx).await;
-        assert_eq!(seen.scheduled, at(expected));
-        // Never early, and with the paused clock not late either.
-        assert_eq!(seen.now, at(expected));
-    }
-    running.stop().await;
+    ])
+    .await;
+    t.stop().await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn daily_job_in_vienna_follows_the_spring_dst_change() {
     // 2026-03-29 01:00 UTC Vienna moves from CET (UTC+1) to CEST (UTC+2).
-    let clock = TestClock::new(at("2026-03-27T12:00:00Z"));
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let job = Job::builder("vienna-morning", "30 9 * * *")
-        .timezone("Europe/Vienna")
-        .run(reporting(&clock, &tx))
-        .build()
-        .unwrap();
-    let running = Running::start(&clock, vec![job]);
-
-    for expected in [
+    let mut t = Fixture::at("2026-03-27T12:00:00Z")
+        .start(Job::builder("vienna-morning", "30 9 * * *").timezone("Europe/Vienna"));
+    t.expect_on_time(&[
         "2026-03-28T08:30:00Z", // 09:30 CET
         "2026-03-29T07:30:00Z", // 09:30 CEST, the day of the change
         "2026-03-30T07:30:00Z",
-    ] {
-        let seen = next(&mut rx).await;
-        assert_eq!(seen.scheduled, at(expected));
-        assert_eq!(seen.now, at(expected));
-    }
-    running.stop().await;
+    ])
+    .await;
+    t.stop().await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_time_in_the_skipped_hour_fires_right_after_the_gap() {
     // On 2026-03-29 Vienna's clocks go from 02:00 CET straight to 03:00 CEST.
-    let clock = TestClock::new(at("2026-03-27T12:00:00Z"));
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let job = Job::builder("vienna-night", "30 2 * * *")
-        .timezone("Europe/Vienna")
-        .run(reporting(&clock, &tx))
-        .build()
-        .unwrap();
-    let running = Running::start(&clock, vec![job]);
-
-    for expected in [
+    let mut t = Fixture::at("2026-03-27T12:00:00Z")
+        .start(Job::builder("vienna-night", "30 2 * * *").timezone("Europe/Vienna"));
+    t.expect_on_time(&[
         "2026-03-28T01:30:00Z", // 02:30 CET
         "2026-03-29T01:00:00Z", // 02:30 does not exist: 03:00 CEST, the end of the gap
         "2026-03-30T00:30:00Z", // 02:30 CEST
-    ] {
-        let seen = next(&mut rx).await;
-        assert_eq!(seen.scheduled, at(expected));
-        assert_eq!(seen.now, at(expected));
-    }
-    running.stop().await;
+    ])
+    .await;
+    t.stop().await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -254,162 +421,69 @@ async fn failing_and_panicking_jobs_keep_being_scheduled() {
     handle.abort();
 }
 
-/// A job that reports its start, then works for `work` (paused clock) unless its run is
-/// cancelled; it reports how it ended on `ends`.
-fn slow_job(
-    clock: &TestClock,
-    starts: &mpsc::UnboundedSender<Seen>,
-    ends: &mpsc::UnboundedSender<(DateTime<Utc>, &'static str, DateTime<Utc>)>,
-    work: Duration,
-) -> impl Fn(JobContext) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
-       + Send
-       + Sync
-       + 'static {
-    let (clock, starts, ends) = (clock.clone(), starts.clone(), ends.clone());
-    move |ctx: JobContext| {
-        let (clock, ends) = (clock.clone(), ends.clone());
-        let _ = starts.send(Seen {
-            scheduled: ctx.scheduled(),
-            now: clock.now(),
-        });
-        Box::pin(async move {
-            let how = tokio::select! {
-                () = tokio::time::sleep(work) => "finished",
-                () = ctx.cancelled() => "cancelled",
-            };
-            let _ = ends.send((ctx.scheduled(), how, clock.now()));
-        })
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn overlap_skip_skips_ticks_while_the_previous_run_runs() {
-    let clock = TestClock::new(at("2026-03-02T12:00:30Z"));
-    let (starts, mut started) = mpsc::unbounded_channel();
-    let (ends, mut ended) = mpsc::unbounded_channel();
-    let job = Job::builder("skipper", "* * * * *")
-        .overlap(Overlap::Skip)
-        .run(slow_job(&clock, &starts, &ends, Duration::from_secs(150)))
-        .build()
-        .unwrap();
-    let stats = job.stats();
-    let running = Running::start(&clock, vec![job]);
+    let mut t = Fixture::at("2026-03-02T12:00:30Z")
+        .working(Work::Cooperative(Duration::from_secs(150)))
+        .start(Job::builder("skipper", "* * * * *").overlap(Overlap::Skip));
 
     // 12:01 runs until 12:03:30, so 12:02 and 12:03 are skipped; 12:04 runs.
-    assert_eq!(
-        next(&mut started).await.scheduled,
-        at("2026-03-02T12:01:00Z")
-    );
-    assert_eq!(
-        ended.recv().await.unwrap(),
-        (
-            at("2026-03-02T12:01:00Z"),
-            "finished",
-            at("2026-03-02T12:03:30Z")
-        )
-    );
-    assert_eq!(
-        next(&mut started).await.scheduled,
-        at("2026-03-02T12:04:00Z")
-    );
-    assert_eq!(stats.skipped(), 2);
-    assert_eq!(stats.started(), 2);
-    running.stop().await;
+    t.expect_run("2026-03-02T12:01:00Z").await;
+    t.expect_end("2026-03-02T12:01:00Z", "finished", "2026-03-02T12:03:30Z")
+        .await;
+    t.expect_run("2026-03-02T12:04:00Z").await;
+    assert_eq!(t.stats.skipped(), 2);
+    assert_eq!(t.stats.started(), 2);
+    t.stop().await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn overlap_allow_runs_concurrently() {
-    let clock = TestClock::new(at("2026-03-02T12:00:30Z"));
-    let (starts, mut started) = mpsc::unbounded_channel();
-    let (ends, mut ended) = mpsc::unbounded_channel();
-    let job = Job::builder("allower", "* * * * *")
-        .overlap(Overlap::Allow)
-        .run(slow_job(&clock, &starts, &ends, Duration::from_secs(150)))
-        .build()
-        .unwrap();
-    let stats = job.stats();
-    let running = Running::start(&clock, vec![job]);
+    let mut t = Fixture::at("2026-03-02T12:00:30Z")
+        .working(Work::Cooperative(Duration::from_secs(150)))
+        .start(Job::builder("allower", "* * * * *").overlap(Overlap::Allow));
 
-    for expected in ["12:01:00", "12:02:00", "12:03:00", "12:04:00"] {
-        let seen = next(&mut started).await;
-        assert_eq!(seen.scheduled, at(&format!("2026-03-02T{expected}Z")));
-        assert_eq!(seen.now, seen.scheduled);
-    }
+    t.expect_on_time(&[
+        "2026-03-02T12:01:00Z",
+        "2026-03-02T12:02:00Z",
+        "2026-03-02T12:03:00Z",
+        "2026-03-02T12:04:00Z",
+    ])
+    .await;
     // The first run finished at 12:03:30, while later ones had started.
-    assert_eq!(
-        ended.try_recv().unwrap(),
-        (
-            at("2026-03-02T12:01:00Z"),
-            "finished",
-            at("2026-03-02T12:03:30Z")
-        )
-    );
-    assert_eq!(stats.skipped(), 0);
-    running.stop().await;
+    t.expect_ended("2026-03-02T12:01:00Z", "finished", "2026-03-02T12:03:30Z");
+    assert_eq!(t.stats.skipped(), 0);
+    t.stop().await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn overlap_replace_cancels_the_old_run_and_starts_the_new_one() {
-    let clock = TestClock::new(at("2026-03-02T12:00:30Z"));
-    let (starts, mut started) = mpsc::unbounded_channel();
-    let (ends, mut ended) = mpsc::unbounded_channel();
-    let job = Job::builder("replacer", "* * * * *")
-        .overlap(Overlap::Replace)
-        .run(slow_job(&clock, &starts, &ends, Duration::from_secs(150)))
-        .build()
-        .unwrap();
-    let stats = job.stats();
-    let running = Running::start(&clock, vec![job]);
+    let mut t = Fixture::at("2026-03-02T12:00:30Z")
+        .working(Work::Cooperative(Duration::from_secs(150)))
+        .start(Job::builder("replacer", "* * * * *").overlap(Overlap::Replace));
 
-    assert_eq!(
-        next(&mut started).await.scheduled,
-        at("2026-03-02T12:01:00Z")
-    );
-    assert_eq!(
-        next(&mut started).await.scheduled,
-        at("2026-03-02T12:02:00Z")
-    );
+    t.expect_run("2026-03-02T12:01:00Z").await;
+    t.expect_run("2026-03-02T12:02:00Z").await;
     // The 12:01 run was told to stop exactly when the 12:02 tick came.
-    assert_eq!(
-        ended.recv().await.unwrap(),
-        (
-            at("2026-03-02T12:01:00Z"),
-            "cancelled",
-            at("2026-03-02T12:02:00Z")
-        )
-    );
-    assert_eq!(
-        next(&mut started).await.scheduled,
-        at("2026-03-02T12:03:00Z")
-    );
-    assert_eq!(
-        ended.recv().await.unwrap(),
-        (
-            at("2026-03-02T12:02:00Z"),
-            "cancelled",
-            at("2026-03-02T12:03:00Z")
-        )
-    );
-    assert_eq!(stats.replaced(), 2);
-    assert_eq!(stats.skipped(), 0);
-    running.stop().await;
+    t.expect_end("2026-03-02T12:01:00Z", "cancelled", "2026-03-02T12:02:00Z")
+        .await;
+    t.expect_run("2026-03-02T12:03:00Z").await;
+    t.expect_end("2026-03-02T12:02:00Z", "cancelled", "2026-03-02T12:03:00Z")
+        .await;
+    assert_eq!(t.stats.replaced(), 2);
+    assert_eq!(t.stats.skipped(), 0);
+    t.stop().await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn jitter_delays_each_run_by_less_than_its_bound() {
-    let clock = TestClock::new(at("2026-03-02T12:00:30Z"));
-    let (tx, mut rx) = mpsc::unbounded_channel();
     let jitter = Duration::from_secs(30);
-    let job = Job::builder("jittery", "* * * * *")
-        .jitter(jitter)
-        .run(reporting(&clock, &tx))
-        .build()
-        .unwrap();
-    let running = Running::start(&clock, vec![job]);
+    let mut t = Fixture::at("2026-03-02T12:00:30Z")
+        .start(Job::builder("jittery", "* * * * *").jitter(jitter));
 
     let mut delays = Vec::new();
     for minute in 1..=20 {
-        let seen = next(&mut rx).await;
+        let seen = t.next_run().await;
         assert_eq!(
             seen.scheduled,
             at(&format!("2026-03-02T12:{minute:02}:00Z"))
@@ -422,39 +496,27 @@ async fn jitter_delays_each_run_by_less_than_its_bound() {
         delays.iter().any(|d| !d.is_zero()),
         "20 runs without any delay: {delays:?}"
     );
-    running.stop().await;
+    t.stop().await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn run_at_startup_runs_once_immediately_then_on_schedule() {
-    let clock = TestClock::new(at("2026-03-02T12:03:30Z"));
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let job = Job::builder("eager", "*/5 * * * *")
-        .run_at_startup(true)
-        .run(reporting(&clock, &tx))
-        .build()
-        .unwrap();
-    let running = Running::start(&clock, vec![job]);
+    let mut t = Fixture::at("2026-03-02T12:03:30Z")
+        .start(Job::builder("eager", "*/5 * * * *").run_at_startup(true));
 
-    let first = next(&mut rx).await;
-    assert_eq!(first.scheduled, at("2026-03-02T12:03:30Z"));
-    assert_eq!(first.now, at("2026-03-02T12:03:30Z"));
-    assert_eq!(next(&mut rx).await.scheduled, at("2026-03-02T12:05:00Z"));
-    running.stop().await;
+    t.expect_on_time(&["2026-03-02T12:03:30Z"]).await;
+    t.expect_run("2026-03-02T12:05:00Z").await;
+    t.stop().await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn forward_clock_jump_runs_only_the_latest_missed_tick_once() {
-    let clock = TestClock::new(at("2026-03-02T12:30:00Z"));
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let job = Job::cron("hourly", "0 * * * *", reporting(&clock, &tx)).unwrap();
-    let stats = job.stats();
-    let running = Running::start(&clock, vec![job]);
+    let mut t = Fixture::at("2026-03-02T12:30:00Z").start(Job::builder("hourly", "0 * * * *"));
 
-    assert_eq!(next(&mut rx).await.scheduled, at("2026-03-02T13:00:00Z"));
+    t.expect_run("2026-03-02T13:00:00Z").await;
     // Suspend/resume: the wall clock leaps 5h20m while the monotonic clock stands still.
-    clock.jump(TimeDelta::minutes(5 * 60 + 20));
-    let catch_up = next(&mut rx).await;
+    t.clock.jump(TimeDelta::minutes(5 * 60 + 20));
+    let catch_up = t.next_run().await;
     assert_eq!(catch_up.scheduled, at("2026-03-02T18:00:00Z"));
     // Noticed within the clock watch's 5 s check interval.
     let late = catch_up.now - at("2026-03-02T18:20:00Z");
@@ -463,206 +525,123 @@ async fn forward_clock_jump_runs_only_the_latest_missed_tick_once() {
         "{late}"
     );
     // No burst: the next run is the next regular tick.
-    let seen = next(&mut rx).await;
-    assert_eq!(seen.scheduled, at("2026-03-02T19:00:00Z"));
-    assert_eq!(seen.now, at("2026-03-02T19:00:00Z"));
+    t.expect_on_time(&["2026-03-02T19:00:00Z"]).await;
     assert_eq!(
-        stats.missed(),
+        t.stats.missed(),
         4,
         "14:00, 15:00, 16:00 and 17:00 were passed over"
     );
-    assert_eq!(stats.started(), 3);
-    running.stop().await;
+    assert_eq!(t.stats.started(), 3);
+    t.stop().await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_small_step_back_while_sleeping_does_not_make_the_run_early() {
-    let clock = TestClock::new(at("2026-03-02T12:03:30Z"));
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let job = Job::cron("five-minutes", "*/5 * * * *", reporting(&clock, &tx)).unwrap();
     let started = Instant::now();
-    let running = Running::start(&clock, vec![job]);
+    let mut t =
+        Fixture::at("2026-03-02T12:03:30Z").start(Job::builder("five-minutes", "*/5 * * * *"));
 
     // The loop sleeps 90 s on the monotonic clock. Half-way the wall clock steps back by
     // 0.5 s, too little for the clock watch to report: the loop wakes 0.5 s early by the
     // wall clock, reads it again, and sleeps the rest.
     tokio::time::sleep(Duration::from_secs(30)).await;
-    clock.jump(TimeDelta::milliseconds(-500));
-    let seen = next(&mut rx).await;
-    assert_eq!(seen.scheduled, at("2026-03-02T12:05:00Z"));
-    assert_eq!(seen.now, at("2026-03-02T12:05:00Z"));
+    t.clock.jump(TimeDelta::milliseconds(-500));
+    t.expect_on_time(&["2026-03-02T12:05:00Z"]).await;
     assert_eq!(started.elapsed(), Duration::from_millis(90_500));
-    running.stop().await;
+    t.stop().await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_day_long_jump_over_a_one_second_job_runs_one_catch_up_tick() {
-    let clock = TestClock::new(at("2026-03-02T12:00:00Z"));
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let job = Job::builder("every-second", "1s")
-        .monitor(false)
-        .run(reporting(&clock, &tx))
-        .build()
-        .unwrap();
-    let stats = job.stats();
-    let running = Running::start(&clock, vec![job]);
+    let mut t = Fixture::at("2026-03-02T12:00:00Z")
+        .start(Job::builder("every-second", "1s").monitor(false));
 
-    assert_eq!(next(&mut rx).await.scheduled, at("2026-03-02T12:00:01Z"));
-    clock.jump(TimeDelta::days(1));
+    t.expect_run("2026-03-02T12:00:01Z").await;
+    t.clock.jump(TimeDelta::days(1));
     // The loop wakes at its own deadline one second later, at 12:00:02 on the new day:
     // 86,400 ticks were passed over, only the latest runs, then the regular ticks resume.
-    let seen = next(&mut rx).await;
-    assert_eq!(seen.scheduled, at("2026-03-03T12:00:02Z"));
-    assert_eq!(seen.now, at("2026-03-03T12:00:02Z"));
-    assert_eq!(next(&mut rx).await.scheduled, at("2026-03-03T12:00:03Z"));
-    assert!(stats.missed() >= 10_000, "{}", stats.missed());
-    running.stop().await;
+    t.expect_on_time(&["2026-03-03T12:00:02Z"]).await;
+    t.expect_run("2026-03-03T12:00:03Z").await;
+    assert!(t.stats.missed() >= 10_000, "{}", t.stats.missed());
+    t.stop().await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn backward_clock_jump_repeats_no_tick_and_never_fires_early() {
-    let clock = TestClock::new(at("2026-03-02T12:30:00Z"));
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let job = Job::cron("hourly", "0 * * * *", reporting(&clock, &tx)).unwrap();
-    let running = Running::start(&clock, vec![job]);
+    let mut t = Fixture::at("2026-03-02T12:30:00Z").start(Job::builder("hourly", "0 * * * *"));
 
-    assert_eq!(next(&mut rx).await.scheduled, at("2026-03-02T13:00:00Z"));
+    t.expect_run("2026-03-02T13:00:00Z").await;
     // An NTP step back by 1h30m: 12:00 and 13:00 come round again on the wall clock.
     let stepped = Instant::now();
-    clock.jump(TimeDelta::minutes(-90));
-    let seen = next(&mut rx).await;
-    assert_eq!(seen.scheduled, at("2026-03-02T14:00:00Z"));
-    assert_eq!(seen.now, at("2026-03-02T14:00:00Z"));
+    t.clock.jump(TimeDelta::minutes(-90));
+    t.expect_on_time(&["2026-03-02T14:00:00Z"]).await;
     // 11:30 → 14:00 on the wall clock is 2h30m of real time.
     assert_eq!(stepped.elapsed(), Duration::from_secs(150 * 60));
-    running.stop().await;
+    t.stop().await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn shutdown_waits_for_a_running_job_within_the_deadline() {
-    let clock = TestClock::new(at("2026-03-02T12:00:30Z"));
-    let (starts, mut started) = mpsc::unbounded_channel();
-    let (ends, mut ended) = mpsc::unbounded_channel();
     // The job ignores its cancellation token and needs 20 s; the deadline is 60 s.
-    let job = Job::builder("slow", "* * * * *")
-        .run({
-            let (clock, starts, ends) = (clock.clone(), starts.clone(), ends.clone());
-            move |ctx: JobContext| {
-                let (clock, ends) = (clock.clone(), ends.clone());
-                let _ = starts.send(Seen {
-                    scheduled: ctx.scheduled(),
-                    now: clock.now(),
-                });
-                async move {
-                    tokio::time::sleep(Duration::from_secs(20)).await;
-                    let _ = ends.send((ctx.scheduled(), "finished", clock.now()));
-                }
-            }
-        })
-        .build()
-        .unwrap();
-    let running = Running::start_with(&clock, vec![job], Duration::from_secs(60));
+    let mut t = Fixture::at("2026-03-02T12:00:30Z")
+        .working(Work::Stubborn(Duration::from_secs(20)))
+        .shutdown_timeout(Duration::from_secs(60))
+        .start(Job::builder("slow", "* * * * *"));
 
-    assert_eq!(
-        next(&mut started).await.scheduled,
-        at("2026-03-02T12:01:00Z")
-    );
+    t.expect_run("2026-03-02T12:01:00Z").await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let signalled = Instant::now();
-    running.stop().await;
-    assert_eq!(
-        ended.try_recv().unwrap(),
-        (
-            at("2026-03-02T12:01:00Z"),
-            "finished",
-            at("2026-03-02T12:01:20Z")
-        )
-    );
+    t.stop().await;
+    t.expect_ended("2026-03-02T12:01:00Z", "finished", "2026-03-02T12:01:20Z");
     assert_eq!(signalled.elapsed(), Duration::from_secs(15));
-    assert!(started.try_recv().is_err(), "no run started after shutdown");
+    assert!(
+        t.starts.try_recv().is_err(),
+        "no run started after shutdown"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn shutdown_fires_the_job_token_so_a_cooperative_job_ends_at_once() {
-    let clock = TestClock::new(at("2026-03-02T12:00:30Z"));
-    let (starts, mut started) = mpsc::unbounded_channel();
-    let (ends, mut ended) = mpsc::unbounded_channel();
-    let job = Job::builder("cooperative", "* * * * *")
-        .run(slow_job(&clock, &starts, &ends, Duration::from_secs(600)))
-        .build()
-        .unwrap();
-    let running = Running::start_with(&clock, vec![job], Duration::from_secs(60));
+    let mut t = Fixture::at("2026-03-02T12:00:30Z")
+        .working(Work::Cooperative(Duration::from_secs(600)))
+        .shutdown_timeout(Duration::from_secs(60))
+        .start(Job::builder("cooperative", "* * * * *"));
 
-    assert_eq!(
-        next(&mut started).await.scheduled,
-        at("2026-03-02T12:01:00Z")
-    );
+    t.expect_run("2026-03-02T12:01:00Z").await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let signalled = Instant::now();
-    running.stop().await;
-    assert_eq!(
-        ended.try_recv().unwrap(),
-        (
-            at("2026-03-02T12:01:00Z"),
-            "cancelled",
-            at("2026-03-02T12:01:05Z")
-        )
-    );
+    t.stop().await;
+    t.expect_ended("2026-03-02T12:01:00Z", "cancelled", "2026-03-02T12:01:05Z");
     assert_eq!(signalled.elapsed(), Duration::ZERO);
 }
 
 #[tokio::test(start_paused = true)]
 async fn shutdown_cancels_a_run_still_going_at_the_deadline() {
-    let clock = TestClock::new(at("2026-03-02T12:00:30Z"));
-    let (starts, mut started) = mpsc::unbounded_channel();
-    let (dropped_tx, mut dropped) = mpsc::unbounded_channel();
-    /// Reports when the job's future is dropped unfinished.
-    struct OnDrop(mpsc::UnboundedSender<DateTime<Utc>>, TestClock);
-    impl Drop for OnDrop {
-        fn drop(&mut self) {
-            let _ = self.0.send(self.1.now());
-        }
-    }
     // The job ignores its token and would need 10 minutes; the deadline is 30 s.
-    let job = Job::builder("stubborn", "* * * * *")
-        .run({
-            let (clock, starts) = (clock.clone(), starts.clone());
-            move |ctx: JobContext| {
-                let guard = OnDrop(dropped_tx.clone(), clock.clone());
-                let _ = starts.send(Seen {
-                    scheduled: ctx.scheduled(),
-                    now: clock.now(),
-                });
-                async move {
-                    let _guard = guard;
-                    tokio::time::sleep(Duration::from_secs(600)).await;
-                    std::mem::forget(_guard);
-                }
-            }
-        })
-        .build()
-        .unwrap();
-    let stats = job.stats();
-    let running = Running::start_with(&clock, vec![job], Duration::from_secs(30));
+    let mut t = Fixture::at("2026-03-02T12:00:30Z")
+        .working(Work::Stubborn(Duration::from_secs(600)))
+        .shutdown_timeout(Duration::from_secs(30))
+        .start(Job::builder("stubborn", "* * * * *"));
 
-    assert_eq!(
-        next(&mut started).await.scheduled,
-        at("2026-03-02T12:01:00Z")
-    );
+    t.expect_run("2026-03-02T12:01:00Z").await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let signalled = Instant::now();
-    running.stop().await;
+    t.stop().await;
     // Cancelled at the deadline (12:01:35); the future is dropped after the run's grace.
-    let dropped_at = dropped.try_recv().expect("the run's future was dropped");
-    assert!(dropped_at >= at("2026-03-02T12:01:35Z"), "{dropped_at}");
-    assert!(dropped_at < at("2026-03-02T12:02:05Z"), "{dropped_at}");
+    let dropped = t.ends.try_recv().expect("the run's future was dropped");
+    assert_eq!(
+        (dropped.scheduled, dropped.how),
+        (at("2026-03-02T12:01:00Z"), "dropped")
+    );
+    assert!(dropped.now >= at("2026-03-02T12:01:35Z"), "{dropped:?}");
+    assert!(dropped.now < at("2026-03-02T12:02:05Z"), "{dropped:?}");
     let waited = signalled.elapsed();
     assert!(
         waited >= Duration::from_secs(30) && waited < Duration::from_secs(60),
         "{waited:?}"
     );
     assert_eq!(
-        stats.failed(),
+        t.stats.failed(),
         1,
         "the interrupted run is reported as failed"
     );
@@ -670,14 +649,11 @@ async fn shutdown_cancels_a_run_still_going_at_the_deadline() {
 
 #[tokio::test(start_paused = true)]
 async fn no_runs_start_after_shutdown() {
-    let clock = TestClock::new(at("2026-03-02T12:00:30Z"));
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let job = Job::cron("minutely", "* * * * *", reporting(&clock, &tx)).unwrap();
-    let running = Running::start(&clock, vec![job]);
-    assert_eq!(next(&mut rx).await.scheduled, at("2026-03-02T12:01:00Z"));
-    running.stop().await;
+    let mut t = Fixture::at("2026-03-02T12:00:30Z").start(Job::builder("minutely", "* * * * *"));
+    t.expect_run("2026-03-02T12:01:00Z").await;
+    t.stop().await;
     tokio::time::sleep(Duration::from_secs(600)).await;
-    assert!(rx.try_recv().is_err());
+    assert!(t.starts.try_recv().is_err());
 }
 
 #[test]

@@ -3,34 +3,20 @@
 //! in the check-ins received by a local ingest endpoint; a killed replica's tick is taken
 //! over; a database outage skips ticks without duplicates and scheduling resumes.
 mod replicas_support;
+// A schema of its own for one test, shared with the coordination tests of `sentry-schedule`.
+#[path = "../../sentry-schedule/tests/coordination_support/postgres.rs"]
+mod postgres_support;
 
 use chrono::{DateTime, Utc};
+use postgres_support::Db;
 use replicas_support::*;
-use sentry_schedule::coordinator::sqlx::{self, postgres::PgPool, Row};
+use sentry_schedule::coordinator::sqlx::{self, Row};
 use sentry_schedule::coordinator::{Coordinator, Postgres, PostgresOptions, RunStatus};
 use sentry_schedule_tests::{Ingest, Mode};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// A schema of its own for one test.
-struct Db {
-    url: String,
-    admin: PgPool,
-    schema: String,
-}
-
 impl Db {
-    async fn new() -> Option<Db> {
-        let url = server_url("SENTRY_SCHEDULE_TEST_POSTGRES_URL")?;
-        let admin = PgPool::connect(&url).await.expect("connect to PostgreSQL");
-        let schema = unique_name("ssreplicas");
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        Some(Db { url, admin, schema })
-    }
-
     /// The claim rows of `slug`: tick → (owner, finished, status, takeovers, claimed_at,
     /// started_at).
     async fn rows(&self, slug: &str) -> BTreeMap<DateTime<Utc>, RowData> {
@@ -58,13 +44,6 @@ impl Db {
             )
         })
         .collect()
-    }
-
-    async fn drop_schema(self) {
-        sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.schema))
-            .execute(&self.admin)
-            .await
-            .unwrap();
     }
 }
 

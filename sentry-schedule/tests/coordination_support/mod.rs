@@ -1,5 +1,8 @@
-//! Helpers of the coordination tests: server URLs and a TCP proxy that can cut the line.
+//! Helpers of the coordination tests: server URLs, a TCP proxy that can cut the line, and
+//! the scenarios every coordinator backend runs.
 #![allow(dead_code)]
+
+pub mod scenarios;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};

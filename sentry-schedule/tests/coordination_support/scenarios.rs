@@ -1,0 +1,238 @@
+//! The scenarios every [`Coordinator`] backend must pass, written once against the trait and
+//! called from one thin test per backend (`postgres_<scenario>`, `redis_<scenario>`).
+
+use chrono::{DateTime, TimeZone, Utc};
+use sentry_schedule::coordinator::{
+    Claim, ClaimToken, Coordinator, CoordinatorError, Held, RunOutcome, RunStatus,
+};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A lease no scenario outlives.
+pub const LONG: Duration = Duration::from_secs(600);
+
+/// The store a scenario runs against: coordinators of named replicas that share it.
+pub trait Store {
+    /// A prepared coordinator of the replica `name`, recorded as the owner of its claims.
+    async fn replica(&self, name: &str) -> Arc<dyn Coordinator>;
+}
+
+/// Ticks of the last hours, on the minute: recent enough for every backend's retention
+/// (the Redis claim script drops index entries older than it).
+pub fn tick(minute: u32) -> DateTime<Utc> {
+    static BASE: std::sync::OnceLock<DateTime<Utc>> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(|| {
+        let hour_ago = Utc::now().timestamp() - 3600;
+        Utc.timestamp_opt(hour_ago - hour_ago % 3600, 0).unwrap()
+    });
+    base + chrono::Duration::minutes(minute.into())
+}
+
+/// The token of a claim that must have been won.
+pub fn won(claim: Claim) -> ClaimToken {
+    match claim {
+        Claim::Won(token) => token,
+        Claim::Lost(held) => panic!("claim lost to {held:?}"),
+    }
+}
+
+/// Lets the backend's clock pass a zero-length lease (PostgreSQL timestamps have microsecond
+/// resolution, Redis ones millisecond).
+pub async fn let_lease_expire() {
+    tokio::time::sleep(Duration::from_millis(5)).await;
+}
+
+/// The ticks of `slug` in the coordinator's history, latest first (at most 10).
+pub async fn history_ticks(coordinator: &dyn Coordinator, slug: &str) -> Vec<DateTime<Utc>> {
+    let history = coordinator.history(slug, 10).await.unwrap();
+    history.into_iter().map(|r| r.tick).collect()
+}
+
+/// With the backend cut off, claims fail with a backend or timeout error (not a lost claim).
+pub async fn claims_fail_while_unreachable(coordinator: &dyn Coordinator) {
+    for minute in 2..4 {
+        let error = coordinator
+            .claim("job", tick(minute), LONG)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                CoordinatorError::Backend(_) | CoordinatorError::Timeout(_)
+            ),
+            "{error:?}"
+        );
+    }
+}
+
+/// Six replicas claim each of 20 ticks at once: one wins each, the others see a running
+/// claim; the history names the winner. Returns the winner of each tick (`replica-<i>`), by
+/// minute, for the backend's own checks.
+pub async fn concurrent_claims_of_a_tick_have_exactly_one_winner(
+    store: &impl Store,
+) -> Vec<String> {
+    let mut replicas = Vec::new();
+    for i in 0..6 {
+        replicas.push(store.replica(&format!("replica-{i}")).await);
+    }
+    let mut winners_by_minute = Vec::new();
+    for minute in 0..20 {
+        let claims: Vec<_> = replicas
+            .iter()
+            .map(|replica| {
+                let replica = replica.clone();
+                tokio::spawn(async move { replica.claim("report", tick(minute), LONG).await })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for (i, claim) in claims.into_iter().enumerate() {
+            match claim.await.unwrap().unwrap() {
+                Claim::Won(_) => winners.push(format!("replica-{i}")),
+                Claim::Lost(held) => {
+                    assert!(!held.finished);
+                    assert!(held.retry_in > LONG - Duration::from_secs(60));
+                }
+            }
+        }
+        assert_eq!(winners.len(), 1, "tick {minute}: winners {winners:?}");
+        let history = replicas[0].history("report", 1).await.unwrap();
+        assert_eq!(history[0].tick, tick(minute));
+        assert_eq!(history[0].owner, winners[0]);
+        winners_by_minute.push(winners.remove(0));
+    }
+    assert_eq!(replicas[0].history("report", 100).await.unwrap().len(), 20);
+    winners_by_minute
+}
+
+/// A crashed replica's expired lease is taken over by exactly one of six replicas; the
+/// crashed one's token then neither renews nor finishes the tick.
+pub async fn an_expired_lease_is_taken_over_by_exactly_one_replica(store: &impl Store) {
+    let crashed = store.replica("crashed").await;
+    let old = won(crashed
+        .claim("report", tick(1), Duration::ZERO)
+        .await
+        .unwrap());
+    let_lease_expire().await;
+
+    let mut replicas = Vec::new();
+    for i in 0..6 {
+        replicas.push(store.replica(&format!("replica-{i}")).await);
+    }
+    let attempts: Vec<_> = replicas
+        .iter()
+        .map(|replica| {
+            let replica = replica.clone();
+            tokio::spawn(async move { replica.take_over("report", tick(1), LONG).await })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for (i, attempt) in attempts.into_iter().enumerate() {
+        if let Claim::Won(token) = attempt.await.unwrap().unwrap() {
+            tokens.push((i, token));
+        }
+    }
+    assert_eq!(tokens.len(), 1);
+    let (winner, token) = tokens.remove(0);
+    assert_ne!(token.token, old.token);
+
+    // The crashed replica wakes up: its token no longer renews nor finishes the tick.
+    assert!(!crashed.renew(&old, LONG).await.unwrap());
+    let outcome = RunOutcome::new(RunStatus::Ok, Duration::from_millis(1500));
+    assert!(!crashed.finish(&old, &outcome).await.unwrap());
+    assert!(replicas[winner].finish(&token, &outcome).await.unwrap());
+    let history = crashed.history("report", 10).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].takeovers, 1);
+    assert_eq!(history[0].status, Some(RunStatus::Ok));
+    assert_eq!(history[0].owner, format!("replica-{winner}"));
+    assert!(history[0].started_at > history[0].claimed_at);
+}
+
+/// A running lease is not taken over and its holder renews it; an expired lease not yet
+/// taken over can still be renewed by its holder, and then is not taken over either.
+pub async fn a_running_lease_is_not_taken_over_and_renew_keeps_it(store: &impl Store) {
+    let a = store.replica("a").await;
+    let b = store.replica("b").await;
+    let running = won(a.claim("report", tick(1), LONG).await.unwrap());
+    let Claim::Lost(held) = b.take_over("report", tick(1), LONG).await.unwrap() else {
+        panic!("took over a running lease")
+    };
+    assert_eq!(held.owner, "a");
+    assert!(!held.finished);
+    assert!(held.retry_in <= LONG && held.retry_in > LONG - Duration::from_secs(60));
+    assert!(a.renew(&running, LONG).await.unwrap());
+
+    let token = won(a.claim("report", tick(2), Duration::ZERO).await.unwrap());
+    let_lease_expire().await;
+    // Expired but not yet taken over: the holder can still renew it.
+    assert!(a.renew(&token, LONG).await.unwrap());
+    assert!(matches!(
+        b.take_over("report", tick(2), LONG).await.unwrap(),
+        Claim::Lost(_)
+    ));
+}
+
+/// `finish` records the outcome once; the history lists a slug's claims latest first, with
+/// owners, outcomes and durations; a finished tick is neither claimed, taken over nor renewed
+/// again.
+pub async fn finish_records_the_outcome_and_the_history(store: &impl Store) {
+    let a = store.replica("a").await;
+    let b = store.replica("b").await;
+    let first = won(a.claim("report", tick(1), LONG).await.unwrap());
+    let second = won(b.claim("report", tick(2), LONG).await.unwrap());
+    let _third = won(a.claim("report", tick(3), LONG).await.unwrap());
+    let _other = won(a.claim("cleanup", tick(4), LONG).await.unwrap());
+    assert!(a
+        .finish(
+            &first,
+            &RunOutcome::new(RunStatus::Ok, Duration::from_millis(1234))
+        )
+        .await
+        .unwrap());
+    let failed = RunOutcome {
+        status: RunStatus::Error,
+        duration: Duration::from_millis(42),
+        message: Some("SMTP server refused the connection".into()),
+    };
+    assert!(b.finish(&second, &failed).await.unwrap());
+    // Finishing twice records nothing more.
+    assert!(!b.finish(&second, &failed).await.unwrap());
+
+    let history = b.history("report", 10).await.unwrap();
+    let ticks: Vec<_> = history.iter().map(|r| r.tick).collect();
+    assert_eq!(ticks, [tick(3), tick(2), tick(1)]);
+    let [running, error, ok] = &history[..] else {
+        panic!()
+    };
+    assert_eq!((running.status, running.finished_at), (None, None));
+    assert_eq!(running.owner, "a");
+    assert_eq!(error.status, Some(RunStatus::Error));
+    assert_eq!(error.duration, Some(Duration::from_millis(42)));
+    assert_eq!(
+        error.message.as_deref(),
+        Some("SMTP server refused the connection")
+    );
+    assert_eq!(error.owner, "b");
+    assert_eq!(ok.status, Some(RunStatus::Ok));
+    assert_eq!(ok.duration, Some(Duration::from_millis(1234)));
+    assert_eq!(ok.message, None);
+    assert!(ok.finished_at.unwrap() >= ok.started_at);
+    assert_eq!(b.history("report", 1).await.unwrap().len(), 1);
+
+    // A finished tick is neither claimed nor taken over again.
+    let Claim::Lost(held) = b.claim("report", tick(1), LONG).await.unwrap() else {
+        panic!()
+    };
+    assert!(held.finished);
+    assert_eq!(held.retry_in, Duration::ZERO);
+    assert!(matches!(
+        b.take_over("report", tick(1), LONG).await.unwrap(),
+        Claim::Lost(Held { finished: true, .. })
+    ));
+    assert!(!a.renew(&first, LONG).await.unwrap());
+
+    assert_eq!(a.last_claimed_tick("report").await.unwrap(), Some(tick(3)));
+    assert_eq!(a.last_claimed_tick("nothing").await.unwrap(), None);
+    assert!(a.has_claim("report", tick(2)).await.unwrap());
+    assert!(!a.has_claim("report", tick(5)).await.unwrap());
+}
