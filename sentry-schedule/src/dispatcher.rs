@@ -1,6 +1,6 @@
-//! The scheduler loop: one task holding a timer heap with the next fire instant of every
-//! job. It sleeps until the earliest, hands the runs that are due to short start tasks,
-//! and pushes each job's following instant back.
+//! The scheduler loop: one task holding the next fire instant of every job
+//! ([`Timers`], grouped by instant). It sleeps until the earliest, hands the runs that are
+//! due to start tasks, and files each job's following instant.
 //!
 //! Fire instants come from one schedule cursor per job (`schedule.upcoming(start, tz)`,
 //! wall-clock instants in the job's time zone, in the order Sentry's server iterates them)
@@ -9,8 +9,8 @@
 //! otherwise the dispatcher sleeps again. The deadline is also recomputed whenever the
 //! clock watch ([`crate::clock_watch`]) reports a wall-clock jump.
 //!
-//! One timer and one task whatever the number of jobs: an idle scheduler holds a heap entry
-//! and a cursor per job and wakes for nothing but the earliest instant. Jobs due at the same
+//! One timer and one task whatever the number of jobs: an idle scheduler holds a timer
+//! entry and a cursor per job and wakes for nothing but the earliest instant. Jobs due at the same
 //! instant are started from one wake-up, in batches of [`START_BATCH`] handed to start tasks,
 //! so every worker thread shares the cost of starting them.
 //!
@@ -31,10 +31,9 @@
 use crate::clock::PRECISE_WINDOW;
 use crate::job::Job;
 use crate::launch::{self, LoopShared, Scheduled};
+use crate::timers::Timers;
 use chrono::{DateTime, TimeDelta, Utc};
 use sentry_schedule_core::schedule::Upcoming;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -50,17 +49,18 @@ const MAX_SLEEP: Duration = Duration::from_secs(60 * 60 * 24 * 365);
 /// How many due runs one start task starts.
 const START_BATCH: usize = 64;
 
-/// The next fire instant of every job, earliest first: `(instant, index into the table)`.
-type TimerHeap = BinaryHeap<Reverse<(DateTime<Utc>, u32)>>;
-
 /// A run to start: the job's index in the table and the tick.
 pub(crate) type DueRun = (u32, DateTime<Utc>);
 
-/// Runs the schedules of `jobs` (each with its in-flight runs) until shutdown. Runs are
-/// spawned on the shared tracker and registered in their job's run set.
+/// Consecutive fire instants of any schedule are at least this far apart: crontab instants
+/// are whole minutes, intervals whole seconds.
+const MIN_SPACING: TimeDelta = TimeDelta::seconds(1);
+
+/// Runs the schedules of `table`'s jobs until shutdown. Runs are spawned on the shared
+/// tracker and registered in their job's run set.
 ///
-/// Per due job the dispatcher itself only pops the heap, advances the job's cursor and
-/// pushes the following instant back; everything else happens in the start tasks.
+/// On time, the runs of all jobs due at an instant are handed to start tasks first and the
+/// jobs' cursors advanced afterwards, so the starting is never behind the bookkeeping.
 pub(crate) async fn dispatch(table: Arc<[Scheduled]>, shared: Arc<LoopShared>) {
     let mut jumps = Some(shared.jumps.clone());
     let start = shared.clock.now();
@@ -71,44 +71,64 @@ pub(crate) async fn dispatch(table: Arc<[Scheduled]>, shared: Arc<LoopShared>) {
     // One cursor per job for its whole life: it yields each instant once, in order,
     // exactly as Sentry's server iterates the schedule, so no tick can repeat.
     let mut cursors = Vec::with_capacity(table.len());
-    let mut heap = TimerHeap::with_capacity(table.len());
+    let mut timers = Timers::default();
     for (index, entry) in (0u32..).zip(table.iter()) {
         launch::on_start(&entry.job, &entry.runs, &shared, start);
         let mut ticks = entry.job.schedule.upcoming(start, entry.job.timezone);
         if let Some(next) = next_tick(&entry.job, ticks.next()) {
-            heap.push(Reverse((next, index)));
+            timers.add(next, index);
         }
         cursors.push(ticks);
     }
+    timers.flush();
     loop {
-        let next = heap.peek().map(|Reverse((next, _))| *next);
-        if !wait_until(next, &shared, &mut jumps).await {
+        if !wait_until(timers.earliest(), &shared, &mut jumps).await {
             return;
         }
         let now = shared.clock.now();
-        let mut batch = Vec::new();
-        while let Some(&Reverse((next, index))) = heap.peek() {
-            if next > now {
-                break;
-            }
-            heap.pop();
-            let (Some(entry), Some(ticks)) =
-                (table.get(index as usize), cursors.get_mut(index as usize))
-            else {
-                continue;
-            };
-            let (tick, following) = due_tick(&entry.job, ticks, next, now);
-            batch.push((index, tick));
-            if batch.len() == START_BATCH {
-                launch::spawn_starts(&table, std::mem::take(&mut batch), &shared);
-            }
-            if let Some(following) = next_tick(&entry.job, following) {
-                heap.push(Reverse((following, index)));
+        while let Some((instant, due)) = timers.take_due(now) {
+            if now < instant + MIN_SPACING {
+                // On time: no later tick of these jobs can be due yet, so each runs for
+                // `instant`. Start them all, then advance their cursors.
+                for chunk in due.chunks(START_BATCH) {
+                    let batch = chunk.iter().map(|&index| (index, instant)).collect();
+                    launch::spawn_starts(&table, batch, &shared);
+                }
+                for &index in &due {
+                    let (Some(entry), Some(ticks)) =
+                        (table.get(index as usize), cursors.get_mut(index as usize))
+                    else {
+                        continue;
+                    };
+                    if let Some(following) = next_tick(&entry.job, ticks.next()) {
+                        timers.add(following, index);
+                    }
+                }
+            } else {
+                // Woken late (a clock jump, a stalled runtime): find each job's latest due
+                // tick before starting it.
+                let mut batch = Vec::with_capacity(due.len().min(START_BATCH));
+                for &index in &due {
+                    let (Some(entry), Some(ticks)) =
+                        (table.get(index as usize), cursors.get_mut(index as usize))
+                    else {
+                        continue;
+                    };
+                    let (tick, following) = due_tick(&entry.job, ticks, instant, now);
+                    batch.push((index, tick));
+                    if batch.len() == START_BATCH {
+                        launch::spawn_starts(&table, std::mem::take(&mut batch), &shared);
+                    }
+                    if let Some(following) = next_tick(&entry.job, following) {
+                        timers.add(following, index);
+                    }
+                }
+                if !batch.is_empty() {
+                    launch::spawn_starts(&table, batch, &shared);
+                }
             }
         }
-        if !batch.is_empty() {
-            launch::spawn_starts(&table, batch, &shared);
-        }
+        timers.flush();
     }
 }
 

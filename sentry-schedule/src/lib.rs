@@ -62,6 +62,7 @@ mod run_set;
 mod scheduler;
 mod shutdown;
 mod state;
+mod timers;
 
 pub use __private::Overlap;
 pub use clock::{Clock, SystemClock, TestClock};

@@ -43,7 +43,7 @@ pub async fn run_all() -> Result<(), Error> {
 ///
 /// # Timing
 ///
-/// - One task holds the next fire instant of every job in a timer heap and sleeps until
+/// - One task holds the next fire instant of every job in timers grouped by instant and sleeps until
 ///   the earliest: no polling tick and no task per job, so an idle scheduler costs nothing
 ///   whatever the number of jobs. Fire instants are computed on the wall clock in the job's
 ///   time zone, exactly as Sentry's server computes them.
