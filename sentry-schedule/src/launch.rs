@@ -164,7 +164,7 @@ fn start_due(job: Arc<Job>, runs: Arc<RunSet>, shared: &Arc<LoopShared>, tick: D
     });
 }
 
-/// A random delay below `max` (from the same per-thread generator as the run ids).
+/// A random delay below `max`, from `rand`'s thread generator.
 fn jitter_delay(max: Duration) -> Duration {
     let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
     if nanos == 0 {

@@ -51,7 +51,6 @@ pub(crate) enum RunOutcome {
     Cancelled { duration: Duration, reason: String },
 }
 
-#[allow(dead_code)] // Helpers for the scheduler side.
 impl RunOutcome {
     /// How long the run took (monotonic clock).
     pub(crate) fn duration(&self) -> Duration {
