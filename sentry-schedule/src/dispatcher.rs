@@ -187,16 +187,25 @@ async fn wait_until(
     }
 }
 
-/// Sleeps `wait` (at most [`PRECISE_WINDOW`]) on a blocking thread; `false` when no
-/// blocking thread could be had (the runtime is shutting down), so the caller sleeps on
-/// tokio's timer instead.
+/// Sleeps `wait` (at most [`PRECISE_WINDOW`]) on a blocking thread; `false` when the
+/// runtime refused the blocking task (it is shutting down), so the caller sleeps on tokio's
+/// timer instead.
+///
+/// The runtime's blocking pool is the application's too: when all its threads are busy the
+/// task waits in a queue, so tokio's timer bounds the sleep as well, and the instant is
+/// then at most a couple of milliseconds late rather than as late as the pool is busy.
 async fn sleep_on_thread(wait: Duration) -> bool {
-    match tokio::task::spawn_blocking(move || std::thread::sleep(wait)).await {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::debug!(error = %e, "no blocking thread for the last millisecond; using tokio's timer");
-            false
-        }
+    let thread = tokio::task::spawn_blocking(move || std::thread::sleep(wait));
+    tokio::select! {
+        biased;
+        joined = thread => match joined {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::debug!(error = %e, "no blocking thread for the last millisecond; using tokio's timer");
+                false
+            }
+        },
+        () = tokio::time::sleep(wait + PRECISE_WINDOW) => true,
     }
 }
 

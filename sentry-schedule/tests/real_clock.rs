@@ -60,3 +60,55 @@ async fn runs_never_start_before_their_instant() {
         );
     }
 }
+
+/// The last stretch before an instant is slept on the runtime's blocking pool, which the
+/// application shares: with every blocking thread taken, jobs must still run.
+#[test]
+fn jobs_run_while_every_blocking_thread_is_taken() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let runs = runtime.block_on(async move {
+        // Takes the only blocking thread until the test ends.
+        let hog = tokio::task::spawn_blocking(move || {
+            let _ = release_rx.recv();
+        });
+        let (tx, mut rx) = mpsc::unbounded_channel::<DateTime<Utc>>();
+        let job = Job::builder("while-the-pool-is-busy", "1s")
+            .monitor(false)
+            .run(move |ctx: JobContext| {
+                let _ = tx.send(ctx.scheduled());
+                async {}
+            })
+            .build()
+            .expect("valid job");
+        let scheduler = Scheduler::builder()
+            .registered_jobs(false)
+            .job(job)
+            .shutdown_signal(std::future::pending())
+            .build()
+            .expect("valid scheduler");
+        let running = tokio::spawn(scheduler.run());
+        let mut runs = Vec::new();
+        while runs.len() < 2 {
+            match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+                Ok(Some(scheduled)) => runs.push(scheduled),
+                _ => break,
+            }
+        }
+        running.abort();
+        let _ = release_tx.send(());
+        let _ = hog.await;
+        runs
+    });
+    assert_eq!(
+        runs.len(),
+        2,
+        "runs while the blocking pool was busy: {runs:?}"
+    );
+    assert!(runs[0] < runs[1]);
+}
