@@ -105,7 +105,9 @@ pub(crate) async fn flush_sentry() {
     let Some(client) = sentry::Hub::current().client() else {
         return;
     };
-    let waited = tokio::task::spawn_blocking(move || {
+    // The blocking pool is the application's too; when all its threads stay busy the flush
+    // never gets one, and shutdown must not wait for that.
+    let flush = tokio::task::spawn_blocking(move || {
         let (done, flushed) = std::sync::mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("sentry-schedule-flush".into())
@@ -122,8 +124,14 @@ pub(crate) async fn flush_sentry() {
                 Some(false)
             }
         }
-    })
-    .await;
+    });
+    let Ok(waited) = tokio::time::timeout(FLUSH_TIMEOUT + Duration::from_secs(2), flush).await
+    else {
+        tracing::warn!(
+            "no blocking thread was free to flush the Sentry client within {FLUSH_TIMEOUT:?}; giving up"
+        );
+        return;
+    };
     match waited {
         Ok(Some(true)) => {}
         Ok(Some(false)) => tracing::warn!("Sentry client did not flush within {FLUSH_TIMEOUT:?}"),
