@@ -4,16 +4,20 @@
 #![cfg(feature = "postgres")]
 
 mod coordination_support;
+#[path = "coordination_support/postgres.rs"]
+mod postgres_support;
 
 use chrono::{DateTime, Utc};
-use coordination_support::{server_url, unique_name};
+// `server_url` and `unique_name` serve `postgres_support`, which reaches them through `super`.
+use coordination_support::{recording_job, server_url, unique_name, when_notified, Runs};
+use postgres_support::Db;
 use sentry_schedule::clock::TestClock;
 use sentry_schedule::coordinator::{
     Claim, Coordinator, Postgres, PostgresOptions, RunOutcome, RunStatus,
 };
-use sentry_schedule::{Job, JobContext, Scheduler};
+use sentry_schedule::{Job, Scheduler};
 use sqlx::postgres::PgPool;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -24,16 +28,13 @@ fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
 
-async fn coordinator(url: &str, schema: &str) -> Postgres {
-    let pool = PgPool::connect(url).await.unwrap();
-    sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
-        .execute(&pool)
-        .await
-        .unwrap();
+/// A prepared coordinator of its own pool in the schema of `db`.
+async fn coordinator(db: &Db) -> Postgres {
+    let pool = PgPool::connect(&db.url).await.unwrap();
     let coordinator = Postgres::with_options(
         pool,
         PostgresOptions {
-            schema: Some(schema.to_owned()),
+            schema: Some(db.schema.clone()),
             // The injected wall clock is in the past of the database's: keep its history.
             retention: Duration::from_secs(10 * 365 * 24 * 60 * 60),
             ..Default::default()
@@ -57,36 +58,15 @@ async fn ran_before(coordinator: &Postgres, slug: &str, tick: DateTime<Utc>) {
     assert!(coordinator.finish(&token, &outcome).await.unwrap());
 }
 
-/// A job recording the ticks it ran and notifying `ran`.
-fn job(
-    slug: &str,
-    schedule: &str,
-    window: Duration,
-    runs: &Arc<Mutex<Vec<DateTime<Utc>>>>,
-    ran: &Arc<Notify>,
-) -> Job {
-    let (runs, ran) = (runs.clone(), ran.clone());
-    Job::builder(slug, schedule)
-        .monitor(false)
-        .catch_up(window)
-        .run(move |ctx: JobContext| {
-            let (runs, ran) = (runs.clone(), ran.clone());
-            async move {
-                runs.lock().unwrap().push(ctx.scheduled());
-                ran.notify_one();
-            }
-        })
-        .build()
-        .unwrap()
+/// A job of `slug` catching up `window`, recording the ticks it ran and notifying `ran`.
+fn job(slug: &str, schedule: &str, window: Duration, runs: &Runs, ran: &Arc<Notify>) -> Job {
+    recording_job(Job::builder(slug, schedule).catch_up(window), runs, ran)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tick_missed_within_the_window_runs_once_and_one_outside_does_not() {
-    let Some(url) = server_url("SENTRY_SCHEDULE_TEST_POSTGRES_URL") else {
-        return;
-    };
-    let schema = unique_name("sscatchup");
-    let coordinator = coordinator(&url, &schema).await;
+    let Some(db) = Db::new().await else { return };
+    let coordinator = coordinator(&db).await;
     // Within: every minute, last run 11:50; the service comes back at 12:00:30 with a 5 min
     // window: 11:56 … 12:00 were missed within it; only 12:00 runs, once.
     ran_before(&coordinator, "within", at("2026-03-01T11:50:00Z")).await;
@@ -94,16 +74,11 @@ async fn a_tick_missed_within_the_window_runs_once_and_one_outside_does_not() {
     // were missed, both before the window.
     ran_before(&coordinator, "outside", at("2026-03-01T10:00:00Z")).await;
 
-    let runs = Arc::new(Mutex::new(Vec::new()));
-    let outside_runs = Arc::new(Mutex::new(Vec::new()));
+    let runs: Runs = Arc::default();
+    let outside_runs: Runs = Arc::default();
     let ran = Arc::new(Notify::new());
     let unused = Arc::new(Notify::new());
-    let signal = {
-        let ran = ran.clone();
-        async move {
-            let _ = tokio::time::timeout(LIMIT, ran.notified()).await;
-        }
-    };
+    let signal = when_notified(&ran, LIMIT);
     Scheduler::builder()
         .registered_jobs(false)
         .clock(TestClock::new(at("2026-03-01T12:00:30Z")))
@@ -150,8 +125,5 @@ async fn a_tick_missed_within_the_window_runs_once_and_one_outside_does_not() {
         .collect();
     assert_eq!(outside, vec![at("2026-03-01T10:00:00Z")]);
 
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(coordinator.pool())
-        .await
-        .unwrap();
+    db.drop_schema().await;
 }

@@ -4,12 +4,17 @@
 #![cfg(feature = "postgres")]
 
 mod coordination_support;
+#[path = "coordination_support/postgres.rs"]
+mod postgres_support;
 
-use chrono::{DateTime, Utc};
-use coordination_support::{server_url, socket_addr, unique_name, via, Proxy};
+use chrono::Utc;
+// `server_url` and `unique_name` serve `postgres_support`, which reaches them through `super`.
+use coordination_support::{
+    recording_job, server_url, socket_addr, unique_name, via, when_notified, Proxy, Runs,
+};
+use postgres_support::Db;
 use sentry_schedule::coordinator::{Coordinator, Postgres, PostgresOptions};
-use sentry_schedule::{Job, JobContext, Scheduler};
-use sqlx::postgres::PgPool;
+use sentry_schedule::{Job, Scheduler};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -18,53 +23,32 @@ use tokio::sync::Notify;
 const LIMIT: Duration = Duration::from_secs(30);
 
 struct Setup {
-    admin: PgPool,
-    schema: String,
+    db: Db,
     proxy: Arc<Proxy>,
     coordinator: Postgres,
 }
 
 async fn setup() -> Option<Setup> {
-    let url = server_url("SENTRY_SCHEDULE_TEST_POSTGRES_URL")?;
-    let admin = PgPool::connect(&url).await.unwrap();
-    let schema = unique_name("ssoutage");
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let proxy = Arc::new(Proxy::start(socket_addr(&url)).await);
+    let db = Db::new().await?;
+    let proxy = Arc::new(Proxy::start(socket_addr(&db.url)).await);
     let coordinator = Postgres::connect_lazy(
-        &via(&url, proxy.addr),
+        &via(&db.url, proxy.addr),
         PostgresOptions {
-            schema: Some(schema.clone()),
+            schema: Some(db.schema.clone()),
             timeout: Duration::from_secs(2),
             ..Default::default()
         },
     )
     .unwrap();
     Some(Setup {
-        admin,
-        schema,
+        db,
         proxy,
         coordinator,
     })
 }
 
-type Runs = Arc<Mutex<Vec<DateTime<Utc>>>>;
-
 fn every_second(runs: &Runs, ran: &Arc<Notify>) -> Job {
-    let (runs, ran) = (runs.clone(), ran.clone());
-    Job::builder("every-second", "1s")
-        .monitor(false)
-        .run(move |ctx: JobContext| {
-            let (runs, ran) = (runs.clone(), ran.clone());
-            async move {
-                runs.lock().unwrap().push(ctx.scheduled());
-                ran.notify_one();
-            }
-        })
-        .build()
-        .unwrap()
+    recording_job(Job::builder("every-second", "1s"), runs, ran)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,7 +94,7 @@ async fn unreachable_database_skips_ticks_and_scheduling_resumes_when_it_is_back
         .iter()
         .all(|r| r.tick > restored - chrono::TimeDelta::seconds(1)));
     assert!(runs.iter().all(|t| history.iter().any(|r| r.tick == *t)));
-    s.drop_schema().await;
+    s.db.drop_schema().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,12 +103,7 @@ async fn fail_open_runs_ticks_while_the_database_is_unreachable() {
     s.proxy.cut();
     let runs: Runs = Arc::default();
     let ran = Arc::new(Notify::new());
-    let signal = {
-        let ran = ran.clone();
-        async move {
-            let _ = tokio::time::timeout(LIMIT, ran.notified()).await;
-        }
-    };
+    let signal = when_notified(&ran, LIMIT);
     Scheduler::builder()
         .registered_jobs(false)
         .coordinator(s.coordinator.clone())
@@ -150,14 +129,5 @@ async fn fail_open_runs_ticks_while_the_database_is_unreachable() {
         .await
         .unwrap()
         .is_empty());
-    s.drop_schema().await;
-}
-
-impl Setup {
-    async fn drop_schema(self) {
-        sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.schema))
-            .execute(&self.admin)
-            .await
-            .unwrap();
-    }
+    s.db.drop_schema().await;
 }

@@ -1,13 +1,19 @@
-//! Helpers of the coordination tests: server URLs, a TCP proxy that can cut the line, and
-//! the scenarios every coordinator backend runs.
+//! Helpers of the coordination tests: server URLs, a TCP proxy that can cut the line, a job
+//! that records the ticks it ran and a shutdown signal on its run, and the scenarios every
+//! coordinator backend runs.
 #![allow(dead_code)]
 
 pub mod scenarios;
 
+use chrono::{DateTime, Utc};
+use sentry_schedule::{Job, JobBuilder, JobContext};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 /// The URL in `var`, or `None` (test skipped) outside CI. Under `CI=true` a missing URL fails
@@ -113,4 +119,33 @@ pub fn via(url: &str, addr: SocketAddr) -> String {
         .map(|(c, _)| format!("{c}@"))
         .unwrap_or_default();
     format!("{scheme}://{creds}{addr}/{path}")
+}
+
+/// The ticks a job ran, in the order it ran them.
+pub type Runs = Arc<Mutex<Vec<DateTime<Utc>>>>;
+
+/// `builder` finished into an unmonitored job whose every run records its tick in `runs`,
+/// then notifies `ran`.
+pub fn recording_job(builder: JobBuilder, runs: &Runs, ran: &Arc<Notify>) -> Job {
+    let (runs, ran) = (runs.clone(), ran.clone());
+    builder
+        .monitor(false)
+        .run(move |ctx: JobContext| {
+            let (runs, ran) = (runs.clone(), ran.clone());
+            async move {
+                runs.lock().unwrap().push(ctx.scheduled());
+                ran.notify_one();
+            }
+        })
+        .build()
+        .unwrap()
+}
+
+/// A shutdown signal: resolves once `ran` is notified, or after `limit` (which bounds a
+/// failing test).
+pub fn when_notified(ran: &Arc<Notify>, limit: Duration) -> impl Future<Output = ()> + Send {
+    let ran = ran.clone();
+    async move {
+        let _ = tokio::time::timeout(limit, ran.notified()).await;
+    }
 }

@@ -184,6 +184,12 @@ impl Replica {
     /// SIGTERM, then asserts a clean exit without any panic.
     pub fn stop_cleanly(&mut self) {
         self.terminate();
+        self.assert_clean_exit();
+    }
+
+    /// Waits (bounded by [`LIMIT`]) for the process to exit, then asserts it exited with
+    /// success and without any panic.
+    fn assert_clean_exit(&mut self) {
         let status = self.wait();
         let stderr = self.stderr();
         assert!(
@@ -264,24 +270,7 @@ pub fn stop_all(replicas: &mut [Replica]) {
         replica.terminate();
     }
     for replica in replicas.iter_mut() {
-        replica.stop_cleanly_after_term();
-    }
-}
-
-impl Replica {
-    fn stop_cleanly_after_term(&mut self) {
-        let status = self.wait();
-        let stderr = self.stderr();
-        assert!(
-            status.success(),
-            "replica {} exited with {status}:\n{stderr}",
-            self.name
-        );
-        assert!(
-            !stderr.contains("panicked"),
-            "replica {} panicked:\n{stderr}",
-            self.name
-        );
+        replica.assert_clean_exit();
     }
 }
 
