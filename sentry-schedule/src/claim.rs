@@ -98,7 +98,7 @@ pub(crate) fn claim_and_start(
         let Some(lease) = claim(&coordination, &job, &shared.shutdown, tick).await else {
             return;
         };
-        if shared.shutdown.is_cancelled() {
+        if shared.is_stopping() {
             // Not started: another replica still running takes the tick over after the lease.
             return;
         }

@@ -87,48 +87,44 @@ pub(crate) async fn dispatch(table: Arc<[Scheduled]>, shared: Arc<LoopShared>) {
         }
         let now = shared.clock.now();
         while let Some((instant, due)) = timers.take_due(now) {
-            if now < instant + MIN_SPACING {
-                // On time: no later tick of these jobs can be due yet, so each runs for
-                // `instant`. Start them all, then advance their cursors.
-                for chunk in due.chunks(START_BATCH) {
-                    let batch = chunk.iter().map(|&index| (index, instant)).collect();
-                    launch::spawn_starts(&table, batch, &shared);
-                }
-                for &index in &due {
-                    let (Some(entry), Some(ticks)) =
-                        (table.get(index as usize), cursors.get_mut(index as usize))
-                    else {
-                        continue;
-                    };
-                    if let Some(following) = next_tick(&entry.job, ticks.next()) {
-                        timers.add(following, index);
-                    }
-                }
-            } else {
-                // Woken late (a clock jump, a stalled runtime): find each job's latest due
-                // tick before starting it.
-                let mut batch = Vec::with_capacity(due.len().min(START_BATCH));
-                for &index in &due {
-                    let (Some(entry), Some(ticks)) =
-                        (table.get(index as usize), cursors.get_mut(index as usize))
-                    else {
-                        continue;
-                    };
+            // On time (the usual case) no later tick of these jobs can be due yet, so each
+            // runs for `instant`: start them all before advancing any cursor. Woken late (a
+            // clock jump, a stalled runtime), find each job's latest due tick first.
+            let late = now >= instant + MIN_SPACING;
+            let mut runs: Vec<DueRun> = Vec::with_capacity(due.len());
+            if !late {
+                runs.extend(due.iter().map(|&index| (index, instant)));
+                start_all(&table, &runs, &shared);
+            }
+            for &index in &due {
+                let (Some(entry), Some(ticks)) =
+                    (table.get(index as usize), cursors.get_mut(index as usize))
+                else {
+                    continue;
+                };
+                let following = if late {
                     let (tick, following) = due_tick(&entry.job, ticks, instant, now);
-                    batch.push((index, tick));
-                    if batch.len() == START_BATCH {
-                        launch::spawn_starts(&table, std::mem::take(&mut batch), &shared);
-                    }
-                    if let Some(following) = next_tick(&entry.job, following) {
-                        timers.add(following, index);
-                    }
+                    runs.push((index, tick));
+                    following
+                } else {
+                    ticks.next()
+                };
+                if let Some(following) = next_tick(&entry.job, following) {
+                    timers.add(following, index);
                 }
-                if !batch.is_empty() {
-                    launch::spawn_starts(&table, batch, &shared);
-                }
+            }
+            if late {
+                start_all(&table, &runs, &shared);
             }
         }
         timers.flush();
+    }
+}
+
+/// Hands `runs` to start tasks, [`START_BATCH`] to a task.
+fn start_all(table: &Arc<[Scheduled]>, runs: &[DueRun], shared: &Arc<LoopShared>) {
+    for batch in runs.chunks(START_BATCH) {
+        launch::spawn_starts(table, batch.to_vec(), shared);
     }
 }
 
@@ -141,7 +137,7 @@ async fn wait_until(
 ) -> bool {
     let precise = shared.clock.precise_wake();
     loop {
-        if shared.shutdown.is_cancelled() {
+        if shared.is_stopping() {
             return false;
         }
         let wait = match instant {

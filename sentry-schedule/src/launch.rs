@@ -26,8 +26,9 @@ pub(crate) struct LoopShared {
     pub tracker: TaskTracker,
     /// The configured coordinator; `None` (the default): a single process, no claims.
     pub coordination: Option<Arc<Coordination>>,
-    /// Set by [`LoopShared::stop`] with `shutdown`: read without the token's lock on the
-    /// path of every run start.
+    /// Set by [`LoopShared::stop`] with `shutdown`. Checks read it ([`LoopShared::is_stopping`])
+    /// rather than the token, whose check takes a lock shared by every thread; waits use
+    /// the token.
     pub stopping: AtomicBool,
 }
 
@@ -59,7 +60,7 @@ pub(crate) fn on_start(
     {
         spawn_catch_up(coordination, job, runs, shared, now);
     }
-    if job.policy.run_at_startup && !shared.shutdown.is_cancelled() {
+    if job.policy.run_at_startup && !shared.is_stopping() {
         start_run(job, runs, shared, now);
     }
 }
@@ -187,7 +188,7 @@ fn spawn_catch_up(
     let shared = shared.clone();
     shared.tracker.clone().spawn(async move {
         if let Some(tick) = claim::catch_up(&coordination, &job, now).await {
-            if !shared.shutdown.is_cancelled() {
+            if !shared.is_stopping() {
                 claim::claim_and_start(&coordination, &job, &runs, &shared, tick);
             }
         }
