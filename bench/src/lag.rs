@@ -234,6 +234,10 @@ mod tests {
     const S: i64 = NANOS_PER_SEC;
     const MS: i64 = 1_000_000;
 
+    fn start(job: u32, at: i64, scheduled: Option<i64>) -> Start {
+        Start { job, at, scheduled }
+    }
+
     #[test]
     fn recorder_keeps_every_start_that_fits() {
         let recorder = Recorder::new(2, 2);
@@ -264,33 +268,12 @@ mod tests {
             ticks: 2,
         };
         let starts = [
-            Start {
-                job: 0,
-                at: 10 * S + MS,
-                scheduled: None,
-            }, // tick 0, 1 ms
-            Start {
-                job: 0,
-                at: 11 * S + 3 * MS,
-                scheduled: None,
-            }, // tick 1, 3 ms
-            Start {
-                job: 1,
-                at: 10 * S + 2 * MS,
-                scheduled: None,
-            }, // tick 0, 2 ms
-            Start {
-                job: 1,
-                at: 10 * S + 5 * MS,
-                scheduled: None,
-            }, // tick 0 again
-            Start {
-                job: 1,
-                at: 9 * S + 999 * MS,
-                scheduled: None,
-            }, // before the window
-               // job 1 never ran for tick 1
-        ];
+            start(0, 10 * S + MS, None),      // tick 0, 1 ms
+            start(0, 11 * S + 3 * MS, None),  // tick 1, 3 ms
+            start(1, 10 * S + 2 * MS, None),  // tick 0, 2 ms
+            start(1, 10 * S + 5 * MS, None),  // tick 0 again
+            start(1, 9 * S + 999 * MS, None), // before the window
+        ]; // job 1 never ran for tick 1
         let r = analyze(&starts, 0, 2, w);
         assert_eq!(
             (r.expected, r.started, r.lost, r.duplicates, r.early),
@@ -309,23 +292,11 @@ mod tests {
         };
         let starts = [
             // Reported for tick 0 but started 1.5 s later: lag 1.5 s, not a tick-1 run.
-            Start {
-                job: 0,
-                at: 11 * S + 500 * MS,
-                scheduled: Some(10 * S),
-            },
+            start(0, 11 * S + 500 * MS, Some(10 * S)),
             // Started before its reported instant.
-            Start {
-                job: 0,
-                at: 11 * S - MS,
-                scheduled: Some(11 * S),
-            },
+            start(0, 11 * S - MS, Some(11 * S)),
             // A reported instant between ticks.
-            Start {
-                job: 1,
-                at: 10 * S + 600 * MS,
-                scheduled: Some(10 * S + 500 * MS),
-            },
+            start(1, 10 * S + 600 * MS, Some(10 * S + 500 * MS)),
         ];
         let r = analyze(&starts, 0, 2, w);
         assert_eq!((r.started, r.lost, r.early, r.off_grid), (2, 2, 1, 1));

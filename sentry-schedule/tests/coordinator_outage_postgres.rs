@@ -14,7 +14,7 @@ use coordination_support::{
 };
 use postgres_support::Db;
 use sentry_schedule::coordinator::{Coordinator, Postgres, PostgresOptions};
-use sentry_schedule::{Job, Scheduler};
+use sentry_schedule::{Job, Scheduler, SchedulerBuilder};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -51,6 +51,25 @@ fn every_second(runs: &Runs, ran: &Arc<Notify>) -> Job {
     recording_job(Job::builder("every-second", "1s"), runs, ran)
 }
 
+/// Runs `job` on `builder` with the setup's coordinator until `signal`.
+async fn run_until(
+    builder: SchedulerBuilder,
+    s: &Setup,
+    job: Job,
+    signal: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    builder
+        .registered_jobs(false)
+        .coordinator(s.coordinator.clone())
+        .shutdown_signal(signal)
+        .job(job)
+        .build()
+        .unwrap()
+        .run()
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_database_skips_ticks_and_scheduling_resumes_when_it_is_back() {
     let Some(s) = setup().await else { return };
@@ -68,16 +87,7 @@ async fn unreachable_database_skips_ticks_and_scheduling_resumes_when_it_is_back
             let _ = tokio::time::timeout(LIMIT, ran.notified()).await;
         }
     };
-    Scheduler::builder()
-        .registered_jobs(false)
-        .coordinator(s.coordinator.clone())
-        .shutdown_signal(signal)
-        .job(every_second(&runs, &ran))
-        .build()
-        .unwrap()
-        .run()
-        .await
-        .unwrap();
+    run_until(Scheduler::builder(), &s, every_second(&runs, &ran), signal).await;
 
     let restored = restored.lock().unwrap().unwrap();
     let runs = runs.lock().unwrap().clone();
@@ -104,17 +114,13 @@ async fn fail_open_runs_ticks_while_the_database_is_unreachable() {
     let runs: Runs = Arc::default();
     let ran = Arc::new(Notify::new());
     let signal = when_notified(&ran, LIMIT);
-    Scheduler::builder()
-        .registered_jobs(false)
-        .coordinator(s.coordinator.clone())
-        .fail_open()
-        .shutdown_signal(signal)
-        .job(every_second(&runs, &ran))
-        .build()
-        .unwrap()
-        .run()
-        .await
-        .unwrap();
+    run_until(
+        Scheduler::builder().fail_open(),
+        &s,
+        every_second(&runs, &ran),
+        signal,
+    )
+    .await;
 
     assert!(
         !runs.lock().unwrap().is_empty(),

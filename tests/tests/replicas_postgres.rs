@@ -164,11 +164,7 @@ async fn killed_replica_tick_is_taken_over_once_its_lease_expires() {
             lines.wait_until(|l| collect(l, REPORT, true).contains_key(&tick)),
             "nobody took the tick over: {:?}\n{}",
             lines.all(),
-            replicas
-                .iter()
-                .map(|r| r.stderr())
-                .collect::<Vec<_>>()
-                .join("\n---\n")
+            logs_of(&replicas)
         );
         let taker = lines.done(REPORT)[&tick][0].clone();
         stop_all(&mut replicas);
@@ -244,11 +240,7 @@ async fn database_outage_skips_ticks_without_duplicates_and_scheduling_resumes()
                 >= 3),
             "scheduling did not resume: {:?}\n{}",
             lines.all(),
-            replicas
-                .iter()
-                .map(|r| r.stderr())
-                .collect::<Vec<_>>()
-                .join("\n---\n")
+            logs_of(&replicas)
         );
         stop_all(&mut replicas);
         restored_at

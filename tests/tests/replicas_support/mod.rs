@@ -276,6 +276,15 @@ pub fn stop_all(replicas: &mut [Replica]) {
 
 /// Three replicas for at least 11 ticks of the heartbeat and one run of the monitored job
 /// (its catch-up tick at start-up), then a graceful shutdown; returns what they printed after
+/// What each of `replicas` logged, one after the other, for a failure message.
+pub fn logs_of(replicas: &[Replica]) -> String {
+    replicas
+        .iter()
+        .map(|r| format!("--- replica {}:\n{}", r.name, r.stderr()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// asserting that every tick of both jobs ran exactly once, the heartbeat without a gap.
 pub fn run_three_replicas(url: &str, namespace: &str, dsn: &str) -> Lines {
     let lines = Lines::default();
@@ -284,10 +293,11 @@ pub fn run_three_replicas(url: &str, namespace: &str, dsn: &str) -> Lines {
         collect(l, HEARTBEAT, true).len() >= 11 && !collect(l, REPORT, true).is_empty()
     });
     if !enough {
-        for replica in &replicas {
-            eprintln!("--- replica {}:\n{}", replica.name, replica.stderr());
-        }
-        panic!("the replicas did not run enough ticks: {:?}", lines.all());
+        panic!(
+            "the replicas did not run enough ticks: {:?}\n{}",
+            lines.all(),
+            logs_of(&replicas)
+        );
     }
     stop_all(&mut replicas);
 
