@@ -165,13 +165,13 @@ fn start_due(job: Arc<Job>, runs: Arc<RunSet>, shared: &Arc<LoopShared>, tick: D
     });
 }
 
-/// A random delay below `max`, from `rand`'s thread generator.
+/// A random delay below `max`, from the per-thread generator of the run ids.
 fn jitter_delay(max: Duration) -> Duration {
     let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
     if nanos == 0 {
         return Duration::ZERO;
     }
-    Duration::from_nanos(rand::random::<u64>() % nanos)
+    Duration::from_nanos(run::random::<u64>() % nanos)
 }
 
 /// Looks for a tick missed within the catch-up window and claims and runs it once.

@@ -22,7 +22,7 @@ use crate::job::Job;
 use body::Body;
 pub(crate) use cancel::RunCancel;
 use chrono::{DateTime, Utc};
-pub(crate) use ids::{HexId, RunIds};
+pub(crate) use ids::{random, HexId, RunIds};
 use sentry::protocol::SpanStatus;
 use sentry::{Client, Hub, Transaction, TransactionContext};
 use std::future::Future;

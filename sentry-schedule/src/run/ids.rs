@@ -10,6 +10,14 @@ use sentry::protocol::TraceId;
 use std::cell::RefCell;
 use std::fmt;
 
+/// A value from this thread's generator (run ids, jitter).
+pub(crate) fn random<T>() -> T
+where
+    rand::distr::StandardUniform: rand::distr::Distribution<T>,
+{
+    IDS.with_borrow_mut(|rng| rng.random())
+}
+
 thread_local! {
     /// This thread's id generator.
     static IDS: RefCell<SmallRng> = RefCell::new(SmallRng::from_rng(&mut rand::rng()));
@@ -28,7 +36,7 @@ pub(crate) struct RunIds {
 
 impl RunIds {
     pub(crate) fn new() -> Self {
-        let [check_in, trace]: [[u8; 16]; 2] = IDS.with_borrow_mut(|rng| rng.random());
+        let [check_in, trace]: [[u8; 16]; 2] = random();
         Self {
             check_in_id: HexId::of(uuid::Builder::from_random_bytes(check_in).into_uuid()),
             trace_id: TraceId::from(trace),
