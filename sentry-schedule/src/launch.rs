@@ -270,11 +270,17 @@ fn prepare(
     let clock = Arc::clone(&shared.clock);
     let shutdown = lease.as_ref().map(|_| shared.shutdown.clone());
     Some(async move {
-        let _registered = guard;
+        // The run stays registered while `execute` goes on (the job's body and its
+        // check-ins) and not a moment longer: what the overlap policy of the next tick sees
+        // is whether the job still runs, never the bookkeeping after it. With a coordinator,
+        // recording the outcome (slow, or retried while the backend is down) comes after.
         let ended = match lease {
             // The run in this very task: one task per run. `execute_caught` contains a bug
             // in the run path itself (the job's own panics never leave `execute`).
-            None => run::execute_caught(Arc::clone(&job), scheduled, cancel, clock).await,
+            None => {
+                let _registered = guard;
+                run::execute_caught(Arc::clone(&job), scheduled, cancel, clock).await
+            }
             // Boxed, so the lease keeping (rare) does not enlarge every run's future.
             Some(lease) => {
                 Box::pin({
@@ -283,8 +289,12 @@ fn prepare(
                         // Always `Some` with a lease; cloned only then, as cloning a token locks it.
                         let shutdown = shutdown.unwrap_or_default();
                         let run = run::execute(job, scheduled, cancel.clone(), clock);
+                        let run = tokio::spawn(async move {
+                            let _registered = guard;
+                            run.await
+                        });
                         lease
-                            .hold(tokio::spawn(run), &cancel, &shutdown)
+                            .hold(run, &cancel, &shutdown)
                             .await
                             .map_err(|e| e.to_string())
                     }

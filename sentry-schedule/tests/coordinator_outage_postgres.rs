@@ -10,7 +10,8 @@ mod postgres_support;
 use chrono::Utc;
 // `server_url` and `unique_name` serve `postgres_support`, which reaches them through `super`.
 use coordination_support::{
-    recording_job, server_url, socket_addr, unique_name, via, when_notified, Proxy, Runs,
+    recording_job, run_coordinated, server_url, socket_addr, unique_name, via, when_notified,
+    Proxy, Runs,
 };
 use postgres_support::Db;
 use sentry_schedule::coordinator::{Coordinator, Postgres, PostgresOptions};
@@ -58,16 +59,7 @@ async fn run_until(
     job: Job,
     signal: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
-    builder
-        .registered_jobs(false)
-        .coordinator(s.coordinator.clone())
-        .shutdown_signal(signal)
-        .job(job)
-        .build()
-        .unwrap()
-        .run()
-        .await
-        .unwrap();
+    run_coordinated(builder, s.coordinator.clone(), job, signal).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

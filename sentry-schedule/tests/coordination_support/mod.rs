@@ -6,7 +6,8 @@
 pub mod scenarios;
 
 use chrono::{DateTime, Utc};
-use sentry_schedule::{Job, JobBuilder, JobContext};
+use sentry_schedule::coordinator::Coordinator;
+use sentry_schedule::{Job, JobBuilder, JobContext, SchedulerBuilder};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -148,4 +149,23 @@ pub fn when_notified(ran: &Arc<Notify>, limit: Duration) -> impl Future<Output =
     async move {
         let _ = tokio::time::timeout(limit, ran.notified()).await;
     }
+}
+
+/// Runs `job` on `builder` (without registered jobs) with `coordinator` until `signal`.
+pub async fn run_coordinated(
+    builder: SchedulerBuilder,
+    coordinator: impl Coordinator,
+    job: Job,
+    signal: impl Future<Output = ()> + Send + 'static,
+) {
+    builder
+        .registered_jobs(false)
+        .coordinator(coordinator)
+        .shutdown_signal(signal)
+        .job(job)
+        .build()
+        .unwrap()
+        .run()
+        .await
+        .unwrap();
 }
