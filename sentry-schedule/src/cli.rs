@@ -11,12 +11,13 @@
 //! | Command | What it does | Exit code |
 //! |---------|--------------|-----------|
 //! | *(none)* | Runs the scheduler until Ctrl-C or SIGTERM | 0, or 1 when it fails to start |
-//! | `list` | Prints every job: slug, schedule, time zone, next 3 runs (in the job's time zone), source location, and with a coordinator the last run | 0 |
+//! | `list` | Prints every job: slug (`*` marks a slug derived from the fn path), schedule, time zone, next 3 runs (in the job's time zone), source location, and with a coordinator the last run | 0, or 1 when there is no job |
 //! | `run <slug>` | Runs one job now, with its check-ins, and flushes the Sentry client | 0 when the run is `ok`, 1 when it is `error` |
 //! | `help` | Prints the commands | 0 |
 //!
 //! An unknown command or slug exits with 2; an unknown slug gets the nearest slugs
-//! suggested. A service with state or options builds its scheduler and calls
+//! suggested. When check-ins cannot reach Sentry (no client or no DSN), every command says
+//! so on stderr. A service with state or options builds its scheduler and calls
 //! [`Scheduler::run_or_command`] instead:
 //!
 //! ```no_run
@@ -29,6 +30,24 @@
 //!         std::process::ExitCode::FAILURE
 //!     }
 //! }
+//! # }
+//! ```
+//!
+//! A service that runs the scheduler beside a server handles the commands with
+//! [`Scheduler::run_command`], which returns `None` when there is none to run:
+//!
+//! ```no_run
+//! # async fn serve(_: sentry_schedule::ShutdownSignal) {}
+//! # async fn app() -> Result<std::process::ExitCode, sentry_schedule::Error> {
+//! let shutdown = sentry_schedule::shutdown_signal();
+//! let scheduler = sentry_schedule::Scheduler::builder()
+//!     .shutdown_signal(shutdown.clone())
+//!     .build()?;
+//! if let Some(exit) = scheduler.run_command(std::env::args().skip(1)).await {
+//!     return Ok(exit); // `list`, `run <slug>`, `help` or a usage error
+//! }
+//! tokio::join!(serve(shutdown), scheduler.run()).1?;
+//! # Ok(std::process::ExitCode::SUCCESS)
 //! # }
 //! ```
 use crate::coordinator::RunRecord;
@@ -113,30 +132,52 @@ impl Scheduler {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
+        if let Some(exit) = self.run_command(args).await {
+            return exit;
+        }
+        match self.run().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    /// Runs the operations command in `args` (`list`, `run <slug>`, `help`; see
+    /// [`crate::cli`]) and returns its exit code, or `None` when `args` is empty: then
+    /// there is no command and the caller runs the service (its server and
+    /// [`Scheduler::run`]). A usage error is printed and returns `Some` (exit code 2).
+    pub async fn run_command<I, S>(&self, args: I) -> Option<ExitCode>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
         let command = match Command::parse(args) {
             Ok(command) => command,
             Err(problem) => {
                 eprintln!("error: {problem}\n\n{USAGE}");
-                return ExitCode::from(USAGE_ERROR);
+                return Some(ExitCode::from(USAGE_ERROR));
             }
         };
-        match command {
-            Command::Run => match self.run().await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            },
+        Some(match command {
+            Command::Run => return None,
             Command::List => {
+                crate::startup::warn_if_sentry_missing();
                 print!("{}", self.list().await);
-                ExitCode::SUCCESS
+                if self.jobs().len() == 0 {
+                    eprintln!("error: {}", crate::Error::NoJobs);
+                    ExitCode::FAILURE
+                } else {
+                    ExitCode::SUCCESS
+                }
             }
             Command::Help => {
                 print!("{USAGE}");
                 ExitCode::SUCCESS
             }
             Command::RunJob(slug) => {
+                crate::startup::warn_if_sentry_missing();
                 let code = match self.run_now(&slug).await {
                     Ok(report) if report.is_ok() => {
                         println!("{report}");
@@ -148,18 +189,19 @@ impl Scheduler {
                     }
                     Err(e) => {
                         eprintln!("error: {e}");
-                        return ExitCode::from(USAGE_ERROR);
+                        return Some(ExitCode::from(USAGE_ERROR));
                     }
                 };
                 crate::shutdown::flush_sentry().await;
                 code
             }
-        }
+        })
     }
 
     /// The table `list` prints: one row per job with its slug, schedule, time zone, next
     /// three runs in the job's time zone and source location; with a coordinator, also the
-    /// last recorded run (tick, outcome, duration).
+    /// last recorded run (tick, outcome, duration). A slug derived from the fn path is marked
+    /// `*`, with a note below the table: renaming or moving that fn makes a new monitor.
     pub async fn list(&self) -> String {
         let now = self.now();
         let mut last_runs = None;
@@ -196,6 +238,7 @@ fn render_list<'a>(
 
     // Each job is a block of lines: its cells on the first, further next runs below.
     let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut any_derived = false;
     for (i, job) in jobs.enumerate() {
         let tz = job.timezone();
         let next: Vec<String> = job
@@ -211,8 +254,13 @@ fn render_list<'a>(
         if job.monitor_config().is_none() {
             schedule.push_str(" (unmonitored)");
         }
+        let mut slug = job.slug().to_owned();
+        if job.slug_is_derived() {
+            slug.push_str(DERIVED_MARK);
+            any_derived = true;
+        }
         let mut first = vec![
-            job.slug().to_owned(),
+            slug,
             schedule,
             tz.name().to_owned(),
             next.first().cloned().unwrap_or_else(|| "never".to_owned()),
@@ -248,8 +296,19 @@ fn render_list<'a>(
         out.push_str(line.trim_end());
         out.push('\n');
     }
+    if any_derived {
+        out.push_str(DERIVED_NOTE);
+    }
     out
 }
+
+/// Marks a derived slug in `list`.
+const DERIVED_MARK: &str = "*";
+
+/// What `list` says below the table when a slug is derived.
+const DERIVED_NOTE: &str = "\n* slug derived from the fn path: renaming or moving the fn, or \
+renaming its crate, makes a new Sentry monitor (the old one then reports missed check-ins); \
+give jobs that matter `slug = \"...\"`\n";
 
 /// `2026-11-29 12:00 UTC ok 1.2s` — a run of the history.
 fn describe_run(record: &RunRecord) -> String {

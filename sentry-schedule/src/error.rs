@@ -1,7 +1,29 @@
 //! Errors of the scheduler's start-up.
 
+/// Implements `Debug` as the type's `Display`, as anyhow's errors do: `main` returning
+/// `Result<(), E>` and `.expect(..)` print an error with `Debug`, and what users see there
+/// should be the helpful message, not the variant's fields.
+macro_rules! debug_as_display {
+    ($ty:ty) => {
+        impl ::std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Display::fmt(self, f)
+            }
+        }
+    };
+}
+pub(crate) use debug_as_display;
+
 /// Why a job or the scheduler could not be set up.
-#[derive(Debug, thiserror::Error)]
+///
+/// Its `Debug` is its `Display`, so `fn main() -> Result<(), sentry_schedule::Error>` prints
+/// the message:
+///
+/// ```
+/// let error = sentry_schedule::Error::NoJobs;
+/// assert_eq!(format!("{error:?}"), error.to_string());
+/// ```
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// Two jobs have the same monitor slug: Sentry would mix their check-ins.
@@ -45,6 +67,42 @@ pub enum Error {
         /// The closest slugs of existing jobs, best first.
         near: Vec<String>,
     },
+    /// [`Scheduler::run`](crate::Scheduler::run) (or [`run_all`](crate::run_all)) was
+    /// called with no job at all: no `#[scheduled]` fn is linked into the binary and none
+    /// was added with [`SchedulerBuilder::job`](crate::SchedulerBuilder::job). Usually the
+    /// jobs live in a library crate the binary does not otherwise use, so the linker left
+    /// them out: [`link_jobs!`](crate::link_jobs) pulls them in.
+    #[error(
+        "no jobs to run: no `#[scheduled]` fn is linked into this binary and no job was added \
+         with `Scheduler::builder().job(..)`; if your jobs are in a library crate, add \
+         `sentry_schedule::link_jobs!(that_crate);` to the binary (a crate the binary never \
+         uses is not linked, and its jobs with it)"
+    )]
+    NoJobs,
+    /// Another scheduler of this process is already running the same `#[scheduled]` jobs:
+    /// every tick would run twice, with two check-ins each. Allowed only with
+    /// [`SchedulerBuilder::allow_same_jobs_twice`](crate::SchedulerBuilder::allow_same_jobs_twice).
+    #[error(
+        "another scheduler in this process is already running {}: each tick would run twice; \
+         run one scheduler, or build this one with `.registered_jobs(false)` (or \
+         `.allow_same_jobs_twice()` if that is what you want)",
+        running_slugs(slugs)
+    )]
+    AlreadyRunning {
+        /// The monitor slugs both schedulers would run, in slug order.
+        slugs: Vec<String>,
+    },
+}
+
+debug_as_display!(Error);
+
+fn running_slugs(slugs: &[String]) -> String {
+    let shown: Vec<String> = slugs.iter().take(3).map(|s| format!("`{s}`")).collect();
+    match slugs.len() {
+        1 => format!("the job {}", shown.join("")),
+        n if n <= 3 => format!("the jobs {}", shown.join(", ")),
+        n => format!("the jobs {} and {} more", shown.join(", "), n - 3),
+    }
 }
 
 fn suggestions(near: &[String]) -> String {

@@ -109,6 +109,8 @@ pub(crate) enum RunFn {
 /// policy) takes a pointer, not the full value.
 pub struct Job {
     pub(crate) slug: Arc<str>,
+    /// The slug was derived from the fn path (no `slug = "..."`).
+    pub(crate) slug_derived: bool,
     /// The fn path of a `#[scheduled]` job; `None` when the name is the slug.
     pub(crate) name: Option<Box<str>>,
     pub(crate) location: Option<SourceLocation>,
@@ -131,6 +133,15 @@ impl Job {
     /// The Sentry monitor slug.
     pub fn slug(&self) -> &str {
         &self.slug
+    }
+
+    /// Whether the slug was derived from the fn's path rather than set with `slug = "..."`.
+    ///
+    /// A derived slug changes when the fn is renamed or moved, or the crate renamed: Sentry
+    /// then sees a new monitor, and the old one reports missed check-ins until deleted.
+    /// Give the jobs that matter an explicit slug.
+    pub fn slug_is_derived(&self) -> bool {
+        self.slug_derived
     }
 
     /// The job's name: the fn path (`my_app::jobs::send_report`) of a `#[scheduled]` job,

@@ -223,6 +223,7 @@ impl JobBuilder {
 pub(crate) fn resolve(spec: JobSpec) -> Result<Job, Error> {
     let mut problems = Vec::new();
 
+    let slug_derived = spec.slug.is_none();
     let slug = match spec.slug {
         Some(explicit) => explicit,
         None => slug::derive_slug(spec.module_path, spec.fn_name),
@@ -348,6 +349,7 @@ pub(crate) fn resolve(spec: JobSpec) -> Result<Job, Error> {
             });
             Ok(Job {
                 slug: slug.into(),
+                slug_derived,
                 name: spec.name.map(String::into_boxed_str),
                 location,
                 schedule,

@@ -6,7 +6,8 @@ use std::fmt::{Debug, Display};
 pub struct JobError {
     /// `std::any::type_name` of the returned error type.
     pub type_name: &'static str,
-    /// The error's `Display` (alternate form `{:#}`, which includes anyhow's chain).
+    /// The error's `Display` (alternate form `{:#}`, which includes anyhow's chain), with a
+    /// cause that its parent's message already ends with left out once.
     pub message: String,
     /// The error's `Debug`.
     pub debug: String,
@@ -33,8 +34,65 @@ impl<E: Display + Debug + Send + 'static> JobOutput for Result<(), E> {
     fn into_job_result(self) -> Result<(), JobError> {
         self.map_err(|e| JobError {
             type_name: std::any::type_name::<E>(),
-            message: format!("{e:#}"),
+            message: without_repeated_causes(&format!("{e:#}")),
             debug: format!("{e:?}"),
         })
+    }
+}
+
+/// `a: b: b` → `a: b`: drops each cause (a `": "`-separated part, or a run of them) whose text
+/// the message before it already ends with.
+///
+/// anyhow's `{:#}` appends every source's message to its parent's, but many errors already
+/// include their source in their own message (`#[error("query failed: {0}")]` with
+/// `#[source]`, sqlx's `error returned from database: …`), so the chain would print it twice.
+pub(crate) fn without_repeated_causes(message: &str) -> String {
+    const SEPARATOR: &str = ": ";
+    let parts: Vec<&str> = message.split(SEPARATOR).collect();
+    let mut kept: Vec<&str> = Vec::with_capacity(parts.len());
+    let mut i = 0;
+    while let Some(part) = parts.get(i) {
+        // The longest run of parts starting here that repeats the end of what is kept.
+        let repeated = (1..=parts.len() - i).rev().find(|&len| {
+            len <= kept.len() && parts.get(i..i + len) == kept.get(kept.len() - len..)
+        });
+        match repeated {
+            Some(len) => i += len,
+            None => {
+                kept.push(part);
+                i += 1;
+            }
+        }
+    }
+    kept.join(SEPARATOR)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_repeated_causes;
+
+    #[test]
+    fn a_cause_already_in_its_parents_message_is_left_out() {
+        let cases = [
+            (
+                r#"relation "x" does not exist: relation "x" does not exist"#,
+                r#"relation "x" does not exist"#,
+            ),
+            (
+                "error returned from database: relation \"x\": relation \"x\"",
+                "error returned from database: relation \"x\"",
+            ),
+            (
+                "nightly export: query failed: timeout: query failed: timeout",
+                "nightly export: query failed: timeout",
+            ),
+            ("disk full", "disk full"),
+            ("a: b: c", "a: b: c"),
+            ("", ""),
+            ("a: b: a", "a: b: a"),
+        ];
+        for (chain, shown) in cases {
+            assert_eq!(without_repeated_causes(chain), shown, "{chain}");
+        }
     }
 }

@@ -40,6 +40,38 @@ pub use chrono_tz;
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
+/// Links the `#[scheduled]` jobs of library crates into this binary: one line in the
+/// binary, naming each crate.
+///
+/// A `#[scheduled]` fn registers itself in a linker section. The linker only includes a
+/// crate the binary uses, so the jobs of a crate that the binary depends on but never
+/// calls (a `jobs` crate of a workspace, say) are silently left out, and the scheduler
+/// would have none of them. This macro uses each named crate (`use jobs as _;`), which is
+/// all it takes: every job of a linked crate is registered.
+///
+/// ```ignore
+/// // src/main.rs of the service, whose jobs live in the crates `billing_jobs` and `reports`
+/// sentry_schedule::link_jobs!(billing_jobs, reports);
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), sentry_schedule::Error> {
+///     let _sentry = sentry::init(sentry::ClientOptions::new());
+///     sentry_schedule::run_all().await
+/// }
+/// ```
+///
+/// It works at module level and inside a fn. When it is forgotten and no job is left,
+/// [`Scheduler::run`] fails with [`Error::NoJobs`], which names this macro.
+#[macro_export]
+macro_rules! link_jobs {
+    ($($krate:ident),+ $(,)?) => {
+        $(
+            #[allow(unused_imports)]
+            use ::$krate as _;
+        )+
+    };
+}
+
 #[doc(hidden)]
 pub mod __private;
 mod checkin;
@@ -61,6 +93,8 @@ mod run_report;
 mod run_set;
 mod scheduler;
 mod shutdown;
+mod signal;
+mod startup;
 mod state;
 mod timers;
 
@@ -69,6 +103,8 @@ pub use clock::{Clock, SystemClock, TestClock};
 pub use context::JobContext;
 pub use error::Error;
 pub use job::{Job, JobBuilder, JobStats, MonitorConfig, SourceLocation};
+pub use run::DEFAULT_CANCEL_GRACE;
 pub use run_report::RunReport;
 pub use scheduler::{run_all, Scheduler, SchedulerBuilder, DEFAULT_SHUTDOWN_TIMEOUT};
+pub use signal::{shutdown_signal, ShutdownSignal};
 pub use state::State;

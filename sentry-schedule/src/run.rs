@@ -2,7 +2,8 @@
 //!
 //! Interface used by the scheduler loop:
 //! - [`RunCancel::new`], [`RunCancel::cancel`]: asks a run to stop (timeout, overlap replace,
-//!   shutdown deadline); the run's `JobContext` token fires, after [`CANCEL_GRACE`] the future
+//!   shutdown deadline); the run's `JobContext` token fires, after the scheduler's cancel
+//!   grace ([`DEFAULT_CANCEL_GRACE`] unless set) the future
 //!   is dropped, and the run is reported `error` with the reason. [`RunCancel::token`] alone
 //!   (firing it without a reason) only tells the job to wrap up; its own outcome counts.
 //! - [`execute`]: performs one whole run including both check-ins; never panics; returns after
@@ -33,8 +34,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// How long a run may keep going after its token fired for a timeout or a cancel, before
-/// its future is dropped.
-pub(crate) const CANCEL_GRACE: Duration = Duration::from_secs(5);
+/// its future is dropped, unless set with
+/// [`SchedulerBuilder::cancel_grace`](crate::SchedulerBuilder::cancel_grace): 5 s.
+pub const DEFAULT_CANCEL_GRACE: Duration = Duration::from_secs(5);
 
 /// How a run ended. Every variant but `Ok` was reported `error` to Sentry.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,6 +13,7 @@ use crate::registry;
 use crate::run_report::{self, RunReport};
 use crate::run_set::RunSet;
 use crate::shutdown;
+use crate::startup;
 use crate::state::{self, StateMap};
 use chrono::{DateTime, Utc};
 use std::fmt;
@@ -28,12 +29,15 @@ use tokio_util::task::TaskTracker;
 /// How long running runs get to finish on shutdown unless set otherwise.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
-type ShutdownSignal = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+type BoxedSignal = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 /// Runs every job registered with `#[scheduled]` until Ctrl-C or SIGTERM, then shuts down
 /// gracefully (see [`Scheduler::run`]).
 ///
-/// Fails before any job runs when two jobs share a monitor slug.
+/// Fails before any job runs when two jobs share a monitor slug, when there is no job at
+/// all ([`Error::NoJobs`]: jobs in a library crate need [`link_jobs!`](crate::link_jobs)),
+/// and when another scheduler of this process already runs the same jobs
+/// ([`Error::AlreadyRunning`]).
 pub async fn run_all() -> Result<(), Error> {
     Scheduler::builder().build()?.run().await
 }
@@ -93,8 +97,9 @@ pub struct Scheduler {
     jobs: Vec<Arc<Job>>,
     clock: Arc<dyn Clock>,
     shutdown_timeout: Duration,
-    shutdown_signal: Option<ShutdownSignal>,
+    shutdown_signal: Option<BoxedSignal>,
     coordination: Option<Arc<Coordination>>,
+    allow_same_jobs_twice: bool,
 }
 
 /// Options of a [`Scheduler`].
@@ -102,7 +107,7 @@ pub struct Scheduler {
 pub struct SchedulerBuilder {
     clock: Arc<dyn Clock>,
     shutdown_timeout: Duration,
-    shutdown_signal: Option<ShutdownSignal>,
+    shutdown_signal: Option<BoxedSignal>,
     registered_jobs: bool,
     jobs: Vec<Job>,
     states: StateMap,
@@ -110,6 +115,7 @@ pub struct SchedulerBuilder {
     lease: Duration,
     on_coordinator_error: OnCoordinatorError,
     prune_every: Duration,
+    allow_same_jobs_twice: bool,
 }
 
 impl Default for SchedulerBuilder {
@@ -125,6 +131,7 @@ impl Default for SchedulerBuilder {
             lease: DEFAULT_LEASE,
             on_coordinator_error: OnCoordinatorError::Skip,
             prune_every: claim::DEFAULT_PRUNE_EVERY,
+            allow_same_jobs_twice: false,
         }
     }
 }
@@ -144,9 +151,36 @@ impl SchedulerBuilder {
         self
     }
 
-    /// Shuts down when `signal` resolves, instead of on Ctrl-C or SIGTERM.
+    /// Shuts down when `signal` resolves, **instead of** on Ctrl-C or SIGTERM.
+    ///
+    /// This replaces the built-in signal handling: with a future of your own that only
+    /// waits for Ctrl-C, a SIGTERM (what `docker stop`, Kubernetes and systemd send) kills
+    /// the process at once, and running jobs get no final check-ins. To share the built-in
+    /// handling with a server, pass a clone of [`shutdown_signal()`](crate::shutdown_signal)
+    /// here and another to the server; [`ShutdownSignal::trigger`](crate::ShutdownSignal::trigger)
+    /// stops both from code.
     pub fn shutdown_signal(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
         self.shutdown_signal = Some(Box::pin(signal));
+        self
+    }
+
+    /// How long a run may go on after its timeout or a cancel fired its
+    /// [`JobContext::cancelled`](crate::JobContext::cancelled) token, before its future is
+    /// dropped and the run reported `error` (default [`DEFAULT_CANCEL_GRACE`](crate::DEFAULT_CANCEL_GRACE),
+    /// 5 s). So a run with `timeout = "2s"` that ignores its token is reported failing after
+    /// 7 s: the timeout plus this grace. A job that watches its token ends within the grace
+    /// with its own outcome.
+    pub fn cancel_grace(mut self, grace: Duration) -> Self {
+        self.states.cancel_grace = grace;
+        self
+    }
+
+    /// Lets this scheduler run the `#[scheduled]` jobs while another scheduler of the same
+    /// process runs them too, each tick then running once per scheduler with check-ins of its
+    /// own. Without it [`Scheduler::run`] fails with [`Error::AlreadyRunning`]: two
+    /// `run_all()` calls in one service are a bug that doubles every run.
+    pub fn allow_same_jobs_twice(mut self) -> Self {
+        self.allow_same_jobs_twice = true;
         self
     }
 
@@ -262,6 +296,7 @@ impl SchedulerBuilder {
                     self.prune_every,
                 ))
             }),
+            allow_same_jobs_twice: self.allow_same_jobs_twice,
         })
     }
 }
@@ -332,12 +367,21 @@ impl Scheduler {
     /// wrap up — their own outcome counts; running runs get the shutdown timeout to finish;
     /// the rest are cancelled and reported as `error` ("interrupted by shutdown") — every
     /// `in_progress` check-in gets its final check-in — and the Sentry client is flushed.
+    ///
+    /// Fails at once, before any job runs, with [`Error::NoJobs`] when the scheduler has no
+    /// job (waiting forever for nothing hides a build mistake; see
+    /// [`link_jobs!`](crate::link_jobs)) and with [`Error::AlreadyRunning`] when another
+    /// scheduler of this process runs the same `#[scheduled]` jobs. When check-ins cannot
+    /// reach Sentry (no client, or no DSN) it says so on stderr and runs anyway, printing
+    /// the check-ins.
     pub async fn run(self) -> Result<(), Error> {
         if self.jobs.is_empty() {
-            tracing::warn!("no jobs to schedule; waiting for shutdown");
+            return Err(Error::NoJobs);
         }
+        let _running = startup::mark_running(&self.jobs, self.allow_same_jobs_twice)?;
+        startup::warn_if_sentry_missing();
         // Listen before any job starts, so an early Ctrl-C is handled, not fatal.
-        let mut signal: ShutdownSignal = match self.shutdown_signal {
+        let mut signal: BoxedSignal = match self.shutdown_signal {
             Some(signal) => signal,
             None => shutdown::default_signal(),
         };

@@ -70,10 +70,23 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for State<T> {
     }
 }
 
-/// The values registered with the scheduler, one per type.
-#[derive(Default, Clone)]
+/// The values registered with the scheduler, one per type, and the scheduler's settings
+/// its runs read (shared by every job of the scheduler through one `Arc`).
+#[derive(Clone)]
 pub struct StateMap {
     values: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+    /// How long a run may go on after a timeout or cancel fired its token, before its future
+    /// is dropped ([`SchedulerBuilder::cancel_grace`](crate::SchedulerBuilder::cancel_grace)).
+    pub(crate) cancel_grace: std::time::Duration,
+}
+
+impl Default for StateMap {
+    fn default() -> Self {
+        Self {
+            values: HashMap::new(),
+            cancel_grace: crate::run::DEFAULT_CANCEL_GRACE,
+        }
+    }
 }
 
 impl StateMap {

@@ -375,8 +375,8 @@ pub enum OnCoordinatorError {
     RunAnyway,
 }
 
-/// Why a coordinator call failed.
-#[derive(Debug, thiserror::Error)]
+/// Why a coordinator call failed. Its `Debug` is its `Display`.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum CoordinatorError {
     /// The backend did not answer within the configured time.
@@ -393,6 +393,8 @@ pub enum CoordinatorError {
     #[error("invalid coordinator configuration: {0}")]
     Config(String),
 }
+
+crate::error::debug_as_display!(CoordinatorError);
 
 #[cfg(any(feature = "postgres", feature = "redis"))]
 impl CoordinatorError {

@@ -3,6 +3,7 @@ use super::wait::Ended;
 use super::{RunIds, RunOutcome};
 use sentry::protocol::{Context, Event, Exception, Level, Mechanism, Value};
 use sentry::Hub;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// `contexts.monitor` on every event of the run, as the other Sentry SDKs set it.
@@ -19,7 +20,7 @@ pub(super) fn capture(hub: &Hub, slug: &str, ended: Ended, duration: Duration) -
         Ended::Returned(Ok(())) => {}
         Ended::Returned(Err(error)) => {
             hub.capture_event(exception_event(
-                &short_type_name(error.type_name),
+                &exception_type(error.type_name),
                 &error.message,
                 Level::Error,
                 Mechanism {
@@ -74,19 +75,29 @@ pub(super) fn outcome(ended: Ended, duration: Duration) -> RunOutcome {
     }
 }
 
-/// Logs the outcome inside the run's span. Failures are logged at `warn`: the run already
-/// captured its own event, and sentry-tracing would turn an `error!` into a second one.
+/// Logs the outcome inside the run's span; a failed run at `error`.
+///
+/// The run already captured its own event, linked to its check-in. sentry-tracing would turn
+/// an `error!` into a second event (through the current hub, not linked): the failure is
+/// therefore logged while a hub without a client is current, which Sentry's layers skip,
+/// and every other subscriber sees as usual.
 pub(super) fn log(slug: &str, outcome: &RunOutcome) {
     let secs = outcome.duration().as_secs_f64();
     match outcome.failure() {
         None => tracing::info!(duration_s = secs, "scheduled job `{slug}` succeeded"),
-        Some(failure) => {
-            tracing::warn!(
+        Some(failure) => Hub::run(hub_without_client(), || {
+            tracing::error!(
                 duration_s = secs,
                 "scheduled job `{slug}` failed: {failure}"
             )
-        }
+        }),
     }
+}
+
+/// A hub that sends nothing: logs made while it is current do not reach Sentry twice.
+fn hub_without_client() -> Arc<Hub> {
+    static HUB: OnceLock<Arc<Hub>> = OnceLock::new();
+    Arc::clone(HUB.get_or_init(|| Arc::new(Hub::new(None, Arc::default()))))
 }
 
 fn exception_event(ty: &str, value: &str, level: Level, mechanism: Mechanism) -> Event<'static> {
@@ -114,6 +125,18 @@ fn has_panic_integration(hub: &Hub) -> bool {
             .iter()
             .any(|integration| integration.name() == "panic")
     })
+}
+
+/// The event's exception type for an error of type `type_name` (`std::any::type_name`): the
+/// type's own path when it is a plain path (`std::io::error::Error`, `anyhow::Error`,
+/// `my_app::ReportError`): most crates name their error `Error`, and `Error` alone says
+/// nothing. A generic or `dyn` type is shortened ([`short_type_name`]).
+pub(super) fn exception_type(type_name: &str) -> String {
+    if type_name.contains(['<', '&', '(', '[', ' ']) {
+        short_type_name(type_name)
+    } else {
+        type_name.to_owned()
+    }
 }
 
 /// `std::any::type_name` without module paths: `anyhow::Error` → `Error`,
@@ -155,6 +178,20 @@ pub(crate) fn human_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exception_types_keep_plain_paths_and_shorten_generic_ones() {
+        assert_eq!(exception_type("anyhow::Error"), "anyhow::Error");
+        assert_eq!(
+            exception_type("std::io::error::Error"),
+            "std::io::error::Error"
+        );
+        assert_eq!(
+            exception_type("alloc::boxed::Box<dyn core::error::Error + core::marker::Send>"),
+            "Box<dyn Error + Send>"
+        );
+        assert_eq!(exception_type("&str"), "&str");
+    }
 
     #[test]
     fn short_type_names() {

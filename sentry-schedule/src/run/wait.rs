@@ -1,6 +1,6 @@
 //! Waiting for a run's body: normal end, panic, timeout, or cancel with grace and drop.
 use super::body::{Body, BodyResult};
-use super::{RunCancel, CANCEL_GRACE};
+use super::RunCancel;
 use crate::__private::JobError;
 use crate::job::Job;
 use std::any::Any;
@@ -19,8 +19,8 @@ pub(super) enum Ended {
     Cancelled(String),
 }
 
-/// Polls `body` to its end; on timeout or cancel fires the job's token, gives it
-/// [`CANCEL_GRACE`] to finish, then drops it. Returns once the job's future has ended or
+/// Polls `body` to its end; on timeout or cancel fires the job's token, gives it the
+/// scheduler's cancel grace to finish, then drops it. Returns once the job's future has ended or
 /// been dropped.
 ///
 /// The body comes boxed: it is the largest part of a run's state, and boxing it keeps the
@@ -48,7 +48,7 @@ pub(super) async fn wait(mut body: Box<Body>, job: &Job, cancel: &RunCancel) -> 
     tokio::select! {
         biased;
         _ = &mut *body => {}
-        () = Box::pin(tokio::time::sleep(CANCEL_GRACE)) => {
+        () = Box::pin(tokio::time::sleep(job.states.cancel_grace)) => {
             if !body.abandon() {
                 tracing::warn!(slug = %job.slug, "job panicked while being dropped");
             }
