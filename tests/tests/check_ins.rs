@@ -171,7 +171,7 @@ async fn events_of_a_failed_run_carry_its_trace_id_and_slug() {
         .iter()
         .find(|e| e["exception"]["values"][0]["value"] == "database unreachable")
         .expect("the returned Err as an exception event");
-    assert_eq!(returned["exception"]["values"][0]["type"], "Error");
+    assert_eq!(returned["exception"]["values"][0]["type"], "anyhow::Error");
     assert_eq!(level(returned), "error");
     assert!(ingest.errors().is_empty(), "{:?}", ingest.errors());
 }
@@ -298,7 +298,10 @@ async fn unmonitored_job_sends_no_check_ins_but_links_its_error() {
     assert!(ingest.wait_until(LIMIT, |e| count(e, "event") >= 1));
     let events = ingest.events();
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0]["exception"]["values"][0]["type"], "Error");
+    assert_eq!(
+        events[0]["exception"]["values"][0]["type"],
+        "std::io::error::Error"
+    );
     assert_eq!(
         events[0]["exception"]["values"][0]["value"],
         "cache node gone"
