@@ -25,7 +25,8 @@
 //!   its next tick again.
 //! - **Forward** past several ticks (NTP step, suspend/resume): only the latest tick that
 //!   is due runs, once, with that tick as its scheduled instant; the ticks before it are
-//!   counted as missed ([`JobStats::missed`](crate::JobStats::missed)) and logged. A jump
+//!   counted as missed ([`JobStats::missed`](crate::JobStats::missed)) and logged in one
+//!   line for all jobs (also when the process was stopped or stalled). A jump
 //!   is noticed within the clock watch's check interval (5 s), so a forward jump delays
 //!   the latest due tick by at most that much.
 use crate::clock::PRECISE_WINDOW;
@@ -86,6 +87,7 @@ pub(crate) async fn dispatch(table: Arc<[Scheduled]>, shared: Arc<LoopShared>) {
             return;
         }
         let now = shared.clock.now();
+        let mut passed_over = PassedOver::default();
         while let Some((instant, due)) = timers.take_due(now) {
             // On time (the usual case) no later tick of these jobs can be due yet, so each
             // runs for `instant`: start them all before advancing any cursor. Woken late (a
@@ -103,7 +105,8 @@ pub(crate) async fn dispatch(table: Arc<[Scheduled]>, shared: Arc<LoopShared>) {
                     continue;
                 };
                 let following = if late {
-                    let (tick, following) = due_tick(&entry.job, ticks, instant, now);
+                    let (tick, following) =
+                        due_tick(&entry.job, ticks, instant, now, &mut passed_over);
                     runs.push((index, tick));
                     following
                 } else {
@@ -117,6 +120,7 @@ pub(crate) async fn dispatch(table: Arc<[Scheduled]>, shared: Arc<LoopShared>) {
                 start_all(&table, &runs, &shared);
             }
         }
+        passed_over.log(now);
         timers.flush();
     }
 }
@@ -213,24 +217,66 @@ fn next_tick(job: &Job, next: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
     next
 }
 
+/// The ticks passed over in one late wake-up of the dispatcher, over all its jobs: a
+/// replica stopped for a while (`SIGSTOP`, a long stall) or a forward wall-clock jump wakes
+/// with every job late at once, and that is one log line, not one per job.
+#[derive(Debug, Default)]
+struct PassedOver {
+    /// Jobs that passed over at least one tick.
+    jobs: u64,
+    /// Ticks passed over, summed over those jobs.
+    ticks: u64,
+    /// The earliest due instant among them: how late the dispatcher woke is measured from it.
+    earliest: Option<DateTime<Utc>>,
+}
+
+impl PassedOver {
+    /// Counts `ticks` of `job` passed over, the first of them due at `due`.
+    fn add(&mut self, job: &Job, ticks: u64, due: DateTime<Utc>) {
+        job.stats.add_missed(ticks);
+        tracing::debug!(slug = %job.slug, missed = ticks, "ticks passed over; only the latest runs");
+        self.jobs += 1;
+        self.ticks = self.ticks.saturating_add(ticks);
+        self.earliest = Some(self.earliest.map_or(due, |e| e.min(due)));
+    }
+
+    /// Logs the summary of the wake-up at `now`, if any tick was passed over.
+    fn log(self, now: DateTime<Utc>) {
+        let Some(earliest) = self.earliest else {
+            return;
+        };
+        let late = now.signed_duration_since(earliest);
+        // Whole seconds from a minute on: `2h5m3s`, not `7503.25s`.
+        let shown = match late.to_std().unwrap_or_default() {
+            d if d >= Duration::from_secs(60) => Duration::from_secs(d.as_secs()),
+            d => d,
+        };
+        tracing::warn!(
+            jobs = self.jobs,
+            missed = self.ticks,
+            late_ms = late.num_milliseconds(),
+            "woke {} after a due tick (the wall clock jumped, or the process was stopped or \
+             stalled): {} jobs passed over {} ticks in all; each runs only its latest due tick",
+            crate::run::human_duration(shown),
+            self.jobs,
+            self.ticks,
+        );
+    }
+}
+
 /// The tick to run for the due instant `next` — or, when the wall clock jumped past
-/// several ticks, the latest one due at `now`, counting the others as missed — and the
-/// cursor's following instant, the first after `now`.
+/// several ticks, the latest one due at `now`, counting the others in `passed_over` — and
+/// the cursor's following instant, the first after `now`.
 fn due_tick(
     job: &Job,
     ticks: &mut Upcoming,
     next: DateTime<Utc>,
     now: DateTime<Utc>,
+    passed_over: &mut PassedOver,
 ) -> (DateTime<Utc>, Option<DateTime<Utc>>) {
-    let (tick, passed_over, following) = latest_due(job, ticks, next, now);
-    if passed_over > 0 {
-        job.stats.add_missed(passed_over);
-        tracing::warn!(
-            slug = %job.slug,
-            missed = passed_over,
-            running = %tick,
-            "wall clock jumped past several ticks; only the latest runs"
-        );
+    let (tick, passed, following) = latest_due(job, ticks, next, now);
+    if passed > 0 {
+        passed_over.add(job, passed, next);
     }
     (tick, following)
 }

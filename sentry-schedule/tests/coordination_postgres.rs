@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use coordination_support::scenarios::{
     self, claims_fail_while_unreachable, history_ticks, let_lease_expire, tick, won, Store, LONG,
 };
-use coordination_support::{server_url, socket_addr, unique_name, via, Proxy};
+use coordination_support::{server_url, socket_addr, unique_name, via, Logs, Proxy};
 use postgres_support::Db;
 use sentry_schedule::coordinator::{
     Claim, Coordinator, CoordinatorError, LeaseKeeper, Postgres, PostgresOptions, RunOutcome,
@@ -343,5 +343,40 @@ async fn an_unreachable_database_is_an_error_and_the_coordinator_recovers() {
     // The same coordinator and pool: no restart.
     won(c.claim("job", tick(4), LONG).await.unwrap());
     assert_eq!(db.count("slug = 'job'").await, 2);
+    db.drop_schema().await;
+}
+
+// One thread: the subscriber set for the test is the thread's.
+#[tokio::test(flavor = "current_thread")]
+async fn the_pool_it_creates_logs_a_slow_acquire_at_debug_not_warn() {
+    let Some(db) = Db::new().await else { return };
+    let logs = Logs::default();
+    let _logging = logs.capture(tracing::Level::DEBUG);
+    let c = Postgres::connect_lazy(&db.url, db.options()).unwrap();
+    c.prepare().await.unwrap();
+    // Every connection of the pool is taken: the claim waits for one longer than sqlx's
+    // slow-acquire threshold (2 s).
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(c.pool().acquire().await.unwrap());
+    }
+    let claim = tokio::spawn({
+        let c = c.clone();
+        async move { c.claim("job", tick(1), LONG).await }
+    });
+    tokio::time::sleep(
+        c.pool().options().get_acquire_slow_threshold() + Duration::from_millis(300),
+    )
+    .await;
+    drop(held);
+    won(claim.await.unwrap().unwrap());
+
+    let lines = logs.lines();
+    let slow: Vec<_> = lines
+        .iter()
+        .filter(|l| l.contains("exceeded slow threshold"))
+        .collect();
+    assert_eq!(slow.len(), 1, "{lines:#?}");
+    assert!(slow[0].contains("DEBUG"), "{}", slow[0]);
     db.drop_schema().await;
 }

@@ -14,6 +14,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::Row;
 use std::time::Duration;
 
+/// The connections of the pool [`Postgres::connect_lazy`] creates.
+const POOL_SIZE: u32 = 4;
 /// The schema version this release writes; stored in the table's comment.
 const SCHEMA_VERSION: u32 = 1;
 /// The table comment's prefix; the version number follows it.
@@ -103,13 +105,19 @@ impl Postgres {
         Ok(Self::from_valid(pool, options, table))
     }
 
-    /// Connects lazily to `url` with a small pool of its own (4 connections, 5 s to acquire
-    /// one): the service starts even while the database is down, and claims fail until it
-    /// is up.
+    /// Connects lazily to `url` with a small pool of its own ([`POOL_SIZE`] connections, 5 s
+    /// to acquire one): the service starts even while the database is
+    /// down, and claims fail until it is up.
+    ///
+    /// A wait for a free connection is logged at `debug`, not at sqlx's default `warn`: many
+    /// jobs due at one instant queue their claims on the pool, and a warning for each would
+    /// flood the log. A claim that waits longer than the options' `timeout` fails and is
+    /// reported like any other coordinator error.
     pub fn connect_lazy(url: &str, options: PostgresOptions) -> Result<Self, CoordinatorError> {
         let pool = PgPoolOptions::new()
-            .max_connections(4)
+            .max_connections(POOL_SIZE)
             .acquire_timeout(Duration::from_secs(5))
+            .acquire_slow_level(log::LevelFilter::Debug)
             .connect_lazy(url)
             .map_err(CoordinatorError::backend)?;
         Self::with_options(pool, options)
