@@ -26,11 +26,8 @@ impl Interval {
                 format!("invalid interval `{text}`: expected at least one whole second"),
             ));
         }
-        if i64::try_from(duration.as_secs()).is_err() {
-            return Err(ScheduleError::new(
-                Some("interval"),
-                format!("invalid interval `{text}`: too long"),
-            ));
+        if let Err(v) = crate::limits::check_interval(duration.as_secs(), text) {
+            return Err(ScheduleError::new(Some("interval"), v.message).with_help(v.help));
         }
         Ok(Self {
             secs: duration.as_secs(),

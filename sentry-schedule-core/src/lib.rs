@@ -6,6 +6,7 @@
 
 mod cron;
 pub mod duration;
+pub mod environment;
 mod error;
 pub mod hash;
 mod interval;

@@ -35,18 +35,26 @@ pub fn closest<'a>(
     near.into_iter().take(max).map(|(_, c)| c).collect()
 }
 
-/// The number of single-character insertions, deletions and substitutions turning `a`
-/// into `b`.
+/// The number of single-character insertions, deletions, substitutions and swaps of two
+/// neighbours turning `a` into `b` (the optimal string alignment distance, so that a
+/// typed-too-fast `JNU` is one step from `JUN`).
 pub fn levenshtein(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
+    for (i, ca) in a.iter().enumerate() {
         cur[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+            let cost = usize::from(ca != cb);
+            let mut d = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+            if i > 0 && j > 0 && *ca == b[j - 1] && a[i - 1] == *cb {
+                d = d.min(before[j - 1] + 1);
+            }
+            cur[j + 1] = d;
         }
+        std::mem::swap(&mut before, &mut prev);
         std::mem::swap(&mut prev, &mut cur);
     }
     prev[b.len()]
@@ -62,6 +70,8 @@ mod tests {
         assert_eq!(levenshtein("kitten", "sitting"), 3);
         assert_eq!(levenshtein("abc", ""), 3);
         assert_eq!(levenshtein("flaw", "lawn"), 2);
+        assert_eq!(levenshtein("jnu", "jun"), 1);
+        assert_eq!(levenshtein("ca", "abc"), 3);
     }
 
     #[test]

@@ -239,3 +239,20 @@ fn hashed_fields() {
     let e = Schedule::cron("0 0 H(1-31) * *").unwrap_err();
     assert!(e.message.contains("1-28"), "{e}");
 }
+
+#[test]
+fn mistyped_day_and_month_names_get_a_suggestion() {
+    assert_rejected(
+        "0 12 * * MOM",
+        Some("day-of-week"),
+        &["did you mean `MON`?"],
+    );
+    assert_rejected(
+        "0 12 * * mon-fir",
+        Some("day-of-week"),
+        &["did you mean `FRI`?"],
+    );
+    assert_rejected("0 12 1 JNU *", Some("month"), &["did you mean `JUN`?"]);
+    let far = Schedule::cron("0 12 * * XYZW").unwrap_err();
+    assert!(!far.message.contains("did you mean"), "{far}");
+}

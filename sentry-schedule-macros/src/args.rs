@@ -22,7 +22,7 @@ pub(crate) const KEYS: &[(&str, &str)] = &[
     ("max_runtime", "30"),
     ("failure_issue_threshold", "3"),
     ("recovery_threshold", "3"),
-    ("owner", "\"team:ops\""),
+    ("owner", "\"team:6\""),
     ("monitor", "false"),
     ("run_at_startup", "true"),
     ("overlap", "\"skip\""),

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use proc_macro2::Span;
+use quote::ToTokens;
 use sentry_schedule_core::{duration, limits, slug, timezone, Schedule, ScheduleError};
 use syn::{FnArg, ItemFn, LitInt, LitStr};
 
@@ -116,15 +117,35 @@ fn check_signature(item: &ItemFn, errors: &mut Errors) {
             "a #[scheduled] job cannot be generic: the scheduler calls it with no way to choose its parameters",
         );
     }
+    // A method (with `self`) or an associated fn naming `Self` sits in an `impl` block,
+    // where the registration cannot be placed: one error at the method instead of rustc's
+    // errors about the generated code. An associated fn mentioning neither cannot be told
+    // from a free fn: the attribute sees only the fn, not the block around it.
+    let in_impl = sig
+        .inputs
+        .iter()
+        .find_map(|input| match input {
+            FnArg::Receiver(receiver) => Some(receiver.to_token_stream()),
+            FnArg::Typed(_) => None,
+        })
+        .or_else(|| first_self_type(sig.to_token_stream()));
+    if let Some(at) = in_impl {
+        errors.at(
+            at,
+            with_help(
+                format!(
+                    "#[scheduled] applies to free fns, not to methods or associated fns of an \
+                     `impl` block: the scheduler has no value or type to call `{}` on",
+                    sig.ident
+                ),
+                "move the attribute to a free `async fn` outside the `impl` block, which \
+                 calls the method or associated fn",
+            ),
+        );
+    }
     for input in &sig.inputs {
         match input {
-            FnArg::Receiver(receiver) => errors.at(
-                receiver,
-                with_help(
-                    "a #[scheduled] job cannot take `self`: the scheduler has no value to call it on",
-                    "make it a free `async fn` outside the `impl` block",
-                ),
-            ),
+            FnArg::Receiver(_) => {}
             // Any pattern works (`State(pool): State<Pool>`): the fn destructures its own
             // arguments. The type is checked by rustc against `JobParam`, at the type.
             FnArg::Typed(param) => {
@@ -146,6 +167,17 @@ fn check_signature(item: &ItemFn, errors: &mut Errors) {
             "a #[scheduled] job cannot be variadic: it takes `State<T>` and `JobContext` parameters",
         );
     }
+}
+
+/// The first `Self` in `tokens` (the signature), if any.
+fn first_self_type(tokens: proc_macro2::TokenStream) -> Option<proc_macro2::TokenStream> {
+    tokens.into_iter().find_map(|tree| match tree {
+        proc_macro2::TokenTree::Ident(ident) if ident == "Self" => {
+            Some(proc_macro2::TokenTree::Ident(ident).into())
+        }
+        proc_macro2::TokenTree::Group(group) => first_self_type(group.stream()),
+        _ => None,
+    })
 }
 
 fn check_schedule(args: &Args, monitored: bool, errors: &mut Errors) -> Option<ScheduleKind> {
@@ -232,7 +264,7 @@ fn check_options(args: &Args, monitored: bool, errors: &mut Errors) -> Options {
         let text = arg.value.value();
         match slug::validate_slug(&text) {
             Ok(()) => options.slug = Some(text),
-            Err(message) => errors.at(&arg.value, naming_value("slug", &text, message)),
+            Err(v) => errors.at(&arg.value, with_help(v.message, v.help)),
         }
     }
     if let (Some(arg), Some(_)) = (&args.timezone, &args.every) {
@@ -255,7 +287,7 @@ fn check_options(args: &Args, monitored: bool, errors: &mut Errors) -> Options {
         let text = arg.value.value();
         match limits::check_owner(&text) {
             Ok(()) => options.owner = Some(text),
-            Err(message) => errors.at(&arg.value, naming_value("owner", &text, message)),
+            Err(v) => errors.at(&arg.value, with_help(v.message, v.help)),
         }
     }
     options.checkin_margin = minutes(
@@ -302,11 +334,8 @@ fn check_options(args: &Args, monitored: bool, errors: &mut Errors) -> Options {
     }
     options.timeout = duration_value(args.timeout.as_ref(), "timeout", errors);
     if let (Some(arg), Some(timeout)) = (&args.timeout, options.timeout) {
-        if timeout.is_zero() {
-            errors.at(
-                &arg.value,
-                "a timeout of zero would cancel every run before it starts",
-            );
+        if let Err(v) = limits::check_timeout(timeout, &arg.value.value()) {
+            errors.at(&arg.value, with_help(v.message, v.help));
             options.timeout = None;
         }
     }
@@ -321,20 +350,11 @@ fn check_options(args: &Args, monitored: bool, errors: &mut Errors) -> Options {
     options
 }
 
-/// The core's message, prefixed with the key and value unless it already says them.
-fn naming_value(key: &str, text: &str, message: String) -> String {
-    if message.starts_with("invalid ") {
-        message
-    } else {
-        format!("invalid {key} `{text}`: {message}")
-    }
-}
-
 /// A whole-number option, checked with the runtime's range rule.
 fn minutes(
     arg: Option<&Arg<LitInt>>,
     key: &str,
-    check: impl Fn(u64) -> Result<(), String>,
+    check: impl Fn(u64) -> Result<(), limits::Violation>,
     errors: &mut Errors,
 ) -> Option<u32> {
     let arg = arg?;
@@ -346,8 +366,8 @@ fn minutes(
         );
         return None;
     };
-    if let Err(message) = check(value) {
-        errors.at(&arg.value, message);
+    if let Err(v) = check(value) {
+        errors.at(&arg.value, with_help(v.message, v.help));
         return None;
     }
     match u32::try_from(value) {

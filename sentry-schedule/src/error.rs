@@ -59,6 +59,15 @@ pub enum Error {
         /// The type of the missing value (`std::any::type_name`).
         type_name: &'static str,
     },
+    /// The Sentry client's `environment` is one Sentry refuses in check-ins: it would drop
+    /// every check-in, so the scheduler does not start.
+    #[error("{rule}")]
+    InvalidEnvironment {
+        /// The environment, as configured.
+        environment: String,
+        /// Which of Sentry's rules it breaks, and what to do.
+        rule: sentry_schedule_core::limits::Violation,
+    },
     /// [`Scheduler::run_now`](crate::Scheduler::run_now) was given a slug no job has.
     #[error("no job with the slug `{slug}`{}", suggestions(near))]
     UnknownSlug {

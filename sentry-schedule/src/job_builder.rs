@@ -144,12 +144,15 @@ impl JobBuilder {
         self.spec.timezone = Some(name.into());
         self
     }
-    /// Minutes after the expected time before Sentry reports a missed check-in (≥ 1).
+    /// Minutes after the expected time before Sentry reports a missed check-in
+    /// (1..=40320, Sentry's `MAX_MARGIN`; Sentry's default is 1).
     pub fn checkin_margin(mut self, minutes: u32) -> Self {
         self.spec.config.checkin_margin = Some(minutes);
         self
     }
-    /// Minutes a run may take before Sentry marks it failed (1..=40320).
+    /// Minutes a run may take before Sentry marks it failed (1..=35791: Sentry's
+    /// `MAX_TIMEOUT` is 40320, but a check-in reports at most 2^31 − 1 ms; Sentry's default
+    /// is 30).
     pub fn max_runtime(mut self, minutes: u32) -> Self {
         self.spec.config.max_runtime = Some(minutes);
         self
@@ -164,7 +167,9 @@ impl JobBuilder {
         self.spec.config.recovery_threshold = Some(n);
         self
     }
-    /// The monitor's owner: `user:<id or email>` or `team:<slug>`.
+    /// The monitor's owner: `team:<numeric id>` or `user:<numeric id>` (e.g. `team:6`), as
+    /// Sentry parses it; the ids are listed by Sentry's API
+    /// (`GET /api/0/organizations/<org>/teams/`, `.../members/` → `user.id`).
     pub fn owner(mut self, owner: impl Into<String>) -> Self {
         self.spec.config.owner = Some(owner.into());
         self
@@ -181,7 +186,8 @@ impl JobBuilder {
         self.spec.policy.overlap = overlap;
         self
     }
-    /// Cancels a run that takes longer (must not exceed `max_runtime` when monitored).
+    /// Cancels a run that takes longer (when monitored, at most `max_runtime`, or Sentry's
+    /// default `max_runtime` of 30 minutes when unset).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.spec.policy.timeout = Some(timeout);
         self
@@ -228,10 +234,11 @@ pub(crate) fn resolve(spec: JobSpec) -> Result<Job, Error> {
         Some(explicit) => explicit,
         None => slug::derive_slug(spec.module_path, spec.fn_name),
     };
-    // Derived slugs are valid by construction; checked anyway, as descriptors can be
-    // built by hand.
+    // Derived slugs are in normal form by construction; checked anyway, as descriptors
+    // can be built by hand. Every job's slug is thus in Sentry's normal form, so slugs
+    // compare as Sentry's monitors do.
     if let Err(e) = slug::validate_slug(&slug) {
-        problems.push(format!("slug `{slug}`: {e}"));
+        problems.push(e.to_string());
     }
 
     let schedule = match &spec.schedule {
@@ -260,9 +267,9 @@ pub(crate) fn resolve(spec: JobSpec) -> Result<Job, Error> {
     };
 
     let c = &spec.config;
-    let mut check = |r: Result<(), String>| {
+    let mut check = |r: Result<(), limits::Violation>| {
         if let Err(e) = r {
-            problems.push(e);
+            problems.push(e.to_string());
         }
     };
     if let Some(v) = c.checkin_margin {
@@ -294,14 +301,15 @@ pub(crate) fn resolve(spec: JobSpec) -> Result<Job, Error> {
             ("owner", c.owner.is_some()),
         ];
         for (key, _) in set.into_iter().filter(|(_, is_set)| *is_set) {
-            let c = limits::monitor_only_option(key);
-            problems.push(format!("{}; {}", c.message, c.help));
+            problems.push(limits::monitor_only_option(key).to_string());
         }
     }
 
     let p = &spec.policy;
-    if p.timeout == Some(Duration::ZERO) {
-        problems.push("timeout must be longer than zero".into());
+    if let Some(timeout) = p.timeout {
+        if let Err(e) = limits::check_timeout(timeout, &crate::run::human_duration(timeout)) {
+            problems.push(e.to_string());
+        }
     }
     if spec.monitor {
         if let Some(s) = &schedule {
@@ -315,14 +323,14 @@ pub(crate) fn resolve(spec: JobSpec) -> Result<Job, Error> {
         }
         if let Some(timeout) = p.timeout {
             let text = crate::run::human_duration(timeout);
-            if let Err(c) = limits::check_timeout_fits(timeout, &text, c.max_runtime) {
-                problems.push(format!("{}; {}", c.message, c.help));
+            if let Err(e) = limits::check_timeout_fits(timeout, &text, c.max_runtime) {
+                problems.push(e.to_string());
             }
         }
         if let Some(jitter) = p.jitter {
             let text = crate::run::human_duration(jitter);
-            if let Err(c) = limits::check_jitter_fits(jitter, &text, c.checkin_margin) {
-                problems.push(format!("{}; {}", c.message, c.help));
+            if let Err(e) = limits::check_jitter_fits(jitter, &text, c.checkin_margin) {
+                problems.push(e.to_string());
             }
         }
     }
@@ -377,12 +385,7 @@ fn no_states() -> Arc<StateMap> {
     Arc::clone(EMPTY.get_or_init(Arc::default))
 }
 
+/// `ScheduleError`'s `Display` already ends with its help line.
 fn describe_schedule_error(key: &str, text: &str, e: &ScheduleError) -> String {
-    let mut out = format!("{key} `{text}`: {e}");
-    if let Some(help) = &e.help {
-        out.push_str(" (");
-        out.push_str(help);
-        out.push(')');
-    }
-    out
+    format!("{key} `{text}`: {e}")
 }

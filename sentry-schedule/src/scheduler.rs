@@ -269,7 +269,9 @@ impl SchedulerBuilder {
     }
 
     /// Collects the registered jobs, adds the dynamic ones and checks that every monitor
-    /// slug is unique.
+    /// slug is unique, that the Sentry client's `environment` is one Sentry accepts
+    /// ([`Error::InvalidEnvironment`]) and that no job asks for `catch_up` without a
+    /// coordinator to remember its runs.
     pub fn build(self) -> Result<Scheduler, Error> {
         let mut jobs = if self.registered_jobs {
             registry::registered_jobs()?
@@ -279,6 +281,10 @@ impl SchedulerBuilder {
         jobs.extend(self.jobs);
         registry::sort_and_check_unique(&mut jobs)?;
         state::check_and_share(&mut jobs, self.states)?;
+        check_client_environment()?;
+        if self.coordinator.is_none() {
+            check_catch_up_has_history(&jobs)?;
+        }
         // Into a fresh buffer: `collect` would reuse the `Vec<Job>` allocation in place, and
         // keep its whole capacity (a `Job` per slot) alive for a pointer per job.
         let mut shared = Vec::with_capacity(jobs.len());
@@ -375,6 +381,8 @@ impl Scheduler {
     /// reach Sentry (no client, or no DSN) it says so on stderr and runs anyway, printing
     /// the check-ins.
     pub async fn run(self) -> Result<(), Error> {
+        // Again here: the client may have been bound after `build()`.
+        check_client_environment()?;
         if self.jobs.is_empty() {
             return Err(Error::NoJobs);
         }
@@ -462,6 +470,38 @@ impl Scheduler {
         shutdown::drain(&tracker, &table, self.shutdown_timeout).await;
         tracing::info!("scheduler stopped");
         Ok(())
+    }
+}
+
+/// The environment of the bound Sentry client, as Sentry accepts it in check-ins
+/// (`sentry_schedule_core::environment::check_environment`): otherwise Sentry would drop
+/// every check-in, so the scheduler does not start.
+fn check_client_environment() -> Result<(), Error> {
+    let Some(client) = sentry::Hub::current().client() else {
+        return Ok(());
+    };
+    match client.options().environment.as_deref() {
+        Some(environment) => sentry_schedule_core::environment::check_environment(environment)
+            .map_err(|rule| Error::InvalidEnvironment {
+                environment: environment.to_owned(),
+                rule,
+            }),
+        None => Ok(()),
+    }
+}
+
+/// `catch_up` runs a missed tick found in the coordinator's run history; without a
+/// coordinator there is none, and the option would silently do nothing.
+fn check_catch_up_has_history(jobs: &[Job]) -> Result<(), Error> {
+    match jobs.iter().find(|job| job.catch_up().is_some()) {
+        None => Ok(()),
+        Some(job) => Err(Error::InvalidJob {
+            job: job.describe(),
+            problems: vec!["`catch_up` needs a coordinator that keeps run history \
+                 (`Scheduler::builder().coordinator(..)`, e.g. PostgreSQL); without one no \
+                 missed tick is ever found and the option does nothing"
+                .to_owned()],
+        }),
     }
 }
 

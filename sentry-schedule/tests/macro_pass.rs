@@ -44,7 +44,7 @@ mod billing {
         max_runtime = 10,
         failure_issue_threshold = 3,
         recovery_threshold = 4,
-        owner = "team:billing",
+        owner = "team:6",
         run_at_startup = true,
         overlap = "replace",
         timeout = "9m",
@@ -107,7 +107,7 @@ fn every_option_is_registered_as_written() {
     assert_eq!(o.max_runtime, Some(10));
     assert_eq!(o.failure_issue_threshold, Some(3));
     assert_eq!(o.recovery_threshold, Some(4));
-    assert_eq!(o.owner, Some("team:billing"));
+    assert_eq!(o.owner, Some("team:6"));
     assert!(o.run_at_startup);
     assert_eq!(o.overlap, Overlap::Replace);
     assert_eq!(o.timeout, Some(Duration::from_secs(9 * 60)));

@@ -59,7 +59,7 @@ async fn ok_run_sends_in_progress_then_ok_with_monitor_config() {
         .max_runtime(10)
         .failure_issue_threshold(3)
         .recovery_threshold(4)
-        .owner("team:billing")
+        .owner("team:6")
         .run_at_startup(true)
         .run(move |ctx: JobContext| {
             record(&job_seen, &ctx);
@@ -82,7 +82,7 @@ async fn ok_run_sends_in_progress_then_ok_with_monitor_config() {
         "failure_issue_threshold": 3,
         "recovery_threshold": 4,
         "timezone": "Europe/Vienna",
-        "owner": "team:billing",
+        "owner": "team:6",
     });
     assert_eq!(started["status"], "in_progress");
     assert_eq!(started["monitor_slug"], "refresh-rates");

@@ -50,18 +50,27 @@ pub(crate) fn parse_value(kind: FieldKind, s: &str) -> Result<u8, ScheduleError>
     }
     let what = match kind {
         FieldKind::Month => "a number 1-12 or a month name JAN-DEC",
-        FieldKind::DayOfWeek => "a number 0-7 or a day name SUN-SAT",
+        FieldKind::DayOfWeek => "a number 0-7 (0 and 7 are Sunday) or a day name SUN-SAT",
         FieldKind::DayOfMonth => "a number 1-31, `L` or `LW`",
-        _ => "a number",
+        FieldKind::Minute => "a number 0-59",
+        FieldKind::Hour => "a number 0-23",
     };
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         let shown = if s.is_empty() { "nothing" } else { s };
+        let names: &[&str] = match kind {
+            FieldKind::Month => &MONTH_NAMES,
+            FieldKind::DayOfWeek => &DAY_NAMES,
+            _ => &[],
+        };
+        let suggestion = match crate::suggest::closest(s, names.iter().copied(), 1)[..] {
+            [near] => format!("; did you mean `{near}`?"),
+            _ => String::new(),
+        };
         return Err(err(
             kind,
             format!(
-                "invalid {} field `{shown}`: expected {what} ({})",
+                "invalid {} field `{shown}`: expected {what}{suggestion}",
                 kind.name(),
-                kind.allowed()
             ),
         ));
     }

@@ -5,9 +5,6 @@ use sentry_schedule_core::{Schedule, SentrySchedule};
 use serde_json::{json, Map, Value};
 use std::time::Duration;
 
-/// Sentry's limit on the length of `environment`.
-const MAX_ENVIRONMENT_CHARS: usize = 64;
-
 /// The status of a check-in. Sentry also knows `missed` and `unknown`, which a client
 /// must never send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +57,9 @@ pub(crate) struct MonitorUpsert<'a> {
 }
 
 impl CheckIn<'_> {
-    /// The item's JSON, with `environment` and `release` from the client options.
+    /// The item's JSON, with `environment` and `release` from the client options. The
+    /// environment is sent as it is: the scheduler refuses to start with one Sentry would
+    /// drop (`Scheduler::builder().build()`), so nothing is cut or rewritten here.
     pub(crate) fn to_json(&self, environment: Option<&str>, release: Option<&str>) -> Value {
         let mut item = Map::new();
         item.insert("check_in_id".into(), json!(self.check_in_id));
@@ -72,8 +71,7 @@ impl CheckIn<'_> {
             }
         }
         if let Some(environment) = environment {
-            let truncated: String = environment.chars().take(MAX_ENVIRONMENT_CHARS).collect();
-            item.insert("environment".into(), json!(truncated));
+            item.insert("environment".into(), json!(environment));
         }
         if let Some(release) = release {
             item.insert("release".into(), json!(release));
@@ -130,7 +128,7 @@ mod tests {
             max_runtime: Some(10),
             failure_issue_threshold: Some(3),
             recovery_threshold: None,
-            owner: Some("team:billing".into()),
+            owner: Some("team:6".into()),
         }
     }
 
@@ -165,7 +163,7 @@ mod tests {
                     "max_runtime": 10,
                     "failure_issue_threshold": 3,
                     "timezone": "Europe/Vienna",
-                    "owner": "team:billing"
+                    "owner": "team:6"
                 },
                 "contexts": {"trace": {"trace_id": "fedcba9876543210fedcba9876543210"}}
             }"#,
@@ -201,7 +199,7 @@ mod tests {
     }
 
     #[test]
-    fn environment_is_cut_at_64_characters() {
+    fn environment_is_sent_unchanged() {
         let check_in = CheckIn {
             check_in_id: "0123456789abcdef0123456789abcdef",
             monitor_slug: "nightly",
@@ -212,6 +210,6 @@ mod tests {
         };
         let long = "é".repeat(70);
         let json = check_in.to_json(Some(&long), None);
-        assert_eq!(json["environment"], json!("é".repeat(64)));
+        assert_eq!(json["environment"], json!("é".repeat(70)));
     }
 }

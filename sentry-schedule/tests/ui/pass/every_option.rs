@@ -8,7 +8,7 @@ use sentry_schedule::scheduled;
     max_runtime = 10,
     failure_issue_threshold = 3,
     recovery_threshold = 2,
-    owner = "team:ops",
+    owner = "team:6",
     monitor = true,
     run_at_startup = true,
     overlap = "replace",
