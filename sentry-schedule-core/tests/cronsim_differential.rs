@@ -12,8 +12,8 @@
 use chrono::{DateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 use sentry_schedule_core::Schedule;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+mod support;
+use support::{env_u64, tzdata_pypi_version, Reference, Rng};
 
 const EXPRESSIONS: usize = 6_000;
 const SEED: u64 = 0x5EED_C0DE_2025;
@@ -37,32 +37,6 @@ const ZONES: [&str; 16] = [
     "Europe/Berlin",
     "Australia/Adelaide",
 ];
-
-/// xorshift64*: small, seeded, deterministic.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + self.below((hi - lo + 1) as u64) as i64
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
 
 #[derive(Clone, Copy, PartialEq)]
 enum F {
@@ -421,42 +395,20 @@ impl Features {
     }
 }
 
-fn env_u64(name: &str) -> Option<u64> {
-    let text = std::env::var(name).ok()?;
-    let parsed = match text.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => text.parse(),
-    };
-    Some(parsed.unwrap_or_else(|e| panic!("{name}={text}: {e}")))
-}
-
 struct Case {
     expr: String,
     zone: &'static str,
     start: i64,
 }
 
-fn python() -> String {
-    std::env::var("CRONSIM_PYTHON").unwrap_or_else(|_| "python3".to_owned())
-}
+const CRONSIM: Reference = Reference {
+    script: ".ci/cronsim/reference.py",
+    requirements: ".ci/cronsim/requirements.txt",
+    packages: "cronsim, tzdata",
+    python_var: "CRONSIM_PYTHON",
+};
 
 fn reference(cases: &[Case]) -> (serde_json::Value, Vec<serde_json::Value>) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../.ci/cronsim/reference.py");
-    let mut child = Command::new(python())
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot start `{}` ({e}); install Python 3 and \
-                 `pip install -r .ci/cronsim/requirements.txt` (cronsim), \
-                 or set CRONSIM_PYTHON",
-                python()
-            )
-        });
-    let mut stdin = child.stdin.take().expect("piped stdin");
     let input: String = cases
         .iter()
         .map(|c| {
@@ -468,34 +420,9 @@ fn reference(cases: &[Case]) -> (serde_json::Value, Vec<serde_json::Value>) {
     if let Ok(path) = std::env::var("CRONSIM_CASES_OUT") {
         std::fs::write(&path, &input).expect("write CRONSIM_CASES_OUT");
     }
-    let writer = std::thread::spawn(move || {
-        // A write error means the reader exited early; its stderr says why.
-        let _ = stdin.write_all(input.as_bytes());
-    });
-    let stdout = child.stdout.take().expect("piped stdout");
-    let lines: Vec<serde_json::Value> = BufReader::new(stdout)
-        .lines()
-        .map(|l| serde_json::from_str(&l.expect("read reference output")).expect("JSON line"))
-        .collect();
-    writer.join().expect("writer thread");
-    let output = child.wait_with_output().expect("wait for reference");
-    assert!(
-        output.status.success(),
-        "the cronsim reference failed ({}); `pip install -r .ci/cronsim/requirements.txt` \
-         (cronsim, tzdata). stderr:\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let mut lines = lines.into_iter();
+    let mut lines = CRONSIM.run(&[], input).into_iter();
     let header = lines.next().expect("header line");
     (header, lines.collect())
-}
-
-/// PyPI `tzdata` version for an IANA release: 2025b -> 2025.2.
-fn tzdata_pypi_version(iana: &str) -> String {
-    let (year, letter) = iana.split_at(4);
-    let n = letter.bytes().next().map_or(0, |b| b - b'a' + 1);
-    format!("{year}.{n}")
 }
 
 fn fmt_instants(v: &[i64], tz: Tz) -> String {
