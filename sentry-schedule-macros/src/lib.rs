@@ -64,7 +64,10 @@ use errors::Errors;
 /// `.await`). The fn is left exactly as written; the attribute only adds a registration
 /// next to it, so the fn can still be called directly, e.g. from tests.
 ///
-/// Associated fns (inside an `impl` block) are not supported.
+/// Associated fns (inside an `impl` block) are not supported. A method (`self`) or an
+/// associated fn whose signature names `Self` gets one error at the method; one naming
+/// neither cannot be told from a free fn by the attribute, which sees only the fn, so
+/// rustc's errors about the generated code appear instead.
 ///
 /// # Keys
 ///
@@ -73,18 +76,18 @@ use errors::Errors;
 /// | Key | Type | Default | Meaning |
 /// |-----|------|---------|---------|
 /// | `cron` | string | — | A 5-field crontab expression, or one of `@yearly @annually @monthly @weekly @daily @hourly`. Interpreted like Debian cron (and Sentry's server). Example: `cron = "*/5 9-17 * * MON-FRI"`. |
-/// | `every` | string | — | A fixed interval with unit `s`, `m`, `h` or `d`; ticks are aligned to the Unix epoch in UTC. Example: `every = "15m"`. Intervals under a minute (or not a whole number of minutes) need `monitor = false`: Sentry accepts at most 6 check-ins per minute per monitor and counts whole minutes. |
-/// | `slug` | string | derived from the fn's path | The Sentry monitor slug: lowercase `a-z`, `0-9`, `-`, `_`, at most 50 characters. |
+/// | `every` | string | — | A fixed interval with unit `s`, `m`, `h` or `d`; ticks are aligned to the Unix epoch in UTC. Example: `every = "15m"`. At most `365000d`: Sentry computes the next expected check-in with dateutil's `rrule`, which ends at the year 9999. Intervals under a minute (or not a whole number of minutes) need `monitor = false`: Sentry accepts at most 6 check-ins per minute per monitor and counts whole minutes. |
+/// | `slug` | string | derived from the fn's path | The Sentry monitor slug, in the normal form Sentry keeps (Django's `slugify`, at most 50 characters): lowercase `a-z`, `0-9`, `_` and single `-` between them, no `-` or `_` at either end. The error for another form names the normal one. |
 /// | `timezone` | string | `"UTC"` | IANA time zone the `cron` expression is read in (cron only: `every` ticks are aligned to the Unix epoch). Example: `timezone = "Europe/Vienna"`. |
-/// | `checkin_margin` | integer (minutes) | Sentry's default (1) | How late a run may start before Sentry reports it missed. At least 1. |
-/// | `max_runtime` | integer (minutes) | Sentry's default | How long a run may take before Sentry marks it failed. `1..=40320`. |
+/// | `checkin_margin` | integer (minutes) | Sentry's default (1) | How late a run may start before Sentry reports it missed. `1..=40320` (Sentry's `MAX_MARGIN`). |
+/// | `max_runtime` | integer (minutes) | Sentry's default (30) | How long a run may take before Sentry marks it failed. `1..=35791`: Sentry's `MAX_TIMEOUT` is 40320, but a check-in reports at most 2^31 − 1 ms. |
 /// | `failure_issue_threshold` | integer | Sentry's default (1) | Consecutive failed runs before Sentry opens an issue. `1..=720`. |
 /// | `recovery_threshold` | integer | Sentry's default (1) | Consecutive successful runs before Sentry resolves the issue. `1..=720`. |
-/// | `owner` | string | none | `"user:<id or email>"` or `"team:<slug>"`. |
+/// | `owner` | string | none | `"team:<numeric id>"` or `"user:<numeric id>"`, e.g. `"team:6"` (the ids Sentry's API lists under `/teams/` and `/members/` → `user.id`). |
 /// | `monitor` | bool | `true` | `false` runs the job without check-ins and without a Sentry monitor. |
 /// | `run_at_startup` | bool | `false` | `true` runs the job once as soon as the scheduler starts, besides its schedule. |
 /// | `overlap` | string | `"skip"` | What happens when a tick comes while the previous run still runs: `"skip"` the new tick, `"allow"` both runs, or `"replace"` the old run (it is cancelled and reported as `error`). |
-/// | `timeout` | duration string | none | Cancels a run that takes longer, reporting it as `error`. Example: `timeout = "10m"`. |
+/// | `timeout` | duration string | none | Cancels a run that takes longer, reporting it as `error`. At most `max_runtime` (30 minutes when not set) and 2^31 − 1 ms. Example: `timeout = "10m"`. |
 /// | `jitter` | duration string | none | Delays each run by a random amount below it, to spread load. Example: `jitter = "30s"`. |
 /// | `catch_up` | duration string | none | After downtime, a tick missed less than this long ago still runs once. Example: `catch_up = "1h"`. |
 /// | `crate` | path (string or bare) | `::sentry_schedule` | Where the `sentry-schedule` crate is, when it was renamed or re-exported. Example: `crate = "my_jobs::sentry_schedule"`. |
@@ -100,13 +103,16 @@ use errors::Errors;
 /// - the cron expression (the field that is wrong and its allowed range; seconds fields,
 ///   `@reboot`, `a-a/n` and expressions that can never fire such as `0 0 30 2 *` are
 ///   rejected), the interval, the time zone, the slug, the owner and every duration;
-/// - values outside the ranges Sentry's server accepts (`checkin_margin >= 1`,
-///   `max_runtime` in `1..=40320`, thresholds in `1..=720`);
+/// - values outside what Sentry's server accepts (`checkin_margin` in `1..=40320`,
+///   `max_runtime` in `1..=35791`, thresholds in `1..=720`, `owner` as `team:<id>` /
+///   `user:<id>`, `every` up to `365000d`, `timeout` up to 2^31 − 1 ms, a `slug` not in
+///   Sentry's normal form);
 /// - unknown or repeated keys (the error lists the valid keys), a missing or doubled
 ///   schedule, a value of the wrong type (`checkin_margin = "2"`);
 /// - settings that contradict the monitor: a sub-minute `every` without
-///   `monitor = false`; a `timeout` longer than `max_runtime` (Sentry would already have
-///   marked the run failed); a `jitter` longer than the check-in margin (Sentry would
+///   `monitor = false`; a `timeout` longer than `max_runtime`, or than Sentry's default
+///   of 30 minutes without one (Sentry would mark the run failed while it still runs); a
+///   `jitter` longer than the check-in margin (Sentry would
 ///   report the run late); a `timezone` on an `every` schedule (it would do nothing).
 ///   With `monitor = false`, the keys that only configure the
 ///   monitor (`checkin_margin`, `max_runtime`, `failure_issue_threshold`,
