@@ -1,10 +1,26 @@
-//! Sentry check-ins: the payload we build ourselves and its delivery through the
-//! client's own transport (or a printed line when there is no DSN).
+//! Sentry check-ins: the payload we build ourselves, and its delivery.
 //!
 //! The sentry crate's `MonitorCheckIn` lacks `release`, `contexts` and the monitor
-//! `owner`, so the payload is our own JSON, sent as a raw `check_in` envelope item.
+//! `owner`, so the payload is our own JSON, sent as a raw `check_in` envelope item. By
+//! default the scheduler sends check-ins itself ([`CheckInSender::Http`]): a bounded
+//! `queue` drained by one `sender` thread that posts to the client's DSN (`http`),
+//! retries, honours rate limits (`rate_limit`) and keeps `counters`. sentry's own HTTP transport
+//! queues at most 30 envelopes and drops the rest silently (`try_send` in
+//! `sentry/src/transports/tokio_thread.rs`), which lost check-ins of jobs due together.
+mod counters;
 mod deliver;
+mod envelope;
+#[cfg(feature = "http")]
+mod http;
 mod payload;
+#[cfg(feature = "http")]
+mod queue;
+#[cfg(feature = "http")]
+mod rate_limit;
+#[cfg(feature = "http")]
+mod sender;
 
-pub(crate) use deliver::deliver;
+pub use counters::{CheckInCounters, CheckInStats, DroppedCheckIns};
+pub(crate) use deliver::Delivery;
+pub use deliver::{CheckInSender, DEFAULT_CHECK_IN_QUEUE_CAPACITY};
 pub(crate) use payload::{CheckIn, CheckInStatus, MonitorUpsert};

@@ -2,6 +2,7 @@
 //! that begin the runs due at one instant ([`drain`]), and the run's own task once it has
 //! to wait; every run is registered in its job's run set and on the scheduler's tracker.
 use crate::__private::Overlap;
+use crate::checkin::Delivery;
 use crate::claim::{self, Coordination, Lease};
 use crate::clock::Clock;
 use crate::dispatcher::DueRun;
@@ -26,6 +27,8 @@ pub(crate) struct LoopShared {
     pub tracker: TaskTracker,
     /// The configured coordinator; `None` (the default): a single process, no claims.
     pub coordination: Option<Arc<Coordination>>,
+    /// Where the runs' check-ins go.
+    pub delivery: Arc<Delivery>,
     /// Set by [`LoopShared::stop`] with `shutdown`. Checks read it ([`LoopShared::is_stopping`])
     /// rather than the token, whose check takes a lock shared by every thread; waits use
     /// the token.
@@ -268,6 +271,7 @@ fn prepare(
     job.stats.add_started();
     let job = Arc::clone(job);
     let clock = Arc::clone(&shared.clock);
+    let delivery = Arc::clone(&shared.delivery);
     let shutdown = lease.as_ref().map(|_| shared.shutdown.clone());
     Some(async move {
         // The run stays registered while `execute` goes on (the job's body and its
@@ -279,7 +283,7 @@ fn prepare(
             // in the run path itself (the job's own panics never leave `execute`).
             None => {
                 let _registered = guard;
-                run::execute_caught(Arc::clone(&job), scheduled, cancel, clock).await
+                run::execute_caught(Arc::clone(&job), scheduled, cancel, clock, delivery).await
             }
             // Boxed, so the lease keeping (rare) does not enlarge every run's future.
             Some(lease) => {
@@ -288,7 +292,7 @@ fn prepare(
                     async move {
                         // Always `Some` with a lease; cloned only then, as cloning a token locks it.
                         let shutdown = shutdown.unwrap_or_default();
-                        let run = run::execute(job, scheduled, cancel.clone(), clock);
+                        let run = run::execute(job, scheduled, cancel.clone(), clock, delivery);
                         let run = tokio::spawn(async move {
                             let _registered = guard;
                             run.await

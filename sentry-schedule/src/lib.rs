@@ -99,6 +99,9 @@ mod state;
 mod timers;
 
 pub use __private::Overlap;
+pub use checkin::{
+    CheckInCounters, CheckInSender, CheckInStats, DroppedCheckIns, DEFAULT_CHECK_IN_QUEUE_CAPACITY,
+};
 pub use clock::{Clock, SystemClock, TestClock};
 pub use context::JobContext;
 pub use error::Error;

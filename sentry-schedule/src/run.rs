@@ -7,7 +7,7 @@
 //!   is dropped, and the run is reported `error` with the reason. [`RunCancel::token`] alone
 //!   (firing it without a reason) only tells the job to wrap up; its own outcome counts.
 //! - [`execute`]: performs one whole run including both check-ins; never panics; returns after
-//!   the final check-in was handed to the transport.
+//!   the final check-in was handed to the scheduler's check-in delivery.
 mod body;
 mod cancel;
 mod ids;
@@ -16,7 +16,7 @@ mod wait;
 
 pub(crate) use report::human_duration;
 
-use crate::checkin::{self, CheckIn, CheckInStatus};
+use crate::checkin::{CheckIn, CheckInStatus, Delivery};
 use crate::clock::Clock;
 use crate::context::JobContext;
 use crate::job::Job;
@@ -93,8 +93,9 @@ pub(crate) async fn execute_caught(
     scheduled: DateTime<Utc>,
     cancel: RunCancel,
     clock: Arc<dyn Clock>,
+    delivery: Arc<Delivery>,
 ) -> Result<RunOutcome, String> {
-    let mut run = std::pin::pin!(execute(job, scheduled, cancel, clock));
+    let mut run = std::pin::pin!(execute(job, scheduled, cancel, clock, delivery));
     std::future::poll_fn(
         move |cx| match catch_unwind(AssertUnwindSafe(|| run.as_mut().poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
@@ -105,7 +106,7 @@ pub(crate) async fn execute_caught(
     .await
 }
 
-/// Runs `job` once for the tick `scheduled`, with both check-ins.
+/// Runs `job` once for the tick `scheduled`, with both check-ins (handed to `delivery`).
 ///
 /// The body runs inside this future (see [`body`]), so a run is one task. With a Sentry
 /// client bound, the run gets its own hub (tags, `monitor` context, a transaction carrying
@@ -116,6 +117,7 @@ pub(crate) async fn execute(
     scheduled: DateTime<Utc>,
     cancel: RunCancel,
     clock: Arc<dyn Clock>,
+    delivery: Arc<Delivery>,
 ) -> RunOutcome {
     let started = Instant::now();
     let ids = RunIds::new();
@@ -152,7 +154,8 @@ pub(crate) async fn execute(
     });
 
     send_check_in(
-        client.as_deref(),
+        &delivery,
+        client.as_ref(),
         &job,
         &ids,
         CheckInStatus::InProgress,
@@ -192,7 +195,8 @@ pub(crate) async fn execute(
     };
     let failure = outcome.failure();
     send_check_in(
-        client.as_deref(),
+        &delivery,
+        client.as_ref(),
         &job,
         &ids,
         status,
@@ -239,7 +243,8 @@ impl RunHub {
 
 /// Builds one check-in of this run and delivers it, when the job is monitored.
 fn send_check_in(
-    client: Option<&Client>,
+    delivery: &Delivery,
+    client: Option<&Arc<Client>>,
     job: &Job,
     ids: &RunIds,
     status: CheckInStatus,
@@ -257,5 +262,5 @@ fn send_check_in(
         trace_id: ids.trace_id_hex.as_str(),
         monitor: job.monitor_json.as_ref(),
     };
-    checkin::deliver(client, &check_in, failure);
+    delivery.deliver(client, &check_in, ids.check_in_id, failure);
 }

@@ -1,5 +1,6 @@
 //! Running one job on demand ([`Scheduler::run_now`](crate::Scheduler::run_now)) and the
 //! public report of how it went.
+use crate::checkin::Delivery;
 use crate::clock::Clock;
 use crate::coordinator::RunStatus;
 use crate::job::Job;
@@ -58,13 +59,18 @@ fn short_duration(d: Duration) -> String {
 }
 
 /// Runs `job` once now, counting it in the job's stats like a scheduled run.
-pub(crate) async fn run_now(job: Arc<Job>, clock: Arc<dyn Clock>) -> RunReport {
+pub(crate) async fn run_now(
+    job: Arc<Job>,
+    clock: Arc<dyn Clock>,
+    delivery: Arc<Delivery>,
+) -> RunReport {
     let scheduled = clock.now();
     let slug = job.slug.clone();
     let stats = job.stats.clone();
     stats.add_started();
     // Its own task, as for scheduled runs: a bug in `execute` cannot take the caller down.
-    let outcome = tokio::spawn(run::execute(job, scheduled, RunCancel::new(), clock)).await;
+    let run = run::execute(job, scheduled, RunCancel::new(), clock, delivery);
+    let outcome = tokio::spawn(run).await;
     let (status, duration, message) = match outcome {
         Ok(outcome) => {
             if outcome.is_ok() {

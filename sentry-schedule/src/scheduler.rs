@@ -1,4 +1,5 @@
 //! The scheduler: builder, start-up validation, `run` and `run_all`.
+use crate::checkin::{CheckInCounters, CheckInSender, Delivery, DEFAULT_CHECK_IN_QUEUE_CAPACITY};
 use crate::claim::{self, Coordination};
 use crate::clock::{Clock, SystemClock};
 use crate::clock_watch;
@@ -100,6 +101,7 @@ pub struct Scheduler {
     shutdown_signal: Option<BoxedSignal>,
     coordination: Option<Arc<Coordination>>,
     allow_same_jobs_twice: bool,
+    pub(crate) delivery: Arc<Delivery>,
 }
 
 /// Options of a [`Scheduler`].
@@ -116,6 +118,8 @@ pub struct SchedulerBuilder {
     on_coordinator_error: OnCoordinatorError,
     prune_every: Duration,
     allow_same_jobs_twice: bool,
+    check_in_sender: CheckInSender,
+    check_in_queue_capacity: usize,
 }
 
 impl Default for SchedulerBuilder {
@@ -132,6 +136,8 @@ impl Default for SchedulerBuilder {
             on_coordinator_error: OnCoordinatorError::Skip,
             prune_every: claim::DEFAULT_PRUNE_EVERY,
             allow_same_jobs_twice: false,
+            check_in_sender: CheckInSender::default(),
+            check_in_queue_capacity: DEFAULT_CHECK_IN_QUEUE_CAPACITY,
         }
     }
 }
@@ -268,6 +274,27 @@ impl SchedulerBuilder {
         self
     }
 
+    /// How check-ins reach Sentry: [`CheckInSender::Http`] (the default: the scheduler's own
+    /// queue, posting to the client's DSN) or [`CheckInSender::ClientTransport`] (through
+    /// the client's transport, for a custom `TransportFactory` or sentry's `TestTransport`).
+    /// Which transport a client has cannot be told from the client, so set this when you
+    /// configured your own.
+    pub fn check_in_sender(mut self, sender: CheckInSender) -> Self {
+        self.check_in_sender = sender;
+        self
+    }
+
+    /// How many check-ins the delivery queue holds at most, waiting plus in flight (default
+    /// [`DEFAULT_CHECK_IN_QUEUE_CAPACITY`], 20,000; at least 1). Memory per queued check-in
+    /// is its JSON (about 250 to 600 bytes) plus about 100 bytes. At capacity the oldest
+    /// waiting `in_progress` check-in is dropped to make room (a final check-in alone still
+    /// records the run); every drop is counted ([`Scheduler::check_ins`]) and logged at warn
+    /// level with the slug.
+    pub fn check_in_queue_capacity(mut self, capacity: usize) -> Self {
+        self.check_in_queue_capacity = capacity.max(1);
+        self
+    }
+
     /// Collects the registered jobs, adds the dynamic ones and checks that every monitor
     /// slug is unique, that the Sentry client's `environment` is one Sentry accepts
     /// ([`Error::InvalidEnvironment`]) and that no job asks for `catch_up` without a
@@ -294,6 +321,10 @@ impl SchedulerBuilder {
             clock: self.clock,
             shutdown_timeout: self.shutdown_timeout,
             shutdown_signal: self.shutdown_signal,
+            delivery: Arc::new(Delivery::new(
+                self.check_in_sender,
+                self.check_in_queue_capacity,
+            )),
             coordination: self.coordinator.map(|coordinator| {
                 Arc::new(Coordination::new(
                     coordinator,
@@ -335,7 +366,8 @@ impl Scheduler {
     /// for the `run <slug>` command ([`crate::cli`]), tests and benchmarks.
     ///
     /// Fails with [`Error::UnknownSlug`] (naming the nearest slugs) when no job has `slug`.
-    /// Flush the Sentry client afterwards if the process is about to exit.
+    /// Its check-ins are queued like those of scheduled runs; the `run <slug>` command flushes
+    /// the queue and the Sentry client before it exits.
     pub async fn run_now(&self, slug: &str) -> Result<RunReport, Error> {
         let Some(job) = self.jobs.iter().find(|j| j.slug() == slug) else {
             return Err(Error::UnknownSlug {
@@ -343,7 +375,30 @@ impl Scheduler {
                 near: crate::cli::near_slugs(slug, self.jobs()),
             });
         };
-        Ok(run_report::run_now(Arc::clone(job), Arc::clone(&self.clock)).await)
+        Ok(run_report::run_now(
+            Arc::clone(job),
+            Arc::clone(&self.clock),
+            Arc::clone(&self.delivery),
+        )
+        .await)
+    }
+
+    /// Live counts of this scheduler's check-ins: queued, sent, retried, rate limited,
+    /// dropped (by reason), pending. Take the handle before [`run`](Self::run); it stays
+    /// valid while and after the scheduler runs.
+    ///
+    /// ```no_run
+    /// # async fn app() -> Result<(), sentry_schedule::Error> {
+    /// let scheduler = sentry_schedule::Scheduler::builder().build()?;
+    /// let check_ins = scheduler.check_ins();
+    /// scheduler.run().await?;
+    /// let stats = check_ins.snapshot();
+    /// println!("{} sent, {} dropped", stats.sent, stats.dropped.total());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn check_ins(&self) -> CheckInCounters {
+        self.delivery.counters()
     }
 
     /// The coordinator set with [`SchedulerBuilder::coordinator`], if any.
@@ -372,7 +427,9 @@ impl Scheduler {
     /// ([`JobContext::cancelled`](crate::JobContext::cancelled)), so jobs that watch it can
     /// wrap up — their own outcome counts; running runs get the shutdown timeout to finish;
     /// the rest are cancelled and reported as `error` ("interrupted by shutdown") — every
-    /// `in_progress` check-in gets its final check-in — and the Sentry client is flushed.
+    /// `in_progress` check-in gets its final check-in — and the check-in queue and the
+    /// Sentry client are flushed, within 5 s each (what is left unsent then is counted in
+    /// [`check_ins`](Self::check_ins) and logged at warn level).
     ///
     /// Fails at once, before any job runs, with [`Error::NoJobs`] when the scheduler has no
     /// job (waiting forever for nothing hides a build mistake; see
@@ -407,6 +464,7 @@ impl Scheduler {
             jumps: jump_rx,
             tracker: tracker.clone(),
             coordination: self.coordination.clone(),
+            delivery: Arc::clone(&self.delivery),
             stopping: AtomicBool::new(false),
         });
         let mut pruner = None;
@@ -467,7 +525,7 @@ impl Scheduler {
         } {
             tracing::error!(error = %e, "the claim pruner died");
         }
-        shutdown::drain(&tracker, &table, self.shutdown_timeout).await;
+        shutdown::drain(&tracker, &table, self.shutdown_timeout, &self.delivery).await;
         tracing::info!("scheduler stopped");
         Ok(())
     }

@@ -2,8 +2,11 @@
 //!
 //! Order: no new runs start; the cancellation token of every running run fires, so jobs
 //! that watch it can wrap up; running runs get until the shutdown timeout to finish; the
-//! rest are cancelled ("interrupted by shutdown") and their final check-ins handed to the
-//! transport; then the Sentry client is flushed so nothing is lost at exit.
+//! rest are cancelled ("interrupted by shutdown") and their final check-ins queued; then the
+//! check-in queue is drained and the Sentry client flushed, side by side and each within
+//! [`FLUSH_TIMEOUT`], so nothing is lost at exit; check-ins still unsent then are counted
+//! and logged at warn level.
+use crate::checkin::Delivery;
 use crate::launch::Scheduled;
 use std::future::Future;
 use std::pin::Pin;
@@ -14,7 +17,7 @@ use tokio_util::task::TaskTracker;
 /// own cancellation grace is shorter; this only bounds a run that ignores being dropped.
 pub(crate) const CANCELLED_RUNS_WAIT: Duration = Duration::from_secs(30);
 
-/// How long the Sentry client may take to flush at the end.
+/// How long the check-in queue and the Sentry client may take to flush at the end.
 pub(crate) const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Resolves on Ctrl-C (SIGINT), or on SIGTERM on unix.
@@ -66,8 +69,13 @@ pub(crate) fn default_signal() -> Pin<Box<dyn Future<Output = ()> + Send + 'stat
 }
 
 /// Waits for the runs on `tracker` (closed by the caller) until `timeout`, then cancels
-/// what still runs and waits for the final check-ins; finally flushes the Sentry client.
-pub(crate) async fn drain(tracker: &TaskTracker, jobs: &[Scheduled], timeout: Duration) {
+/// what still runs and waits for the final check-ins; finally [`flush`]es.
+pub(crate) async fn drain(
+    tracker: &TaskTracker,
+    jobs: &[Scheduled],
+    timeout: Duration,
+    delivery: &Delivery,
+) {
     tracker.close();
     for job in jobs {
         job.runs.signal_all();
@@ -92,7 +100,13 @@ pub(crate) async fn drain(tracker: &TaskTracker, jobs: &[Scheduled], timeout: Du
             );
         }
     }
-    flush_sentry().await;
+    flush(delivery).await;
+}
+
+/// Drains the check-in queue of `delivery` and flushes the Sentry client, side by side,
+/// each within [`FLUSH_TIMEOUT`].
+pub(crate) async fn flush(delivery: &Delivery) {
+    tokio::join!(delivery.flush(FLUSH_TIMEOUT), flush_sentry());
 }
 
 /// Flushes the current Sentry client, if any, off the async threads (flush blocks).
@@ -101,7 +115,7 @@ pub(crate) async fn drain(tracker: &TaskTracker, jobs: &[Scheduled], timeout: Du
 /// never answers, so the flush runs on a thread of its own and is waited for at most
 /// [`FLUSH_TIMEOUT`] plus a second of real time; a flush still stuck then is left behind
 /// (it ends with the process) and logged.
-pub(crate) async fn flush_sentry() {
+async fn flush_sentry() {
     let Some(client) = sentry::Hub::current().client() else {
         return;
     };

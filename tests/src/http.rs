@@ -7,7 +7,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// Serves until the process ends (the test binary exits).
-pub(crate) fn serve(listener: StdListener, mode: Mode, shared: Arc<Shared>) {
+pub(crate) fn serve(listener: StdListener, shared: Arc<Shared>) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()
@@ -20,7 +20,7 @@ pub(crate) fn serve(listener: StdListener, mode: Mode, shared: Arc<Shared>) {
             };
             let shared = Arc::clone(&shared);
             tokio::spawn(async move {
-                if let Err(error) = connection(stream, mode, &shared).await {
+                if let Err(error) = connection(stream, &shared).await {
                     let mut state = shared.lock();
                     state.errors.push(error);
                     shared.changed.notify_all();
@@ -30,15 +30,20 @@ pub(crate) fn serve(listener: StdListener, mode: Mode, shared: Arc<Shared>) {
     });
 }
 
-async fn connection(mut stream: TcpStream, mode: Mode, shared: &Shared) -> Result<(), String> {
+async fn connection(mut stream: TcpStream, shared: &Shared) -> Result<(), String> {
     let mut buffer = Vec::new();
+    let mut modes = shared.mode.subscribe();
     loop {
         let Some(request) = read_request(&mut stream, &mut buffer).await? else {
             return Ok(());
         };
+        let mode = *modes.borrow_and_update();
         {
             let mut state = shared.lock();
-            state.requests += 1;
+            state.requests.push(crate::Request {
+                at: std::time::Instant::now(),
+                mode,
+            });
             if !request.path.ends_with("/envelope/") || request.method != "POST" {
                 state
                     .errors
@@ -55,13 +60,30 @@ async fn connection(mut stream: TcpStream, mode: Mode, shared: &Shared) -> Resul
             }
             shared.changed.notify_all();
         }
+        let mut headers = String::new();
         let status = match mode {
             Mode::Accept => 200,
             Mode::Status(status) => status,
-            Mode::Hang => return std::future::pending().await,
+            Mode::RateLimited {
+                retry_after,
+                rate_limits,
+            } => {
+                if let Some(value) = retry_after {
+                    headers.push_str(&format!("Retry-After: {value}\r\n"));
+                }
+                if let Some(value) = rate_limits {
+                    headers.push_str(&format!("X-Sentry-Rate-Limits: {value}\r\n"));
+                }
+                429
+            }
+            Mode::Hang => {
+                // Closed unanswered once the mode changes (or never).
+                let _ = modes.wait_for(|mode| *mode != Mode::Hang).await;
+                return Ok(());
+            }
         };
         let response = format!(
-            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}"
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{headers}Content-Length: 2\r\n\r\n{{}}"
         );
         stream
             .write_all(response.as_bytes())

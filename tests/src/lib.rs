@@ -24,8 +24,26 @@ pub enum Mode {
     Accept,
     /// The given status (e.g. 500), storing nothing.
     Status(u16),
-    /// Reads the request and never answers.
+    /// `429 Too Many Requests` with these `Retry-After` and `X-Sentry-Rate-Limits` headers,
+    /// storing nothing.
+    RateLimited {
+        /// `Retry-After`, when sent.
+        retry_after: Option<&'static str>,
+        /// `X-Sentry-Rate-Limits`, when sent.
+        rate_limits: Option<&'static str>,
+    },
+    /// Reads the request and does not answer; when the mode changes, closes the connection
+    /// unanswered (as a server that recovers drops the connections it hung on).
     Hang,
+}
+
+/// One request as the endpoint saw it.
+#[derive(Debug, Clone, Copy)]
+pub struct Request {
+    /// When it arrived (real time).
+    pub at: Instant,
+    /// The mode it was answered in.
+    pub mode: Mode,
 }
 
 /// A local ingest endpoint on 127.0.0.1, served from its own thread and runtime so that
@@ -36,16 +54,17 @@ pub struct Ingest {
     shared: Arc<Shared>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Shared {
     state: Mutex<State>,
     changed: Condvar,
+    mode: tokio::sync::watch::Sender<Mode>,
 }
 
 #[derive(Debug, Default)]
 struct State {
     envelopes: Vec<Envelope>,
-    requests: usize,
+    requests: Vec<Request>,
     errors: Vec<String>,
 }
 
@@ -63,13 +82,23 @@ impl Ingest {
             .set_nonblocking(true)
             .expect("non-blocking listener");
         let addr = listener.local_addr().expect("local address");
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            state: Mutex::default(),
+            changed: Condvar::new(),
+            mode: tokio::sync::watch::Sender::new(mode),
+        });
         let server = Arc::clone(&shared);
         std::thread::Builder::new()
             .name(format!("ingest-{}", addr.port()))
-            .spawn(move || http::serve(listener, mode, server))
+            .spawn(move || http::serve(listener, server))
             .expect("spawn the ingest thread");
         Self { addr, shared }
+    }
+
+    /// Answers from now on in `mode` (a recovery, an outage); connections hanging in
+    /// [`Mode::Hang`] are closed unanswered.
+    pub fn set_mode(&self, mode: Mode) {
+        self.shared.mode.send_replace(mode);
     }
 
     /// A DSN for this endpoint, project 1.
@@ -108,7 +137,12 @@ impl Ingest {
 
     /// How many HTTP requests arrived (also those answered with an error).
     pub fn requests(&self) -> usize {
-        self.shared.lock().requests
+        self.shared.lock().requests.len()
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn request_log(&self) -> Vec<Request> {
+        self.shared.lock().requests.clone()
     }
 
     /// Requests the endpoint could not understand.
@@ -116,13 +150,23 @@ impl Ingest {
         self.shared.lock().errors.clone()
     }
 
+    /// Blocks until at least `n` requests arrived, or `limit` has passed (real time).
+    /// Returns whether they did.
+    pub fn wait_for_requests(&self, n: usize, limit: Duration) -> bool {
+        self.wait(limit, |state| state.requests.len() >= n)
+    }
+
     /// Blocks until `done` holds (it must not call back into this endpoint) for the stored envelopes, or `limit` has passed (real
     /// time). Returns whether it holds. The limit only bounds a failing test.
     pub fn wait_until(&self, limit: Duration, done: impl Fn(&[Envelope]) -> bool) -> bool {
+        self.wait(limit, |state| done(&state.envelopes))
+    }
+
+    fn wait(&self, limit: Duration, done: impl Fn(&State) -> bool) -> bool {
         let deadline = Instant::now() + limit;
         let mut state = self.shared.lock();
         loop {
-            if done(&state.envelopes) {
+            if done(&state) {
                 return true;
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -137,6 +181,23 @@ impl Ingest {
                 .0;
         }
     }
+}
+
+/// Three ticks of a job on every minute: the scheduler starts at [`START`](three_ticks::START)
+/// and runs for [`RUN_FOR`](three_ticks::RUN_FOR), through 12:00, 12:01 and 12:02.
+pub mod three_ticks {
+    use std::time::Duration;
+
+    /// 30 s before the 12:00 tick.
+    pub const START: &str = "2026-03-01T11:59:30Z";
+    /// Through the 12:02 tick.
+    pub const RUN_FOR: Duration = Duration::from_secs(170);
+    /// When each tick is due, measured from the start on tokio's clock.
+    pub const DUE: [Duration; 3] = [
+        Duration::from_secs(30),
+        Duration::from_secs(90),
+        Duration::from_secs(150),
+    ];
 }
 
 /// A DSN on 127.0.0.1 where nothing listens: an ingest endpoint that is down.
@@ -189,19 +250,33 @@ pub async fn run_scheduler(
     run_for: Duration,
     jobs: Vec<sentry_schedule::Job>,
 ) -> sentry_schedule::clock::TestClock {
+    run_scheduler_with(start, run_for, jobs, |builder| builder)
+        .await
+        .0
+}
+
+/// [`run_scheduler`] with further builder settings; also returns the scheduler's
+/// check-in counters.
+pub async fn run_scheduler_with(
+    start: &str,
+    run_for: Duration,
+    jobs: Vec<sentry_schedule::Job>,
+    configure: impl FnOnce(sentry_schedule::SchedulerBuilder) -> sentry_schedule::SchedulerBuilder,
+) -> (
+    sentry_schedule::clock::TestClock,
+    sentry_schedule::CheckInCounters,
+) {
     let clock = sentry_schedule::clock::TestClock::new(start.parse().expect("RFC 3339 start"));
-    sentry_schedule::Scheduler::builder()
+    let builder = sentry_schedule::Scheduler::builder()
         .registered_jobs(false)
         .clock(clock.clone())
         .shutdown_signal(tokio::time::sleep(run_for))
         .shutdown_timeout(SHUTDOWN_TIMEOUT)
-        .jobs(jobs)
-        .build()
-        .expect("valid scheduler")
-        .run()
-        .await
-        .expect("scheduler ran");
-    clock
+        .jobs(jobs);
+    let scheduler = configure(builder).build().expect("valid scheduler");
+    let check_ins = scheduler.check_ins();
+    scheduler.run().await.expect("scheduler ran");
+    (clock, check_ins)
 }
 
 /// `contexts.trace.trace_id` of an event or check-in.

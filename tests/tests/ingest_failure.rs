@@ -1,20 +1,11 @@
 //! An ingest endpoint that answers 500, hangs, or is down must not stop or delay any job,
 //! and a job that panics or fails must not disturb the others.
 use sentry_schedule::{Job, JobContext};
+use sentry_schedule_tests::three_ticks::{DUE, RUN_FOR, START};
 use sentry_schedule_tests::{bind, client, client_with, down_dsn, run_scheduler, Ingest, Mode};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
-
-/// 30 s before the 12:00 tick; the scheduler runs through 12:00, 12:01 and 12:02.
-const START: &str = "2026-03-01T11:59:30Z";
-const RUN_FOR: Duration = Duration::from_secs(170);
-/// When each tick is due, measured from the start on tokio's clock.
-const DUE: [Duration; 3] = [
-    Duration::from_secs(30),
-    Duration::from_secs(90),
-    Duration::from_secs(150),
-];
 
 type Starts = Arc<Mutex<Vec<Duration>>>;
 

@@ -1,42 +1,149 @@
-//! Hands a check-in to the client's transport, or prints it when Sentry is not set up.
+//! Where each check-in goes: the scheduler's own queue and sender (over HTTP to the
+//! client's DSN), the client's transport, or a printed line when Sentry is not set up.
+use super::counters::{CheckInCounters, Count};
 use super::payload::{CheckIn, CheckInStatus};
+use crate::run::HexId;
 use sentry::{Client, Envelope};
 use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
 
-/// Sends `check_in` through the transport of `client`.
+/// How the scheduler sends check-ins to Sentry ([`SchedulerBuilder::check_in_sender`](crate::SchedulerBuilder::check_in_sender)).
 ///
-/// Without a client, or with one that has no DSN (`sentry::init` with no DSN), the
-/// check-in is printed as one line on stdout instead, so a first run without a Sentry
-/// account shows what would have been sent; `failure` (why an `error` run failed, which
-/// would otherwise be in the linked event) is appended to that line. Never blocks on the network: the client's
-/// transport queues the envelope and sends it from its own thread, in order.
-pub(crate) fn deliver(client: Option<&Client>, check_in: &CheckIn<'_>, failure: Option<&str>) {
-    let client = match client {
-        Some(client) if client.is_enabled() => client,
-        _ => return print(&line(check_in, failure)),
-    };
-    let options = client.options();
-    let item = check_in.to_json(options.environment.as_deref(), options.release.as_deref());
-    match Envelope::from_bytes_raw(envelope_bytes(&item)) {
-        Ok(envelope) => {
-            // The client attaches pending client reports (counts of dropped data) to the
-            // next envelope it sends, but cannot add them to a raw one: it prints a warning
-            // and drops them. Where the run itself caused one (a transaction not sampled),
-            // an empty envelope takes them first; with nothing pending, the transport
-            // discards it unsent. Only then: while the endpoint hangs, every queued envelope
-            // brings the transport's queue closer to full, and a flush on a full queue
-            // blocks (sentry 0.49).
-            if check_in.status != CheckInStatus::InProgress && tracing_enabled(client) {
-                client.send_envelope(Envelope::new());
-            }
-            client.send_envelope(envelope);
+/// Whether a client's transport is sentry's default HTTP transport or one the application
+/// configured (`ClientOptions::transport`) cannot be told from the client: sentry 0.49 keeps
+/// only an `Arc<dyn TransportFactory>`, filled with `DefaultTransportFactory` by
+/// `apply_defaults` when unset, and a factory cannot be inspected. So the choice is this
+/// setting's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CheckInSender {
+    /// The default (with the `http` feature, on by default): the scheduler's own bounded
+    /// queue and sender post every check-in to the client's DSN (its `http_proxy`,
+    /// `https_proxy`, `accept_invalid_certs` and `user_agent` options apply), learn the
+    /// outcome of every request, retry, honour rate limits and count everything
+    /// ([`Scheduler::check_ins`](crate::Scheduler::check_ins)). Without the `http` feature
+    /// this behaves as [`ClientTransport`](Self::ClientTransport).
+    #[default]
+    Http,
+    /// Each check-in is handed to the client's own transport as an envelope, as an event
+    /// would be: for a custom `TransportFactory` or `sentry::test::TestTransport`. sentry's
+    /// default HTTP transport queues at most 30 envelopes and drops the rest silently, so
+    /// with it many check-ins due together are lost.
+    ClientTransport,
+}
+
+/// The default capacity of the check-in queue, in check-ins (waiting plus in flight).
+pub const DEFAULT_CHECK_IN_QUEUE_CAPACITY: usize = 20_000;
+
+/// The scheduler's check-in delivery: its route, queue and counters.
+pub(crate) struct Delivery {
+    counters: CheckInCounters,
+    #[cfg(feature = "http")]
+    sender: Option<super::sender::Sender>,
+}
+
+impl Delivery {
+    /// Delivery by `route`, queueing at most `capacity` check-ins.
+    pub(crate) fn new(route: CheckInSender, capacity: usize) -> Self {
+        let counters = CheckInCounters::default();
+        #[cfg(not(feature = "http"))]
+        let _ = (route, capacity);
+        Self {
+            #[cfg(feature = "http")]
+            sender: (route == CheckInSender::Http)
+                .then(|| super::sender::Sender::new(capacity, counters.clone())),
+            counters,
         }
-        Err(error) => tracing::error!(
-            monitor = check_in.monitor_slug,
-            status = check_in.status.as_str(),
-            %error,
-            "sentry-schedule could not build the check-in envelope"
-        ),
+    }
+
+    /// The live counters.
+    pub(crate) fn counters(&self) -> CheckInCounters {
+        self.counters.clone()
+    }
+
+    /// Sends `check_in` (of the run `run`) with `client`.
+    ///
+    /// Without a client, or with one that has no DSN (`sentry::init` with no DSN), the
+    /// check-in is printed as one line on stdout instead, so a first run without a Sentry
+    /// account shows what would have been sent; `failure` (why an `error` run failed, which
+    /// would otherwise be in the linked event) is appended to that line. Never blocks on
+    /// the network.
+    pub(crate) fn deliver(
+        &self,
+        client: Option<&Arc<Client>>,
+        check_in: &CheckIn<'_>,
+        run: HexId,
+        failure: Option<&str>,
+    ) {
+        let client = match client {
+            Some(client) if client.is_enabled() => client,
+            _ => return print(&line(check_in, failure)),
+        };
+        let options = client.options();
+        let item = check_in.to_json(options.environment.as_deref(), options.release.as_deref());
+        // The client attaches pending client reports (counts of dropped data) to the next
+        // envelope it sends, and cannot add them to a check-in: where the run itself caused
+        // one (a transaction not sampled), an empty envelope takes them; with nothing
+        // pending, the transport discards it unsent.
+        if check_in.status != CheckInStatus::InProgress && tracing_enabled(client) {
+            client.send_envelope(Envelope::new());
+        }
+        #[cfg(feature = "http")]
+        if let Some(sender) = &self.sender {
+            sender.push(super::queue::Entry::new(
+                Arc::clone(client),
+                check_in.monitor_slug.into(),
+                run,
+                check_in.status,
+                item.to_string().into_bytes().into_boxed_slice(),
+            ));
+            return;
+        }
+        #[cfg(not(feature = "http"))]
+        let _ = run;
+        let bytes = super::envelope::envelope(item.to_string().as_bytes());
+        match Envelope::from_bytes_raw(bytes) {
+            Ok(envelope) => {
+                self.counters.add(Count::ToTransport, 1);
+                client.send_envelope(envelope);
+            }
+            Err(error) => tracing::error!(
+                monitor = check_in.monitor_slug,
+                status = check_in.status.as_str(),
+                %error,
+                "sentry-schedule could not build the check-in envelope"
+            ),
+        }
+    }
+
+    /// Sends what is queued, waiting at most `timeout` (real time, off the async threads);
+    /// what is left then is counted and logged at warn level.
+    pub(crate) async fn flush(&self, timeout: Duration) {
+        #[cfg(feature = "http")]
+        if let Some(sender) = self.sender.clone() {
+            let flush = tokio::task::spawn_blocking(move || sender.flush(timeout));
+            // The blocking pool is the application's too: bound the wait for a thread.
+            if tokio::time::timeout(timeout + Duration::from_secs(2), flush)
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "no blocking thread was free to flush the check-in queue within {timeout:?}"
+                );
+            }
+        }
+        #[cfg(not(feature = "http"))]
+        let _ = timeout;
+    }
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        #[cfg(feature = "http")]
+        if let Some(sender) = &self.sender {
+            sender.close();
+        }
     }
 }
 
@@ -47,15 +154,6 @@ fn tracing_enabled(client: &sentry::Client) -> bool {
         client.options().traces_sampling_strategy,
         sentry::TracesSamplingStrategy::Disabled
     )
-}
-
-/// One envelope holding one `check_in` item: header line, item header line, payload.
-fn envelope_bytes(item: &serde_json::Value) -> Vec<u8> {
-    let payload = item.to_string();
-    let sent_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let header = serde_json::json!({ "sent_at": sent_at });
-    let item_header = serde_json::json!({ "type": "check_in", "length": payload.len() });
-    format!("{header}\n{item_header}\n{payload}\n").into_bytes()
 }
 
 /// The no-DSN line: `[sentry-schedule] check-in  monitor=…  status=…  check_in_id=…`, then
@@ -113,20 +211,5 @@ mod tests {
             "[sentry-schedule] check-in  monitor=nightly  status=error  \
              check_in_id=0123456789abcdef0123456789abcdef  duration=1.23s  failure=disk full on /var"
         );
-    }
-
-    #[test]
-    fn envelope_has_header_item_header_and_payload_of_stated_length() {
-        let item = serde_json::json!({ "monitor_slug": "ünïcode" });
-        let bytes = envelope_bytes(&item);
-        let text = String::from_utf8(bytes).expect("utf-8");
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 3);
-        let header: serde_json::Value = serde_json::from_str(lines[0]).expect("header");
-        assert!(header["sent_at"].is_string());
-        let item_header: serde_json::Value = serde_json::from_str(lines[1]).expect("item header");
-        assert_eq!(item_header["type"], "check_in");
-        assert_eq!(item_header["length"], lines[2].len());
-        assert_eq!(lines[2], r#"{"monitor_slug":"ünïcode"}"#);
     }
 }

@@ -1,0 +1,298 @@
+//! Check-in delivery end to end: the real sentry client with its default options, the
+//! scheduler's own sender, a local ingest endpoint that accepts, rate-limits, fails or
+//! hangs; the scheduler on tokio's paused clock.
+use sentry_schedule::{CheckInCounters, CheckInSender, CheckInStats, Job, JobContext};
+use sentry_schedule_tests::three_ticks::{DUE, RUN_FOR, START};
+use sentry_schedule_tests::{bind, client, count, run_scheduler_with, Ingest, Mode};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Bounds a failing wait on the ingest endpoint; passing tests never wait this long.
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// Every run's check-ins in arrival order, by check-in id: each must be exactly
+/// `in_progress` then one final status.
+fn assert_per_run_order(check_ins: &[Value]) -> HashMap<String, Vec<String>> {
+    let mut runs: HashMap<String, Vec<String>> = HashMap::new();
+    for check_in in check_ins {
+        runs.entry(check_in["check_in_id"].as_str().expect("id").to_owned())
+            .or_default()
+            .push(check_in["status"].as_str().expect("status").to_owned());
+    }
+    for (id, statuses) in &runs {
+        assert_eq!(statuses.len(), 2, "run {id}: {statuses:?}");
+        assert_eq!(statuses[0], "in_progress", "run {id}: {statuses:?}");
+        assert!(
+            statuses[1] == "ok" || statuses[1] == "error",
+            "run {id}: {statuses:?}"
+        );
+    }
+    runs
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_thousand_jobs_due_together_deliver_all_2000_check_ins_in_order() {
+    let ingest = Ingest::start(Mode::Accept);
+    let _hub = bind(client(&ingest.dsn(), true));
+    let jobs = (0..1000)
+        .map(|i| {
+            Job::builder(format!("job-{i:04}"), "0 0 * * *")
+                .run_at_startup(true)
+                .run(|_ctx: JobContext| async {})
+                .build()
+                .expect("valid job")
+        })
+        .collect();
+
+    let (_, counters) =
+        run_scheduler_with(START, Duration::from_secs(10), jobs, |builder| builder).await;
+
+    // The scheduler's shutdown drained the queue: everything is there already.
+    let envelopes = ingest.envelopes();
+    let check_ins = ingest.check_ins();
+    println!(
+        "1000 jobs due together: {} check-ins in {} envelopes, {} HTTP requests",
+        check_ins.len(),
+        envelopes.len(),
+        ingest.requests()
+    );
+    assert_eq!(check_ins.len(), 2000);
+    let runs = assert_per_run_order(&check_ins);
+    assert_eq!(runs.len(), 1000);
+    let slugs: std::collections::HashSet<&str> = check_ins
+        .iter()
+        .map(|c| c["monitor_slug"].as_str().expect("slug"))
+        .collect();
+    assert_eq!(slugs.len(), 1000);
+    let stats = counters.snapshot();
+    assert_eq!(
+        (stats.queued, stats.sent, stats.pending),
+        (2000, 2000, 0),
+        "{stats:?}"
+    );
+    assert_eq!(stats.dropped.total(), 0, "{stats:?}");
+    assert!(ingest.errors().is_empty(), "{:?}", ingest.errors());
+}
+
+/// One monitored job on every minute, for three ticks, against an endpoint in `fault`:
+/// its first run waits until the endpoint has seen the first check-in (so exactly that
+/// one request meets the fault before anything else is sent); its last run ends the fault.
+/// Every run must start on time, and all 6 check-ins arrive in order after recovery.
+async fn recovers_from(fault: Mode) -> (Ingest, CheckInStats) {
+    let ingest = Ingest::start(fault);
+    let _hub = bind(client(&ingest.dsn(), true));
+    let t0 = Instant::now();
+    let starts = Arc::new(Mutex::new(Vec::new()));
+    let job = {
+        let (ingest, starts) = (ingest.clone(), Arc::clone(&starts));
+        Job::builder("nightly-export", "* * * * *")
+            .run(move |_ctx: JobContext| {
+                let run = {
+                    let mut starts = starts.lock().expect("lock");
+                    starts.push(t0.elapsed());
+                    starts.len()
+                };
+                let ingest = ingest.clone();
+                async move {
+                    if run == 1 {
+                        // Real time; tokio's clock does not move while a blocking task runs.
+                        let seen =
+                            tokio::task::spawn_blocking(move || ingest.wait_for_requests(1, LIMIT));
+                        assert!(seen.await.expect("wait"), "no check-in was sent");
+                    } else if run == DUE.len() {
+                        ingest.set_mode(Mode::Accept);
+                    }
+                }
+            })
+            .build()
+            .expect("valid job")
+    };
+
+    let (_, counters) = run_scheduler_with(START, RUN_FOR, vec![job], |builder| builder).await;
+
+    assert_eq!(*starts.lock().expect("lock"), DUE, "runs started late");
+    let arrived = ingest.wait_until(LIMIT, |e| count(e, "check_in") >= 6);
+    assert!(
+        arrived,
+        "{:#?} {:?}",
+        ingest.check_ins(),
+        counters.snapshot()
+    );
+    let check_ins = ingest.check_ins();
+    assert_eq!(check_ins.len(), 6, "{check_ins:#?}");
+    assert_eq!(assert_per_run_order(&check_ins).len(), 3);
+    let log = ingest.request_log();
+    assert_eq!(log[0].mode, fault, "the first request met the fault");
+    let stats = counters.snapshot();
+    assert_eq!((stats.queued, stats.sent), (6, 6), "{stats:?}");
+    assert_eq!(stats.dropped.total(), 0, "{stats:?}");
+    assert!(stats.retried >= 1, "{stats:?}");
+    (ingest, stats)
+}
+
+#[tokio::test(start_paused = true)]
+async fn server_errors_are_retried_until_the_endpoint_recovers() {
+    recovers_from(Mode::Status(500)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hanging_endpoint_delays_no_run_and_gets_every_check_in_once_it_recovers() {
+    recovers_from(Mode::Hang).await;
+}
+
+/// A `429` whose `X-Sentry-Rate-Limits` limits the `monitor` category for 2 s (and whose
+/// `Retry-After` says 1 s, which the header overrides): nothing is sent for 2 s after it.
+#[tokio::test(start_paused = true)]
+async fn rate_limits_pause_sending_as_long_as_sentry_asks() {
+    let limited = Mode::RateLimited {
+        retry_after: Some("1"),
+        rate_limits: Some("2:monitor;error:project:quota_exceeded"),
+    };
+    let (ingest, stats) = recovers_from(limited).await;
+    assert!(stats.rate_limited >= 1, "{stats:?}");
+    let log = ingest.request_log();
+    for (limited_at, next) in log.iter().zip(&log[1..]) {
+        if limited_at.mode == limited {
+            let gap = next.at.duration_since(limited_at.at);
+            assert!(
+                gap >= Duration::from_secs(2),
+                "sent again after {gap:?}: {log:#?}"
+            );
+        }
+    }
+}
+
+/// With the queue's capacity forced to 6, 20 jobs, one per minute, push 40 check-ins
+/// while sending is paused by a rate limit (3 s, real time, answered to the first
+/// `in_progress`, which goes back to the queue): the oldest waiting `in_progress` goes
+/// first, then (only finals waiting) a new `in_progress` or the oldest final. Worked out by
+/// hand: the queue ends with the finals of jobs 14 to 19; 34 dropped.
+#[tokio::test(start_paused = true)]
+async fn at_capacity_the_oldest_in_progress_check_ins_are_dropped_first() {
+    let ingest = Ingest::start(Mode::RateLimited {
+        retry_after: None,
+        rate_limits: Some("3:monitor:project"),
+    });
+    let _hub = bind(client(&ingest.dsn(), true));
+    let counters = Arc::new(std::sync::OnceLock::<CheckInCounters>::new());
+    let jobs = (0..20).map(|minute| {
+        let (ingest, counters) = (ingest.clone(), Arc::clone(&counters));
+        Job::builder(format!("job-{minute:02}"), format!("{minute} 12 * * *"))
+            .run(move |_ctx: JobContext| {
+                let (ingest, counters) = (ingest.clone(), Arc::clone(&counters));
+                async move {
+                    if minute == 0 {
+                        // Until the sender has the 429 and put the check-in back.
+                        let limited = tokio::task::spawn_blocking(move || {
+                            let counters = counters.get().expect("counters");
+                            let deadline = std::time::Instant::now() + LIMIT;
+                            while counters.snapshot().rate_limited == 0 {
+                                if std::time::Instant::now() > deadline {
+                                    return false;
+                                }
+                                std::thread::sleep(Duration::from_millis(1));
+                            }
+                            true
+                        });
+                        assert!(limited.await.expect("wait"), "no 429 was answered");
+                    } else if minute == 19 {
+                        ingest.set_mode(Mode::Accept);
+                    }
+                }
+            })
+            .build()
+            .expect("valid job")
+    });
+    let clock = sentry_schedule::TestClock::new(START.parse().expect("start"));
+    let scheduler = sentry_schedule::Scheduler::builder()
+        .registered_jobs(false)
+        .clock(clock)
+        .shutdown_signal(tokio::time::sleep(Duration::from_secs(20 * 60)))
+        .check_in_queue_capacity(6)
+        .jobs(jobs)
+        .build()
+        .expect("valid scheduler");
+    let _ = counters.set(scheduler.check_ins());
+    scheduler.run().await.expect("scheduler ran");
+
+    let arrived = ingest.wait_until(LIMIT, |e| count(e, "check_in") >= 6);
+    let counters = counters.get().expect("counters");
+    assert!(
+        arrived,
+        "{:#?} {:?}",
+        ingest.check_ins(),
+        counters.snapshot()
+    );
+    // Sent side by side once the limit passed: compared in slug order.
+    let mut delivered: Vec<(String, String)> = ingest
+        .check_ins()
+        .iter()
+        .map(|c| {
+            let text = |key: &str| c[key].as_str().expect(key).to_owned();
+            (text("monitor_slug"), text("status"))
+        })
+        .collect();
+    delivered.sort();
+    let expected: Vec<(String, String)> = (14..20)
+        .map(|minute| (format!("job-{minute:02}"), "ok".to_owned()))
+        .collect();
+    let stats = counters.snapshot();
+    assert_eq!(delivered, expected, "{stats:?}");
+    assert_eq!(
+        (
+            stats.queued,
+            stats.sent,
+            stats.dropped.queue_full,
+            stats.pending
+        ),
+        (40, 6, 34, 0),
+        "{stats:?}"
+    );
+    assert_eq!(stats.dropped.total(), 34, "{stats:?}");
+}
+
+/// With [`CheckInSender::ClientTransport`] check-ins go through the client's own transport:
+/// here sentry's `TestTransport`, which keeps them in memory.
+#[tokio::test(start_paused = true)]
+async fn a_configured_client_transport_receives_the_check_ins() {
+    let transport = sentry::test::TestTransport::new();
+    let options = sentry::ClientOptions::new()
+        .dsn("https://public@sentry.invalid/1")
+        .transport(transport.clone());
+    let _hub = bind(Arc::new(sentry::Client::from(options)));
+    let job = Job::builder("rollup", "0 0 * * *")
+        .run_at_startup(true)
+        .run(|_ctx: JobContext| async {})
+        .build()
+        .expect("valid job");
+
+    let (_, counters) = run_scheduler_with(START, Duration::from_secs(10), vec![job], |b| {
+        b.check_in_sender(CheckInSender::ClientTransport)
+    })
+    .await;
+
+    let statuses: Vec<String> = transport
+        .fetch_and_clear_envelopes()
+        .iter()
+        .flat_map(|envelope| {
+            let mut bytes = Vec::new();
+            envelope.to_writer(&mut bytes).expect("serialize");
+            sentry_schedule_tests::parse_envelope(&bytes)
+                .expect("parse")
+                .items
+        })
+        .filter(|item| item.ty == "check_in")
+        .map(|item| {
+            item.json().expect("json")["status"]
+                .as_str()
+                .expect("status")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(statuses, ["in_progress", "ok"]);
+    let stats = counters.snapshot();
+    assert_eq!((stats.to_transport, stats.queued), (2, 0), "{stats:?}");
+}
