@@ -37,13 +37,27 @@ async fn connection(mut stream: TcpStream, shared: &Shared) -> Result<(), String
         let Some(request) = read_request(&mut stream, &mut buffer).await? else {
             return Ok(());
         };
-        let mode = *modes.borrow_and_update();
-        {
+        let mut mode = *modes.borrow_and_update();
+        let first = {
             let mut state = shared.lock();
             state.requests.push(crate::Request {
                 at: std::time::Instant::now(),
                 mode,
             });
+            shared.changed.notify_all();
+            state.requests.len() == 1
+        };
+        if mode == Mode::HoldFirst {
+            if first {
+                // Answered (and stored) only after a later request, or a change of mode.
+                let _ = modes.wait_for(|mode| *mode != Mode::HoldFirst).await;
+            } else {
+                shared.mode.send_replace(Mode::Accept);
+            }
+            mode = Mode::Accept;
+        }
+        {
+            let mut state = shared.lock();
             if !request.path.ends_with("/envelope/") || request.method != "POST" {
                 state
                     .errors
@@ -62,7 +76,7 @@ async fn connection(mut stream: TcpStream, shared: &Shared) -> Result<(), String
         }
         let mut headers = String::new();
         let status = match mode {
-            Mode::Accept => 200,
+            Mode::Accept | Mode::HoldFirst => 200,
             Mode::Status(status) => status,
             Mode::RateLimited {
                 retry_after,

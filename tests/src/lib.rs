@@ -32,6 +32,10 @@ pub enum Mode {
         /// `X-Sentry-Rate-Limits`, when sent.
         rate_limits: Option<&'static str>,
     },
+    /// Holds the first request unanswered until another request arrives or the mode
+    /// changes; then accepts it, after that other request, and from then on accepts
+    /// everything (a request that is slow to be answered, overtaken by a later one).
+    HoldFirst,
     /// Reads the request and does not answer; when the mode changes, closes the connection
     /// unanswered (as a server that recovers drops the connections it hung on).
     Hang,
