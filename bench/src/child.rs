@@ -5,7 +5,7 @@ use crate::idle::IdleReport;
 use crate::lag::{analyze, LagReport, Recorder, Window};
 use crate::measure::{cpu_time, wall_nanos, NANOS_PER_SEC};
 use crate::overhead::OverheadReport;
-use crate::{idle, ours, overhead, tcs};
+use crate::{delivery, idle, ours, overhead, tcs};
 use anyhow::{bail, Context as _};
 use serde::{Deserialize, Serialize};
 use std::io::Read as _;
@@ -49,6 +49,13 @@ pub enum Spec {
         /// Runs of each.
         runs: u32,
     },
+    /// `jobs` monitored jobs due at one instant; their check-ins taken by `path`.
+    Delivery {
+        /// Our sender or sentry's transport.
+        path: delivery::Path,
+        /// Jobs due together.
+        jobs: u32,
+    },
 }
 
 /// What a child found.
@@ -60,6 +67,8 @@ pub enum Outcome {
     Idle(IdleReport),
     /// Per-run overhead.
     Overhead(OverheadReport),
+    /// Check-in delivery of a burst.
+    Delivery(delivery::DeliveryReport),
     /// The scheduler cannot run this workload (the reason says why).
     Unavailable(String),
 }
@@ -158,6 +167,7 @@ async fn measure(spec: Spec) -> anyhow::Result<Outcome> {
             .await
             .map(Outcome::Idle),
         Spec::Overhead { runs } => overhead::measure(runs).await,
+        Spec::Delivery { path, jobs } => delivery::measure(path, jobs).await.map(Outcome::Delivery),
     }
 }
 

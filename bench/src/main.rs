@@ -8,12 +8,17 @@
 //! met. `--quick` is the reduced version CI runs. A missed target prints MISSED but
 //! exits 0; only errors exit non-zero.
 //!
+//! It also measures check-in delivery: 10,000 monitored jobs due at one instant (1,000
+//! with `--quick`) against a local ingest endpoint, through our sender and through
+//! sentry's transport (`bench delivery [--quick]` runs only that).
+//!
 //! `cargo run --release -p bench -- compile-time` reports the build-time cost of the
 //! `#[scheduled]` attribute on 500 fns.
 #![warn(missing_docs)]
 
 mod child;
 mod compile_time;
+mod delivery;
 mod idle;
 mod lag;
 mod measure;
@@ -28,7 +33,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 const USAGE: &str = "\
-usage: bench [--quick]          fire lag, runs lost, idle CPU, per-run overhead, memory
+usage: bench [--quick]          fire lag, runs lost, idle CPU, per-run overhead, memory, check-in delivery
+       bench delivery [--quick]  check-in delivery only
        bench compile-time [--fns N]   build time with and without #[scheduled] (default 500 fns)";
 
 /// Sizes of one benchmark run.
@@ -41,6 +47,7 @@ struct Plan {
     idle_jobs: u32,
     idle_secs: u32,
     overhead_runs: u32,
+    delivery_jobs: u32,
 }
 
 impl Plan {
@@ -53,6 +60,7 @@ impl Plan {
             idle_jobs: 10_000,
             idle_secs: 60,
             overhead_runs: 200_000,
+            delivery_jobs: 10_000,
         }
     }
 
@@ -62,6 +70,7 @@ impl Plan {
             ticks: 2,
             idle_secs: 10,
             overhead_runs: 20_000,
+            delivery_jobs: 1_000,
             ..Self::full()
         }
     }
@@ -74,6 +83,8 @@ fn main() -> ExitCode {
         Some("compile-time") => compile_time::main(args.get(1..).unwrap_or_default()),
         None => run(Plan::full()),
         Some("--quick") if args.len() == 1 => run(Plan::quick()),
+        Some("delivery") if args.len() == 1 => run_delivery(&Plan::full()),
+        Some("delivery") if args.len() == 2 && args[1] == "--quick" => run_delivery(&Plan::quick()),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
@@ -92,8 +103,7 @@ fn main() -> ExitCode {
 fn run(plan: Plan) -> anyhow::Result<()> {
     let started = Instant::now();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let load = load.split_whitespace().next().unwrap_or("unknown");
+    let load = load_average();
     let mut lag = Vec::new();
     for &jobs in &plan.sizes {
         let measure = |contender| {
@@ -156,6 +166,38 @@ fn run(plan: Plan) -> anyhow::Result<()> {
         plan.idle_secs
     );
     println!("{}", report::render(&results));
+    run_delivery(&plan)?;
     eprintln!("bench: done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// The check-in delivery table: one burst through our sender, one through sentry's transport.
+fn run_delivery(plan: &Plan) -> anyhow::Result<()> {
+    let load = load_average();
+    let burst = |path| {
+        eprintln!(
+            "bench: check-in delivery, {path:?}, {} monitored jobs at one instant",
+            thousands(plan.delivery_jobs)
+        );
+        match child::spawn(&Spec::Delivery {
+            path,
+            jobs: plan.delivery_jobs,
+        })? {
+            child::Outcome::Delivery(report) => Ok(report),
+            other => Err(anyhow::anyhow!("unexpected outcome {other:?}")),
+        }
+    };
+    let ours = burst(delivery::Path::Ours)?;
+    let transport = burst(delivery::Path::Transport)?;
+    println!("{}", delivery::render(&ours, &transport, &load));
+    Ok(())
+}
+
+/// The 1-minute load average, as `/proc/loadavg` says.
+fn load_average() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    load.split_whitespace()
+        .next()
+        .unwrap_or("unknown")
+        .to_owned()
 }

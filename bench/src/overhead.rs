@@ -2,7 +2,7 @@
 //! calling the bare async fn, with a real sentry client whose transport discards envelopes.
 use crate::child::Outcome;
 use anyhow::Context as _;
-use sentry_schedule::{Job, JobContext, Scheduler, TestClock};
+use sentry_schedule::{CheckInSender, Job, JobContext, Scheduler, TestClock};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -145,6 +145,8 @@ async fn through_scheduler(runs: u32, monitored: bool) -> anyhow::Result<f64> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let scheduler = Scheduler::builder()
         .registered_jobs(false)
+        // The client's discarding transport takes the check-ins (no network in the figure).
+        .check_in_sender(CheckInSender::ClientTransport)
         .clock(TestClock::new(start))
         .shutdown_signal(async move {
             let _ = stopped.await;
