@@ -286,7 +286,7 @@ impl SchedulerBuilder {
 
     /// How many check-ins the delivery queue holds at most, waiting plus in flight (default
     /// [`DEFAULT_CHECK_IN_QUEUE_CAPACITY`], 20,000; at least 1). Memory per queued check-in
-    /// is its JSON (about 250 to 600 bytes) plus about 100 bytes. At capacity the oldest
+    /// is its JSON plus about 100 bytes, 300 to 600 bytes in all. At capacity the oldest
     /// waiting `in_progress` check-in is dropped to make room (a final check-in alone still
     /// records the run); every drop is counted ([`Scheduler::check_ins`]) and logged at warn
     /// level with the slug.
