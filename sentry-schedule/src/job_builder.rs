@@ -71,7 +71,9 @@ pub struct JobBuilder {
 
 impl Job {
     /// Starts building a job with the given monitor slug and schedule (a crontab
-    /// expression such as `"0 12 * * *"` or an interval such as `"15m"`).
+    /// expression such as `"0 12 * * *"` or an interval such as `"15m"`). The slug must be
+    /// in the form Sentry keeps (`nightly-export`, not `Nightly Export` or `a--b`):
+    /// [`build`](JobBuilder::build) names the normal form otherwise.
     #[track_caller]
     pub fn builder(slug: impl Into<String>, schedule: impl Into<String>) -> JobBuilder {
         JobBuilder::new(slug.into(), ScheduleText::Any(schedule.into()))

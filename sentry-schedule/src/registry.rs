@@ -61,6 +61,10 @@ pub(crate) fn resolve_static(job: &StaticJob) -> Result<Job, Error> {
 
 /// Sorts jobs by slug and rejects the first slug used twice, naming both jobs.
 ///
+/// Every job's slug is in Sentry's normal form (`resolve` refuses any other), so two
+/// slugs are equal exactly when Sentry would file them under one monitor: comparing
+/// slugs compares normal forms.
+///
 /// Two jobs with one slug are reported in the order of their descriptions, so the message
 /// is the same on every build whatever order the linker collected them in.
 pub(crate) fn sort_and_check_unique(jobs: &mut [Job]) -> Result<(), Error> {
