@@ -100,6 +100,13 @@ pub fn check_checkin_margin(minutes: u64) -> Result<(), Violation> {
     if (1..=u64::from(MAX_MARGIN_MINUTES)).contains(&minutes) {
         return Ok(());
     }
+    if minutes == 0 {
+        // `MissedMarginField.to_internal_value` turns a 0 into 1 (monitors/validators.py).
+        return Err(Violation::new(
+            "checkin_margin 0 is below 1 minute, Sentry's minimum: Sentry would silently use 1",
+            format!("use a margin from 1 to {MAX_MARGIN_MINUTES} minutes"),
+        ));
+    }
     Err(Violation::new(
         format!(
             "checkin_margin {minutes} is outside 1..={MAX_MARGIN_MINUTES} minutes, the range \
@@ -305,7 +312,10 @@ mod tests {
 
     #[test]
     fn checkin_margin_bounds() {
-        assert!(check_checkin_margin(0).is_err());
+        assert!(check_checkin_margin(0)
+            .unwrap_err()
+            .message
+            .contains("silently use 1"));
         assert!(check_checkin_margin(1).is_ok());
         assert!(check_checkin_margin(40_320).is_ok());
         let e = check_checkin_margin(40_321).unwrap_err();
