@@ -65,9 +65,10 @@ use errors::Errors;
 /// next to it, so the fn can still be called directly, e.g. from tests.
 ///
 /// Associated fns (inside an `impl` block) are not supported. A method (`self`) or an
-/// associated fn whose signature names `Self` gets one error at the method; one naming
-/// neither cannot be told from a free fn by the attribute, which sees only the fn, so
-/// rustc's errors about the generated code appear instead.
+/// associated fn that names `Self` (in its signature or body) gets one error there; one
+/// naming neither cannot be told from a free fn by the attribute, which sees only the fn,
+/// so rustc's errors about the generated code appear instead (`` `const` items in this
+/// context need a name `` and "cannot find function").
 ///
 /// # Keys
 ///

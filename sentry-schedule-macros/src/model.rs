@@ -117,10 +117,11 @@ fn check_signature(item: &ItemFn, errors: &mut Errors) {
             "a #[scheduled] job cannot be generic: the scheduler calls it with no way to choose its parameters",
         );
     }
-    // A method (with `self`) or an associated fn naming `Self` sits in an `impl` block,
-    // where the registration cannot be placed: one error at the method instead of rustc's
-    // errors about the generated code. An associated fn mentioning neither cannot be told
-    // from a free fn: the attribute sees only the fn, not the block around it.
+    // A method (with `self`) or an associated fn naming `Self` (in its signature, or in
+    // its body outside items of its own) sits in an `impl` block, where the registration
+    // cannot be placed: one error at the method instead of rustc's errors about the
+    // generated code. An associated fn mentioning neither cannot be told from a free fn:
+    // the attribute sees only the fn, not the block around it.
     let in_impl = sig
         .inputs
         .iter()
@@ -128,7 +129,8 @@ fn check_signature(item: &ItemFn, errors: &mut Errors) {
             FnArg::Receiver(receiver) => Some(receiver.to_token_stream()),
             FnArg::Typed(_) => None,
         })
-        .or_else(|| first_self_type(sig.to_token_stream()));
+        .or_else(|| first_self_type(sig.to_token_stream()))
+        .or_else(|| first_self_type(item.block.to_token_stream()));
     if let Some(at) = in_impl {
         errors.at(
             at,
@@ -169,15 +171,37 @@ fn check_signature(item: &ItemFn, errors: &mut Errors) {
     }
 }
 
-/// The first `Self` in `tokens` (the signature), if any.
+/// The first `Self` in `tokens` (a signature or a body), if any. `impl`, `trait` and
+/// `macro_rules!` items of the fn's own body, up to their braces, are skipped: a `Self`
+/// there is theirs, and valid in a free fn.
 fn first_self_type(tokens: proc_macro2::TokenStream) -> Option<proc_macro2::TokenStream> {
-    tokens.into_iter().find_map(|tree| match tree {
-        proc_macro2::TokenTree::Ident(ident) if ident == "Self" => {
-            Some(proc_macro2::TokenTree::Ident(ident).into())
+    use proc_macro2::{Delimiter, TokenTree};
+    let mut in_own_item = false;
+    for tree in tokens {
+        match tree {
+            TokenTree::Ident(ident)
+                if ident == "impl" || ident == "trait" || ident == "macro_rules" =>
+            {
+                in_own_item = true;
+            }
+            TokenTree::Group(group) if in_own_item => {
+                if group.delimiter() == Delimiter::Brace {
+                    in_own_item = false;
+                }
+            }
+            _ if in_own_item => {}
+            TokenTree::Ident(ident) if ident == "Self" => {
+                return Some(TokenTree::Ident(ident).into());
+            }
+            TokenTree::Group(group) => {
+                if let Some(found) = first_self_type(group.stream()) {
+                    return Some(found);
+                }
+            }
+            _ => {}
         }
-        proc_macro2::TokenTree::Group(group) => first_self_type(group.stream()),
-        _ => None,
-    })
+    }
+    None
 }
 
 fn check_schedule(args: &Args, monitored: bool, errors: &mut Errors) -> Option<ScheduleKind> {
