@@ -184,10 +184,8 @@ fn first_self_type(tokens: proc_macro2::TokenStream) -> Option<proc_macro2::Toke
             {
                 in_own_item = true;
             }
-            TokenTree::Group(group) if in_own_item => {
-                if group.delimiter() == Delimiter::Brace {
-                    in_own_item = false;
-                }
+            TokenTree::Group(group) if in_own_item && group.delimiter() == Delimiter::Brace => {
+                in_own_item = false;
             }
             _ if in_own_item => {}
             TokenTree::Ident(ident) if ident == "Self" => {
