@@ -1,21 +1,26 @@
-//! The scheduler beside an axum web server, in one process, stopping together on Ctrl-C.
+//! The scheduler beside an axum web server in one process: one shutdown signal for both, and
+//! the `list`/`run` operations commands on the same binary.
 //!
 //! ```sh
-//! cargo run --example axum_server
-//! curl http://127.0.0.1:3000/          # the rates the job refreshed
+//! cargo run --example axum_server --features axum
+//! curl http://127.0.0.1:3000/                                   # the rate the job refreshed
+//! cargo run --example axum_server --features axum -- list       # the jobs, then exit
+//! cargo run --example axum_server --features axum -- run axum_server-refresh_rates
 //! ```
 //!
-//! The job and the handlers share one value: the scheduler gets it with `.state(...)`,
-//! axum with `.with_state(...)`. On Ctrl-C (or SIGTERM) both stop: the server finishes its
-//! requests, the scheduler lets running jobs finish (within its shutdown timeout), sends
-//! their final check-ins and flushes the Sentry client.
+//! The job and the handlers share one value: the scheduler gets it with `.state(...)`, axum
+//! with `.with_state(...)`. `sentry_schedule::shutdown_signal()` resolves on Ctrl-C or
+//! SIGTERM, and its clones resolve together: one goes to axum's `with_graceful_shutdown`, one
+//! to the scheduler. On the signal the server finishes its requests, and the scheduler lets
+//! running jobs finish (within its shutdown timeout), sends their final check-ins and flushes
+//! the Sentry client. `LISTEN` sets the address (default `127.0.0.1:3000`).
 
 use axum::extract::State as AxumState;
 use axum::routing::get;
 use axum::Router;
 use sentry_schedule::{scheduled, Scheduler, State};
+use std::process::ExitCode;
 use std::sync::{Arc, RwLock};
-use tokio::sync::watch;
 
 /// What the web server shows and the job refreshes.
 #[derive(Clone, Default)]
@@ -23,9 +28,11 @@ struct Rates {
     eur_usd: Arc<RwLock<Option<f64>>>,
 }
 
-/// Every minute (and once at start-up): refreshes the rate the server shows.
+/// Every minute (and once at start-up): refreshes the rate the server shows. The rate
+/// service takes two seconds to answer.
 #[scheduled(cron = "* * * * *", run_at_startup = true)]
 async fn refresh_rates(rates: State<Rates>) -> Result<(), String> {
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     let fetched = 1.08;
     *rates.eur_usd.write().map_err(|e| e.to_string())? = Some(fetched);
     println!("refresh_rates: EUR/USD {fetched}");
@@ -40,60 +47,34 @@ async fn show_rates(AxumState(rates): AxumState<Rates>) -> String {
     }
 }
 
-/// Completes once `stop` says so (or its sender is gone).
-async fn stopped(mut stop: watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stop| *stop).await;
-}
-
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     // Reads SENTRY_DSN from the environment; without it, check-ins are printed instead.
     let _sentry = sentry::init(sentry::ClientOptions::new().maybe_release(sentry::release_name!()));
 
-    // One shutdown signal for both: Ctrl-C or SIGTERM flips it.
-    let (stop_tx, stop) = watch::channel(false);
-    tokio::spawn(async move {
-        shutdown_requested().await;
-        let _ = stop_tx.send(true);
-    });
+    // Ctrl-C or SIGTERM, shared by the server and the scheduler.
+    let shutdown = sentry_schedule::shutdown_signal();
 
     let rates = Rates::default();
     let scheduler = Scheduler::builder()
         .state(rates.clone())
-        .shutdown_signal(stopped(stop.clone()))
+        .shutdown_signal(shutdown.clone())
         .build()?;
 
+    // `list`, `run <slug>` and `help` run here and exit; no arguments runs the service.
+    if let Some(exit) = scheduler.run_command(std::env::args().skip(1)).await {
+        return Ok(exit);
+    }
+
     let app = Router::new().route("/", get(show_rates)).with_state(rates);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    let addr = std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
-    let server = axum::serve(listener, app).with_graceful_shutdown(stopped(stop));
+    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown);
 
     let (served, scheduled) = tokio::join!(server, scheduler.run());
     served?;
     scheduled?;
     println!("server and scheduler stopped");
-    Ok(())
-}
-
-async fn shutdown_requested() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = ctrl_c.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
+    Ok(ExitCode::SUCCESS)
 }
