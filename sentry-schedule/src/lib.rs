@@ -1,25 +1,6 @@
-//! Recurring background jobs for tokio, watched by Sentry Crons.
-//!
-//! Put `#[scheduled(cron = "0 12 * * *")]` on an async fn and call [`run_all`] in `main`:
-//! the schedule is checked at compile time, the job runs on time inside your service, and
-//! every run reports `in_progress` and `ok`/`error` check-ins to Sentry, with errors and
-//! panics of the run linked to its check-in.
-//!
-//! ```no_run
-//! #[sentry_schedule::scheduled(cron = "0 12 * * *", timezone = "Europe/Vienna")]
-//! async fn send_daily_sales_report() -> Result<(), std::io::Error> {
-//!     Ok(())
-//! }
-//!
-//! #[tokio::main]
-//! async fn main() {
-//!     let _sentry = sentry::init(sentry::ClientOptions::default());
-//!     sentry_schedule::run_all().await.expect("scheduler failed");
-//! }
-//! ```
-//!
-//! Jobs can also be built at run time ([`Job::cron`], [`Job::every`], [`Job::builder`]) and
-//! handed to a [`Scheduler`] built with [`Scheduler::builder`].
+// The crate's front page on docs.rs is the README (`README.md` here links to the workspace's, so
+// the packaged crate has it too); its examples are compiled and run as doctests.
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 extern crate self as sentry_schedule;
@@ -34,11 +15,6 @@ pub use sentry_schedule_core::{Schedule, ScheduleError};
 pub use chrono;
 /// The IANA time zone database of [`Schedule`]'s API (`Tz`), re-exported so versions match.
 pub use chrono_tz;
-
-// The README's examples are compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;
 
 /// Links the `#[scheduled]` jobs of library crates into this binary: one line in the
 /// binary, naming each crate.
@@ -104,6 +80,7 @@ pub use checkin::{
 };
 pub use clock::{Clock, SystemClock, TestClock};
 pub use context::JobContext;
+pub use coordinator::RunStatus;
 pub use error::Error;
 pub use job::{Job, JobBuilder, JobStats, MonitorConfig, SourceLocation};
 pub use run::DEFAULT_CANCEL_GRACE;

@@ -2,9 +2,9 @@
 //! public report of how it went.
 use crate::checkin::Delivery;
 use crate::clock::Clock;
-use crate::coordinator::RunStatus;
 use crate::job::Job;
 use crate::run::{self, RunCancel};
+use crate::RunStatus;
 use chrono::{DateTime, Utc};
 use std::fmt;
 use std::sync::Arc;

@@ -237,7 +237,8 @@ pub struct ClaimToken {
     pub lease_until: DateTime<Utc>,
 }
 
-/// How a run ended, as recorded in the history.
+/// How a run ended: in a [`RunReport`](crate::RunReport), and as a coordinator records it
+/// in the run history. Also `sentry_schedule::RunStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RunStatus {
