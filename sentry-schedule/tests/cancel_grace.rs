@@ -26,7 +26,10 @@ async fn timed_out_after(builder: SchedulerBuilder) -> (RunStatus, Duration) {
 
 #[tokio::test(start_paused = true)]
 async fn a_timed_out_run_is_dropped_after_the_timeout_plus_the_grace() {
-    assert_eq!(sentry_schedule::DEFAULT_CANCEL_GRACE, Duration::from_secs(5));
+    assert_eq!(
+        sentry_schedule::DEFAULT_CANCEL_GRACE,
+        Duration::from_secs(5)
+    );
     assert_eq!(
         timed_out_after(Scheduler::builder()).await,
         (RunStatus::TimedOut, Duration::from_secs(7))
