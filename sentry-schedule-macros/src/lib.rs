@@ -88,7 +88,7 @@ use errors::Errors;
 /// | `monitor` | bool | `true` | `false` runs the job without check-ins and without a Sentry monitor. |
 /// | `run_at_startup` | bool | `false` | `true` runs the job once as soon as the scheduler starts, besides its schedule. |
 /// | `overlap` | string | `"skip"` | What happens when a tick comes while the previous run still runs: `"skip"` the new tick, `"allow"` both runs, or `"replace"` the old run (it is cancelled and reported as `error`). |
-/// | `timeout` | duration string | none | Cancels a run that takes longer, reporting it as `error`. At most `max_runtime` (30 minutes when not set) and 2^31 − 1 ms. Example: `timeout = "10m"`. |
+/// | `timeout` | duration string | none | Cancels a run that takes longer, reporting it as `error`: its token fires, and a job that ignores it is dropped after the scheduler's cancel grace (5 s unless `SchedulerBuilder::cancel_grace` sets it). At most `max_runtime` (30 minutes when not set) and 2^31 − 1 ms. Example: `timeout = "10m"`. |
 /// | `jitter` | duration string | none | Delays each run by a random amount below it, to spread load. Example: `jitter = "30s"`. |
 /// | `catch_up` | duration string | none | After downtime, a tick missed less than this long ago still runs once. Example: `catch_up = "1h"`. |
 /// | `crate` | path (string or bare) | `::sentry_schedule` | Where the `sentry-schedule` crate is, when it was renamed or re-exported. Example: `crate = "my_jobs::sentry_schedule"`. |

@@ -189,7 +189,10 @@ impl JobBuilder {
         self
     }
     /// Cancels a run that takes longer (when monitored, at most `max_runtime`, or Sentry's
-    /// default `max_runtime` of 30 minutes when unset).
+    /// default `max_runtime` of 30 minutes when unset). The run's token fires at the timeout;
+    /// a job that ignores it is dropped after the scheduler's cancel grace (5 s unless set with
+    /// [`SchedulerBuilder::cancel_grace`](crate::SchedulerBuilder::cancel_grace)), so it is
+    /// reported failing at the timeout plus the grace.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.spec.policy.timeout = Some(timeout);
         self
