@@ -1,6 +1,8 @@
 //! Check-in delivery end to end: the real sentry client with its default options, the
 //! scheduler's own sender, a local ingest endpoint that accepts, rate-limits, fails or
-//! hangs; the scheduler on tokio's paused clock.
+//! hangs; the scheduler on tokio's paused clock. The clients have no panic integration: a
+//! failing assertion's panic event would go to an endpoint that may hang, and dropping the
+//! client would wait for it.
 use sentry_schedule::{CheckInCounters, CheckInSender, CheckInStats, Job, JobContext};
 use sentry_schedule_tests::three_ticks::{DUE, RUN_FOR, START};
 use sentry_schedule_tests::{bind, client, count, run_scheduler_with, Ingest, Mode};
@@ -36,7 +38,7 @@ fn assert_per_run_order(check_ins: &[Value]) -> HashMap<String, Vec<String>> {
 #[tokio::test(start_paused = true)]
 async fn a_thousand_jobs_due_together_deliver_all_2000_check_ins_in_order() {
     let ingest = Ingest::start(Mode::Accept);
-    let _hub = bind(client(&ingest.dsn(), true));
+    let _hub = bind(client(&ingest.dsn(), false));
     let jobs = (0..1000)
         .map(|i| {
             Job::builder(format!("job-{i:04}"), "0 0 * * *")
@@ -83,7 +85,7 @@ async fn a_thousand_jobs_due_together_deliver_all_2000_check_ins_in_order() {
 /// Every run must start on time, and all 6 check-ins arrive in order after recovery.
 async fn recovers_from(fault: Mode) -> (Ingest, CheckInStats) {
     let ingest = Ingest::start(fault);
-    let _hub = bind(client(&ingest.dsn(), true));
+    let _hub = bind(client(&ingest.dsn(), false));
     let t0 = Instant::now();
     let starts = Arc::new(Mutex::new(Vec::new()));
     let job = {
@@ -194,7 +196,15 @@ async fn at_capacity_the_oldest_in_progress_check_ins_are_dropped_first() {
         retry_after: None,
         rate_limits: Some("3:monitor:project"),
     });
-    let _hub = bind(client(&ingest.dsn(), true));
+    let _hub = bind(client(&ingest.dsn(), false));
+    let warnings = Warnings::default();
+    let _logs = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer(warnings.clone())
+            .finish(),
+    );
     let counters = Arc::new(std::sync::OnceLock::<CheckInCounters>::new());
     let jobs = (0..20).map(|minute| {
         let (ingest, counters) = (ingest.clone(), Arc::clone(&counters));
@@ -270,6 +280,48 @@ async fn at_capacity_the_oldest_in_progress_check_ins_are_dropped_first() {
         "{stats:?}"
     );
     assert_eq!(stats.dropped.total(), 34, "{stats:?}");
+    // Each drop is one warning naming the monitor.
+    let logged = warnings.text();
+    let drops: Vec<&str> = logged
+        .lines()
+        .filter(|line| line.contains("check-in queue full"))
+        .collect();
+    assert_eq!(drops.len(), 34, "{logged}");
+    for minute in 0..20 {
+        let monitor = format!("monitor=job-{minute:02}");
+        let expected = if minute < 14 { 2 } else { 1 };
+        let found = drops.iter().filter(|line| line.contains(&monitor)).count();
+        assert_eq!(found, expected, "{monitor}: {logged}");
+    }
+}
+
+/// What the scheduler logged (a `tracing` writer).
+#[derive(Clone, Default)]
+struct Warnings(Arc<Mutex<Vec<u8>>>);
+
+impl Warnings {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
+    }
+}
+
+impl std::io::Write for Warnings {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Warnings {
+    type Writer = Self;
+
+    fn make_writer(&'a self) -> Self {
+        self.clone()
+    }
 }
 
 /// With [`CheckInSender::ClientTransport`] check-ins go through the client's own transport:
@@ -313,4 +365,37 @@ async fn a_configured_client_transport_receives_the_check_ins() {
     assert_eq!(statuses, ["in_progress", "ok"]);
     let stats = counters.snapshot();
     assert_eq!((stats.to_transport, stats.queued), (2, 0), "{stats:?}");
+}
+
+/// An endpoint that never answers: the shutdown's flush waits its bound (5 s, real time)
+/// and then counts what is unsent, the `in_progress` in flight and the final waiting
+/// behind it.
+#[tokio::test(start_paused = true)]
+async fn what_the_shutdown_flush_cannot_send_is_counted() {
+    let ingest = Ingest::start(Mode::Hang);
+    let _hub = bind(client(&ingest.dsn(), false));
+    let job = Job::builder("rollup", "0 0 * * *")
+        .run_at_startup(true)
+        .run(|_ctx: JobContext| async {})
+        .build()
+        .expect("valid job");
+
+    let real = std::time::Instant::now();
+    let (_, counters) =
+        run_scheduler_with(START, Duration::from_secs(10), vec![job], |builder| builder).await;
+    let real = real.elapsed();
+
+    let stats = counters.snapshot();
+    assert_eq!(
+        (
+            stats.queued,
+            stats.sent,
+            stats.dropped.shutdown,
+            stats.pending
+        ),
+        (2, 0, 2, 0),
+        "{stats:?}"
+    );
+    assert!(ingest.requests() >= 1, "the in_progress was sent");
+    assert!(real < Duration::from_secs(10), "the flush took {real:?}");
 }
