@@ -9,7 +9,8 @@ use crate::{delivery, idle, ours, overhead, tcs};
 use anyhow::{bail, Context as _};
 use serde::{Deserialize, Serialize};
 use std::io::Read as _;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The scheduler being measured.
@@ -80,13 +81,16 @@ const WARMUP: Duration = Duration::from_secs(1);
 /// any measurement needs, so only a hung scheduler hits it.
 const CHILD_DEADLINE: Duration = Duration::from_secs(300);
 
-/// Runs `spec` in a child process and returns its outcome.
-pub fn spawn(spec: &Spec) -> anyhow::Result<Outcome> {
+/// This binary started as `bench <subcommand> '<json>'`, and a thread reading all it
+/// prints on stdout (its stderr is ours).
+pub fn start(
+    subcommand: &str,
+    json: &str,
+) -> anyhow::Result<(Child, JoinHandle<std::io::Result<String>>)> {
     let exe = std::env::current_exe().context("locating the bench binary")?;
-    let json = serde_json::to_string(spec)?;
     let mut child = Command::new(exe)
-        .arg("child")
-        .arg(&json)
+        .arg(subcommand)
+        .arg(json)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -97,6 +101,13 @@ pub fn spawn(spec: &Spec) -> anyhow::Result<Outcome> {
         let mut out = String::new();
         stdout.read_to_string(&mut out).map(|_| out)
     });
+    Ok((child, reader))
+}
+
+/// Runs `spec` in a child process and returns its outcome.
+pub fn spawn(spec: &Spec) -> anyhow::Result<Outcome> {
+    let json = serde_json::to_string(spec)?;
+    let (mut child, reader) = start("child", &json)?;
     let started = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().context("waiting for a child")? {

@@ -14,6 +14,10 @@
 //!
 //! `cargo run --release -p bench -- compile-time` reports the build-time cost of the
 //! `#[scheduled]` attribute on 500 fns.
+//!
+//! `cargo run --release -p bench -- replicas [--full]` measures three replicas against a
+//! throwaway PostgreSQL and Redis beside one process without a coordinator (not part of
+//! `--quick`).
 #![warn(missing_docs)]
 
 mod child;
@@ -24,7 +28,9 @@ mod lag;
 mod measure;
 mod ours;
 mod overhead;
+mod replicas;
 mod report;
+mod servers;
 mod tcs;
 
 use child::{Contender, Spec};
@@ -35,7 +41,8 @@ use std::time::Instant;
 const USAGE: &str = "\
 usage: bench [--quick]          fire lag, runs lost, idle CPU, per-run overhead, memory, check-in delivery
        bench delivery [--quick]  check-in delivery only
-       bench compile-time [--fns N]   build time with and without #[scheduled] (default 500 fns)";
+       bench compile-time [--fns N]   build time with and without #[scheduled] (default 500 fns)
+       bench replicas [--full] [--secs N] [--jobs N,..]   3 replicas + PostgreSQL / Redis";
 
 /// Sizes of one benchmark run.
 #[derive(Debug, Clone)]
@@ -81,6 +88,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("child") => child::main(args.get(1..).unwrap_or_default()),
         Some("compile-time") => compile_time::main(args.get(1..).unwrap_or_default()),
+        Some("replicas") => replicas::main(args.get(1..).unwrap_or_default()),
+        Some("replica-child") => replicas::child_main(args.get(1..).unwrap_or_default()),
         None => run(Plan::full()),
         Some("--quick") if args.len() == 1 => run(Plan::quick()),
         Some("delivery") if args.len() == 1 => run_delivery(&Plan::full()),

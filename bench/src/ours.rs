@@ -2,7 +2,7 @@
 //! monitoring off, on a `Scheduler` without the `#[scheduled]` registry.
 use crate::lag::Recorder;
 use anyhow::Context as _;
-use sentry_schedule::{Job, JobContext, Scheduler};
+use sentry_schedule::{Job, JobContext, Scheduler, SchedulerBuilder};
 use std::future::Future;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -40,8 +40,22 @@ impl Prepared {
         F: Fn(u32, JobContext) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        Self::on(Scheduler::builder(), count, schedule, body)
+    }
+
+    /// [`Prepared::new`] on `builder` (e.g. with a coordinator set).
+    pub fn on<F, Fut>(
+        builder: SchedulerBuilder,
+        count: u32,
+        schedule: &str,
+        body: F,
+    ) -> anyhow::Result<Self>
+    where
+        F: Fn(u32, JobContext) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         let (stop, stopped) = oneshot::channel::<()>();
-        let mut builder = Scheduler::builder()
+        let mut builder = builder
             .registered_jobs(false)
             .shutdown_timeout(Duration::from_secs(5))
             .shutdown_signal(async move {
