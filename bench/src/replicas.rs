@@ -8,7 +8,9 @@
 //! job and tick of the window, the runs that never started (ticks lost) and those that
 //! started more than once (runs duplicated), with the start lag of the others. While the
 //! window runs, the server's statements (PostgreSQL's `pg_stat_statements`) or commands
-//! (Redis's `INFO stats`) and the CPU time of its processes (from `/proc`) are measured.
+//! (Redis's `INFO commandstats`) and the CPU time of its processes (from `/proc`) are
+//! measured. Every process logs at INFO to a file, as a service would; the warnings in
+//! those logs are counted.
 use crate::lag::{analyze, LagReport, Recorder, Start, Window};
 use crate::measure::{wall_nanos, NANOS_PER_SEC};
 use crate::ours::Prepared;
@@ -19,6 +21,7 @@ use sentry_schedule::coordinator::sqlx::{self, postgres::PgPool};
 use sentry_schedule::coordinator::{Postgres, PostgresOptions, Redis, RedisOptions};
 use sentry_schedule::Scheduler;
 use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const USAGE: &str = "\
@@ -49,6 +52,8 @@ struct ChildSpec {
     jobs: u32,
     /// The measured ticks; the process stops a couple of seconds after the last.
     window: Window,
+    /// The file it logs to, at INFO, as a service would.
+    log: PathBuf,
 }
 
 /// What a replica process ran: `(job, start, scheduled)` per run, wall-clock ns.
@@ -85,6 +90,9 @@ struct Row {
     per_instant: Option<(f64, String)>,
     /// Server CPU as a fraction of one core.
     cpu: Option<f64>,
+    /// Lines at WARN or above the processes logged, and how many of them were sqlx's slow
+    /// acquire warnings.
+    warnings: (u64, u64),
     load: String,
 }
 
@@ -128,6 +136,7 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
             .await?;
         anyhow::Ok(admin)
     })?;
+    let logs = tempfile::tempdir().context("creating a directory for the replicas' logs")?;
     let load_at_start = load_average();
     let mut rows = Vec::new();
     for &jobs in &sizes {
@@ -154,7 +163,15 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
             };
             let processes = if setup == Setup::Alone { 1 } else { REPLICAS };
             rows.push(measure(
-                &runtime, setup, jobs, secs, url, namespace, processes, server,
+                &runtime,
+                setup,
+                jobs,
+                secs,
+                url,
+                namespace,
+                processes,
+                server,
+                logs.path(),
             )?);
         }
     }
@@ -235,16 +252,23 @@ fn measure(
     namespace: String,
     processes: usize,
     server: Server<'_>,
+    logs: &Path,
 ) -> anyhow::Result<Row> {
     let window = Window::starting_at_or_after(wall_nanos() + WARMUP.as_nanos() as i64, 1, secs);
-    let children = (0..processes)
-        .map(|i| {
+    let logs: Vec<PathBuf> = (0..processes)
+        .map(|i| logs.join(format!("{namespace}-{i}.log")))
+        .collect();
+    let children = logs
+        .iter()
+        .enumerate()
+        .map(|(i, log)| {
             spawn_child(&ChildSpec {
                 url: url.clone(),
                 namespace: namespace.clone(),
                 replica: format!("replica-{i}"),
                 jobs,
                 window,
+                log: log.clone(),
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -267,6 +291,18 @@ fn measure(
         }));
     }
     let lag = analyze(&starts, overflow, jobs, window);
+    let mut warnings = (0, 0);
+    for log in &logs {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        for line in text.lines() {
+            if line.contains(" WARN ") || line.contains(" ERROR ") {
+                warnings.0 += 1;
+                if line.contains("exceeded slow threshold") {
+                    warnings.1 += 1;
+                }
+            }
+        }
+    }
     let (per_instant, cpu) = match (before, after) {
         (Some(before), Some(after)) => {
             let kinds = after
@@ -295,6 +331,7 @@ fn measure(
         lag,
         per_instant,
         cpu,
+        warnings,
         load: load_average(),
     })
 }
@@ -339,6 +376,12 @@ pub fn child_main(args: &[String]) -> anyhow::Result<()> {
         bail!("usage: bench replica-child '<spec as JSON>'");
     };
     let spec: ChildSpec = serde_json::from_str(json).context("parsing the replica spec")?;
+    let log = std::fs::File::create(&spec.log)
+        .with_context(|| format!("creating {}", spec.log.display()))?;
+    tracing_subscriber::fmt()
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        .with_writer(std::sync::Mutex::new(log))
+        .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -421,8 +464,8 @@ fn ms(us: f64) -> String {
 fn render(rows: &[Row], secs: u32) -> String {
     let mut out = String::from(
         "| jobs | setup | start lag p50 / p99 / max | ticks lost | runs duplicated | \
-         statements per instant | database CPU | load after |\n\
-         |---|---|---|---|---|---|---|---|\n",
+         statements per instant | database CPU | warnings logged | load after |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
     );
     for row in rows {
         let lag = row.lag.lag.map_or("–".to_owned(), |p| {
@@ -436,12 +479,14 @@ fn render(rows: &[Row], secs: u32) -> String {
             .cpu
             .map_or("–".to_owned(), |c| format!("{:.0}% of a core", c * 100.0));
         out.push_str(&format!(
-            "| {} | {} | {lag} | {} of {} | {} | {statements} | {cpu} | {} |\n",
+            "| {} | {} | {lag} | {} of {} | {} | {statements} | {cpu} | {} ({} slow acquire) | {} |\n",
             thousands(row.jobs),
             row.setup.label(),
             thousands_u64(row.lag.lost),
             thousands_u64(row.lag.expected),
             thousands_u64(row.lag.duplicates),
+            thousands_u64(row.warnings.0),
+            thousands_u64(row.warnings.1),
             row.load,
         ));
     }
@@ -450,7 +495,9 @@ fn render(rows: &[Row], secs: u32) -> String {
          lost: (job, tick) pairs of the {secs} measured ticks that no replica started; \
          statements per instant: PostgreSQL's pg_stat_statements calls or the commands Redis \
          received from clients (scripts count once), per tick, in all and by kind; database \
-         CPU: user + system time of the server's processes over the window\n"
+         CPU: user + system time of the server's processes over the window; warnings logged: lines \
+         at WARN or above in the replicas' logs (each logs at INFO to a file, as a service \
+         would)\n"
     ));
     out
 }
