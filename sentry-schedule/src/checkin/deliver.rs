@@ -117,20 +117,27 @@ impl Delivery {
         }
     }
 
-    /// Sends what is queued, waiting at most `timeout` (real time, off the async threads);
-    /// what is left then is counted and logged at warn level.
+    /// Sends what is queued, waiting at most `timeout` (real time, on a thread of its own:
+    /// the blocking pool is the application's and may be taken); what is left then is
+    /// counted and logged at warn level.
     pub(crate) async fn flush(&self, timeout: Duration) {
         #[cfg(feature = "http")]
         if let Some(sender) = self.sender.clone() {
-            let flush = tokio::task::spawn_blocking(move || sender.flush(timeout));
-            // The blocking pool is the application's too: bound the wait for a thread.
-            if tokio::time::timeout(timeout + Duration::from_secs(2), flush)
-                .await
-                .is_err()
-            {
-                tracing::warn!(
-                    "no blocking thread was free to flush the check-in queue within {timeout:?}"
-                );
+            let (done, flushed) = tokio::sync::oneshot::channel();
+            let spawned = std::thread::Builder::new()
+                .name("sentry-schedule-check-in-flush".into())
+                .spawn(move || {
+                    // The receiver is gone only if the flush's caller was dropped.
+                    let _ = done.send(sender.flush(timeout));
+                });
+            match spawned {
+                Ok(_) => {
+                    let _ = flushed.await;
+                }
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "could not start a thread to flush the check-in queue; unsent check-ins stay uncounted"
+                ),
             }
         }
         #[cfg(not(feature = "http"))]
