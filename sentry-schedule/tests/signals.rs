@@ -31,11 +31,7 @@ async fn stops_on(signal: &str) {
     // Jobs start only after the signal handlers are installed.
     assert_eq!(rx.recv().await, Some("started"));
 
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &std::process::id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
+    kill(signal);
 
     // Bounded only so a regression fails instead of hanging.
     let ended = tokio::time::timeout(Duration::from_secs(20), handle)
@@ -45,8 +41,41 @@ async fn stops_on(signal: &str) {
     assert_eq!(rx.recv().await, Some("wrapped up"));
 }
 
+/// Sends `signal` to this process.
+fn kill(signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &std::process::id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+}
+
+/// The exported signal: its clones (one for a server, one for the scheduler) all resolve on
+/// one SIGTERM; `trigger` resolves them without a signal.
+async fn shared_signal_resolves_every_clone() {
+    let signal = sentry_schedule::shutdown_signal();
+    let server = tokio::spawn(signal.clone());
+    let scheduler = tokio::spawn(signal.clone());
+    assert!(!signal.is_triggered());
+    kill("TERM");
+    for clone in [server, scheduler] {
+        tokio::time::timeout(Duration::from_secs(20), clone)
+            .await
+            .expect("a clone did not resolve on SIGTERM")
+            .expect("clone task");
+    }
+    assert!(signal.is_triggered());
+
+    let by_hand = sentry_schedule::shutdown_signal();
+    let waiting = tokio::spawn(by_hand.clone());
+    by_hand.trigger();
+    waiting.await.expect("a clone resolves on trigger");
+}
+
+// One test: the signals go to the whole process, so the cases must not run side by side.
 #[tokio::test]
 async fn sigint_and_sigterm_shut_down_gracefully() {
     stops_on("INT").await;
     stops_on("TERM").await;
+    shared_signal_resolves_every_clone().await;
 }
