@@ -43,6 +43,29 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
+/// A duration in the units [`parse_duration`] reads, largest first (`10m`, `1h30m`,
+/// `45s`); fractions of a second and zero as seconds (`1.5s`, `0s`).
+///
+/// ```
+/// use sentry_schedule_core::duration::display;
+/// use std::time::Duration;
+/// assert_eq!(display(Duration::from_secs(5400)), "1h30m");
+/// ```
+pub fn display(d: Duration) -> String {
+    if d.subsec_nanos() != 0 || d.is_zero() {
+        return format!("{}s", d.as_secs_f64());
+    }
+    let secs = d.as_secs();
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let mut out = String::new();
+    for (value, unit) in [(h, "h"), (m, "m"), (s, "s")] {
+        if value != 0 {
+            out.push_str(&format!("{value}{unit}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ mod error;
 pub mod hash;
 mod interval;
 pub mod limits;
+pub mod options;
 pub mod schedule;
 pub mod slug;
 pub mod suggest;

@@ -209,6 +209,14 @@ impl Schedule {
         }
     }
 
+    /// Whether `text` is written as an interval (a number and a unit letter, e.g. `15m`)
+    /// rather than a crontab: how [`str::parse`] tells the two apart.
+    pub fn looks_like_interval(text: &str) -> bool {
+        text.starts_with(|c: char| c.is_ascii_digit())
+            && text.ends_with(|c: char| c.is_ascii_alphabetic())
+            && !text.contains(char::is_whitespace)
+    }
+
     /// Whether this is an interval shorter than one minute (never monitorable).
     pub fn is_sub_minute(&self) -> bool {
         matches!(&self.kind, Kind::Interval(i) if i.secs() < 60)
@@ -276,10 +284,7 @@ impl FromStr for Schedule {
 
     /// An interval (a number and a unit letter, e.g. `15m`) or else a crontab.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let looks_like_interval = s.starts_with(|c: char| c.is_ascii_digit())
-            && s.ends_with(|c: char| c.is_ascii_alphabetic())
-            && !s.contains(char::is_whitespace);
-        if looks_like_interval {
+        if Self::looks_like_interval(s) {
             Self::every(s)
         } else {
             Self::cron(s)

@@ -5,61 +5,35 @@
 //! parsing goes on, so one compile shows all of them.
 
 use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+use sentry_schedule_core::options::{find_key, JobOptions, Value, ValueKind, KEYS};
 use syn::parse::Parser;
 use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, Lit, LitBool, LitInt, LitStr};
+use syn::{Expr, ExprLit, Lit};
 
 use crate::errors::{with_help, Errors};
 use sentry_schedule_core::suggest;
 
-/// Every key the attribute accepts, with an example value for error messages.
-pub(crate) const KEYS: &[(&str, &str)] = &[
-    ("cron", "\"0 12 * * *\""),
-    ("every", "\"15m\""),
-    ("slug", "\"daily-report\""),
-    ("timezone", "\"Europe/Vienna\""),
-    ("checkin_margin", "5"),
-    ("max_runtime", "30"),
-    ("failure_issue_threshold", "3"),
-    ("recovery_threshold", "3"),
-    ("owner", "\"team:6\""),
-    ("monitor", "false"),
-    ("run_at_startup", "true"),
-    ("overlap", "\"skip\""),
-    ("timeout", "\"10m\""),
-    ("jitter", "\"30s\""),
-    ("catch_up", "\"1h\""),
-    ("crate", "\"sentry_schedule\""),
-];
-
-/// One argument: where its key was written and its value.
-pub(crate) struct Arg<T> {
-    /// Span of the key, for errors about the key as a whole.
+/// Where one key was written: its key and its value, for errors about either.
+pub(crate) struct Written {
+    /// The key, as named in the schema.
+    pub(crate) name: &'static str,
+    /// Span of the key.
     pub(crate) key: Span,
-    /// The value as written (it carries its own span).
-    pub(crate) value: T,
+    /// The value's tokens.
+    pub(crate) value: TokenStream,
 }
 
-/// The attribute's arguments as written. A key that was given in a malformed way is
-/// recorded as an error and left `None`.
+/// The attribute's arguments: the options as given (the schema's [`JobOptions`]), where
+/// each key was written, and `crate`.
 #[derive(Default)]
 pub(crate) struct Args {
-    pub(crate) cron: Option<Arg<LitStr>>,
-    pub(crate) every: Option<Arg<LitStr>>,
-    pub(crate) slug: Option<Arg<LitStr>>,
-    pub(crate) timezone: Option<Arg<LitStr>>,
-    pub(crate) checkin_margin: Option<Arg<LitInt>>,
-    pub(crate) max_runtime: Option<Arg<LitInt>>,
-    pub(crate) failure_issue_threshold: Option<Arg<LitInt>>,
-    pub(crate) recovery_threshold: Option<Arg<LitInt>>,
-    pub(crate) owner: Option<Arg<LitStr>>,
-    pub(crate) monitor: Option<Arg<LitBool>>,
-    pub(crate) run_at_startup: Option<Arg<LitBool>>,
-    pub(crate) overlap: Option<Arg<LitStr>>,
-    pub(crate) timeout: Option<Arg<LitStr>>,
-    pub(crate) jitter: Option<Arg<LitStr>>,
-    pub(crate) catch_up: Option<Arg<LitStr>>,
-    pub(crate) krate: Option<Arg<syn::Path>>,
+    /// Every option read, for validation by the schema.
+    pub(crate) options: JobOptions,
+    /// Every key written, in order (each at most once).
+    pub(crate) written: Vec<Written>,
+    /// `crate = "..."`
+    pub(crate) krate: Option<syn::Path>,
     /// Whether a key was written that this stage could not read (malformed or unknown).
     /// Checks about *missing* keys are skipped then, so the user sees only real problems.
     pub(crate) incomplete: bool,
@@ -82,7 +56,7 @@ impl Args {
         meta: syn::meta::ParseNestedMeta<'_>,
         errors: &mut Errors,
     ) -> syn::Result<()> {
-        let Some(key) = meta.path.get_ident().map(ToString::to_string) else {
+        let Some(name) = meta.path.get_ident().map(ToString::to_string) else {
             self.incomplete = true;
             errors.at(
                 &meta.path,
@@ -94,120 +68,56 @@ impl Args {
         let span = meta.path.span();
         if !meta.input.peek(syn::Token![=]) {
             self.incomplete = true;
-            let example = KEYS
-                .iter()
-                .find(|(name, _)| *name == key)
-                .map_or_else(|| String::from("<value>"), |(_, ex)| (*ex).to_owned());
+            let example = find_key(&name).map_or("<value>", |key| key.example);
             errors.at_span(
                 span,
-                format!("expected `{key} = {example}`: every key takes a value"),
+                format!("expected `{name} = {example}`: every key takes a value"),
             );
             skip_value(&meta)?;
             return Ok(());
         }
         let expr: Expr = meta.value()?.parse()?;
-        match key.as_str() {
-            "cron" => self.set_str(&key, span, &expr, Slot::Cron, errors),
-            "every" => self.set_str(&key, span, &expr, Slot::Every, errors),
-            "slug" => self.set_str(&key, span, &expr, Slot::Slug, errors),
-            "timezone" => self.set_str(&key, span, &expr, Slot::Timezone, errors),
-            "owner" => self.set_str(&key, span, &expr, Slot::Owner, errors),
-            "overlap" => self.set_str(&key, span, &expr, Slot::Overlap, errors),
-            "timeout" => self.set_str(&key, span, &expr, Slot::Timeout, errors),
-            "jitter" => self.set_str(&key, span, &expr, Slot::Jitter, errors),
-            "catch_up" => self.set_str(&key, span, &expr, Slot::CatchUp, errors),
-            "checkin_margin" => {
-                let value = int_value(&key, &expr, errors);
-                store(&mut self.checkin_margin, &key, span, value, errors);
+        let Some(key) = find_key(&name) else {
+            self.incomplete = true;
+            errors.at_span(span, unknown_key_message(&name));
+            return Ok(());
+        };
+        if self.written.iter().any(|w| w.name == key.name) {
+            errors.at_span(
+                span,
+                format!("`{name}` is given twice; give each key at most once"),
+            );
+            return Ok(());
+        }
+        let value = match key.kind {
+            ValueKind::Path => {
+                self.krate = path_value(&expr, errors);
+                None
             }
-            "max_runtime" => {
-                let value = int_value(&key, &expr, errors);
-                store(&mut self.max_runtime, &key, span, value, errors);
-            }
-            "failure_issue_threshold" => {
-                let value = int_value(&key, &expr, errors);
-                store(&mut self.failure_issue_threshold, &key, span, value, errors);
-            }
-            "recovery_threshold" => {
-                let value = int_value(&key, &expr, errors);
-                store(&mut self.recovery_threshold, &key, span, value, errors);
-            }
-            "monitor" => {
-                let value = bool_value(&key, &expr, errors);
-                store(&mut self.monitor, &key, span, value, errors);
-            }
-            "run_at_startup" => {
-                let value = bool_value(&key, &expr, errors);
-                store(&mut self.run_at_startup, &key, span, value, errors);
-            }
-            "crate" => {
-                let value = path_value(&expr, errors);
-                store(&mut self.krate, &key, span, value, errors);
-            }
-            _ => {
-                self.incomplete = true;
-                errors.at_span(span, unknown_key_message(&key));
-            }
+            ValueKind::Str => str_value(key.name, &expr, errors).map(Value::Str),
+            ValueKind::Int => int_value(key.name, &expr, errors).map(Value::Int),
+            ValueKind::Bool => bool_value(key.name, &expr, errors).map(Value::Bool),
+        };
+        self.written.push(Written {
+            name: key.name,
+            key: span,
+            value: expr.to_token_stream(),
+        });
+        if let Some(value) = value {
+            // The kind was read from the same schema entry, so it always fits.
+            let _ = self.options.set(key.name, value);
         }
         Ok(())
     }
 
-    fn set_str(&mut self, key: &str, span: Span, expr: &Expr, slot: Slot, errors: &mut Errors) {
-        let value = str_value(key, expr, errors);
-        let target = match slot {
-            Slot::Cron => &mut self.cron,
-            Slot::Every => &mut self.every,
-            Slot::Slug => &mut self.slug,
-            Slot::Timezone => &mut self.timezone,
-            Slot::Owner => &mut self.owner,
-            Slot::Overlap => &mut self.overlap,
-            Slot::Timeout => &mut self.timeout,
-            Slot::Jitter => &mut self.jitter,
-            Slot::CatchUp => &mut self.catch_up,
-        };
-        store(target, key, span, value, errors);
-    }
-}
-
-/// The string-valued keys.
-#[derive(Clone, Copy)]
-enum Slot {
-    Cron,
-    Every,
-    Slug,
-    Timezone,
-    Owner,
-    Overlap,
-    Timeout,
-    Jitter,
-    CatchUp,
-}
-
-/// The one place that rejects a repeated key.
-fn store<T>(
-    slot: &mut Option<Arg<T>>,
-    key: &str,
-    span: Span,
-    value: Option<T>,
-    errors: &mut Errors,
-) {
-    if slot.is_some() {
-        errors.at_span(
-            span,
-            format!("`{key}` is given twice; give each key at most once"),
-        );
-        return;
-    }
-    if let Some(value) = value {
-        *slot = Some(Arg { key: span, value });
+    /// Where `name` was written, if it was.
+    pub(crate) fn written(&self, name: &str) -> Option<&Written> {
+        self.written.iter().find(|w| w.name == name)
     }
 }
 
 fn example(key: &str) -> String {
-    let value = KEYS
-        .iter()
-        .find(|(name, _)| *name == key)
-        .map_or("", |(_, ex)| *ex);
+    let value = find_key(key).map_or("", |key| key.example);
     format!("`{key} = {value}`")
 }
 
@@ -219,9 +129,9 @@ fn literal(expr: &Expr) -> Option<&Lit> {
     }
 }
 
-fn str_value(key: &str, expr: &Expr, errors: &mut Errors) -> Option<LitStr> {
+fn str_value(key: &str, expr: &Expr, errors: &mut Errors) -> Option<String> {
     match literal(expr) {
-        Some(Lit::Str(lit)) => Some(lit.clone()),
+        Some(Lit::Str(lit)) => Some(lit.value()),
         _ => {
             errors.at(
                 expr,
@@ -235,9 +145,19 @@ fn str_value(key: &str, expr: &Expr, errors: &mut Errors) -> Option<LitStr> {
     }
 }
 
-fn int_value(key: &str, expr: &Expr, errors: &mut Errors) -> Option<LitInt> {
+fn int_value(key: &str, expr: &Expr, errors: &mut Errors) -> Option<u64> {
     match literal(expr) {
-        Some(Lit::Int(lit)) => Some(lit.clone()),
+        Some(Lit::Int(lit)) => match lit.base10_parse::<u64>() {
+            Ok(value) => Some(value),
+            Err(_) => {
+                let digits = lit.base10_digits();
+                errors.at(
+                    lit,
+                    format!("invalid {key} {digits}: the number is too large"),
+                );
+                None
+            }
+        },
         _ => {
             errors.at(
                 expr,
@@ -251,9 +171,9 @@ fn int_value(key: &str, expr: &Expr, errors: &mut Errors) -> Option<LitInt> {
     }
 }
 
-fn bool_value(key: &str, expr: &Expr, errors: &mut Errors) -> Option<LitBool> {
+fn bool_value(key: &str, expr: &Expr, errors: &mut Errors) -> Option<bool> {
     match literal(expr) {
-        Some(Lit::Bool(lit)) => Some(lit.clone()),
+        Some(Lit::Bool(lit)) => Some(lit.value),
         _ => {
             errors.at(
                 expr,
@@ -303,12 +223,12 @@ fn skip_value(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<()> {
 }
 
 fn valid_keys() -> String {
-    let names: Vec<&str> = KEYS.iter().map(|(name, _)| *name).collect();
+    let names: Vec<&str> = KEYS.iter().map(|key| key.name).collect();
     format!("valid keys: {}", names.join(", "))
 }
 
 fn unknown_key_message(key: &str) -> String {
-    let closest = suggest::closest(key, KEYS.iter().map(|(name, _)| *name), 1);
+    let closest = suggest::closest(key, KEYS.iter().map(|key| key.name), 1);
     let message = match closest.first() {
         Some(name) => format!("unknown key `{key}`; did you mean `{name}`?"),
         None => format!("unknown key `{key}`"),

@@ -4,7 +4,9 @@ use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 
-use crate::model::{Options, Overlap, ScheduleKind, ScheduledFn};
+use sentry_schedule_core::options::{Overlap, ScheduleSource, ValidOptions};
+
+use crate::model::ScheduledFn;
 
 /// The `const _: () = { ... };` block holding the runner and the `inventory::submit!`.
 pub(crate) fn registration(job: &ScheduledFn) -> TokenStream {
@@ -76,9 +78,9 @@ pub(crate) fn registration(job: &ScheduledFn) -> TokenStream {
         line: ::core::line!(),
     };
 
-    let schedule = match &job.schedule {
-        ScheduleKind::Cron(text) => quote!(#private::ScheduleSpec::Cron(#text)),
-        ScheduleKind::Every(text) => quote!(#private::ScheduleSpec::Every(#text)),
+    let schedule = match &job.options.source {
+        ScheduleSource::Cron(text) => quote!(#private::ScheduleSpec::Cron(#text)),
+        ScheduleSource::Every(text) => quote!(#private::ScheduleSpec::Every(#text)),
     };
     let options = options(&private, &job.options);
 
@@ -124,10 +126,10 @@ fn first_and_last_span(tokens: &impl ToTokens) -> (Span, Span) {
 }
 
 /// `StaticOptions { <keys given>, ..StaticOptions::DEFAULT }`.
-fn options(private: &TokenStream, options: &Options) -> TokenStream {
+fn options(private: &TokenStream, options: &ValidOptions) -> TokenStream {
     let some = |value: TokenStream| quote!(::core::option::Option::Some(#value));
     let millis = |d: std::time::Duration| {
-        // The model only accepts durations whose milliseconds fit in a u64.
+        // The schema only accepts durations whose milliseconds fit in a u64.
         let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         some(quote!(::core::time::Duration::from_millis(#ms)))
     };
@@ -140,10 +142,11 @@ fn options(private: &TokenStream, options: &Options) -> TokenStream {
         field("slug", some(quote!(#v)));
     }
     if let Some(v) = &options.timezone {
-        field("timezone", some(quote!(#v)));
+        let name = v.name();
+        field("timezone", some(quote!(#name)));
     }
-    if let Some(v) = options.monitor {
-        field("monitor", quote!(#v));
+    if !options.monitor {
+        field("monitor", quote!(false));
     }
     if let Some(v) = options.checkin_margin {
         field("checkin_margin", some(quote!(#v)));

@@ -1,15 +1,14 @@
-//! Stage 2: the validated job. Every value is checked with the same code the runtime
-//! uses (`sentry-schedule-core`), every error is pointed at the token that caused it, and
-//! all errors of one item are collected before giving up.
-
-use std::time::Duration;
+//! Stage 2: the validated job. The options are checked by the schema the runtime's job
+//! builder uses (`sentry_schedule_core::options`), each problem pointed at the key or
+//! value it names; the fn's signature is checked here. All errors of one item are
+//! collected before giving up.
 
 use proc_macro2::Span;
 use quote::ToTokens;
-use sentry_schedule_core::{duration, limits, slug, timezone, Schedule, ScheduleError};
-use syn::{FnArg, ItemFn, LitInt, LitStr};
+use sentry_schedule_core::options::{Problem, Target, ValidOptions};
+use syn::{FnArg, ItemFn};
 
-use crate::args::{Arg, Args};
+use crate::args::Args;
 use crate::errors::{with_help, Errors};
 
 /// A `#[scheduled]` item whose arguments and signature passed every check.
@@ -18,44 +17,8 @@ pub(crate) struct ScheduledFn {
     pub(crate) item: ItemFn,
     /// Path of the runtime crate (`::sentry_schedule` unless `crate = "..."`).
     pub(crate) krate: syn::Path,
-    /// How the schedule was written.
-    pub(crate) schedule: ScheduleKind,
-    /// The options the user gave; the rest stay at the runtime's defaults.
-    pub(crate) options: Options,
-}
-
-/// The schedule key and its (valid) text.
-pub(crate) enum ScheduleKind {
-    /// `cron = "..."`
-    Cron(String),
-    /// `every = "..."`
-    Every(String),
-}
-
-/// `overlap = "..."`
-#[derive(Clone, Copy)]
-pub(crate) enum Overlap {
-    Skip,
-    Allow,
-    Replace,
-}
-
-/// The validated options; `None` means "not given".
-#[derive(Default)]
-pub(crate) struct Options {
-    pub(crate) slug: Option<String>,
-    pub(crate) timezone: Option<String>,
-    pub(crate) monitor: Option<bool>,
-    pub(crate) checkin_margin: Option<u32>,
-    pub(crate) max_runtime: Option<u32>,
-    pub(crate) failure_issue_threshold: Option<u32>,
-    pub(crate) recovery_threshold: Option<u32>,
-    pub(crate) owner: Option<String>,
-    pub(crate) run_at_startup: Option<bool>,
-    pub(crate) overlap: Option<Overlap>,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) jitter: Option<Duration>,
-    pub(crate) catch_up: Option<Duration>,
+    /// The options, validated; those not given stay at the runtime's defaults.
+    pub(crate) options: ValidOptions,
 }
 
 impl ScheduledFn {
@@ -70,21 +33,41 @@ impl ScheduledFn {
         if let Some(item) = &item {
             check_signature(item, errors);
         }
-        let monitored = args.monitor.as_ref().is_none_or(|arg| arg.value.value);
-        let schedule = check_schedule(&args, monitored, errors);
-        let options = check_options(&args, monitored, errors);
+        let options = match args.options.validate() {
+            Ok(options) => Some(options),
+            Err(problems) => {
+                for problem in &problems {
+                    report(&args, problem, errors);
+                }
+                None
+            }
+        };
         let krate = args
             .krate
-            .map_or_else(|| syn::parse_quote!(::sentry_schedule), |arg| arg.value);
+            .unwrap_or_else(|| syn::parse_quote!(::sentry_schedule));
         if !errors.is_empty() {
             return None;
         }
         Some(Self {
             item: item?,
             krate,
-            schedule: schedule?,
-            options,
+            options: options?,
         })
+    }
+}
+
+/// One problem of the schema as a compile error at the token it names.
+fn report(args: &Args, problem: &Problem, errors: &mut Errors) {
+    let message = match &problem.help {
+        Some(help) => with_help(&problem.message, help),
+        None => problem.message.clone(),
+    };
+    match (problem.target, args.written(problem.key)) {
+        (Target::Key, Some(written)) => errors.at_span(written.key, message),
+        (Target::Value, Some(written)) => errors.at(&written.value, message),
+        // A missing key is no news when a key could not be read: it may be that one.
+        (Target::Attribute, _) if args.incomplete => {}
+        _ => errors.at_span(Span::call_site(), message),
     }
 }
 
@@ -200,269 +183,4 @@ fn first_self_type(tokens: proc_macro2::TokenStream) -> Option<proc_macro2::Toke
         }
     }
     None
-}
-
-fn check_schedule(args: &Args, monitored: bool, errors: &mut Errors) -> Option<ScheduleKind> {
-    match (&args.cron, &args.every) {
-        (Some(_), Some(every)) => {
-            errors.at_span(
-                every.key,
-                with_help(
-                    "give either `cron` or `every`, not both",
-                    "`cron = \"0 12 * * *\"` runs at wall-clock times; `every = \"15m\"` runs at a fixed interval",
-                ),
-            );
-            None
-        }
-        (Some(cron), None) => {
-            let text = cron.value.value();
-            match Schedule::cron(&text) {
-                Ok(_) => Some(ScheduleKind::Cron(text)),
-                Err(error) => {
-                    errors.at(&cron.value, schedule_error("cron", &error));
-                    None
-                }
-            }
-        }
-        (None, Some(every)) => {
-            let text = every.value.value();
-            match Schedule::every(&text) {
-                Ok(schedule) => match schedule.sentry_schedule() {
-                    Err(error) if monitored => {
-                        errors.at(
-                            &every.value,
-                            with_optional_help(&error.message, error.help.as_ref()),
-                        );
-                        None
-                    }
-                    _ => Some(ScheduleKind::Every(text)),
-                },
-                Err(error) => {
-                    errors.at(&every.value, schedule_error("every", &error));
-                    None
-                }
-            }
-        }
-        (None, None) => {
-            if !args.incomplete {
-                errors.at_span(
-                    Span::call_site(),
-                    with_help(
-                        "missing schedule: a #[scheduled] job needs `cron = \"...\"` or `every = \"...\"`",
-                        "e.g. `#[scheduled(cron = \"0 12 * * *\")]` (daily at noon) or `#[scheduled(every = \"15m\")]`",
-                    ),
-                );
-            }
-            None
-        }
-    }
-}
-
-/// The core's message names the field and what it allows; without a field it gets the
-/// key as context.
-fn schedule_error(key: &str, error: &ScheduleError) -> String {
-    let message = match error.field {
-        Some(field) if error.message.contains(field) => error.message.clone(),
-        _ if error.message.starts_with("invalid ") => error.message.clone(),
-        _ => format!("invalid `{key}`: {}", error.message),
-    };
-    with_optional_help(&message, error.help.as_ref())
-}
-
-fn with_optional_help(message: &str, help: Option<&String>) -> String {
-    match help {
-        Some(help) => with_help(message, help),
-        None => message.to_owned(),
-    }
-}
-
-fn check_options(args: &Args, monitored: bool, errors: &mut Errors) -> Options {
-    let mut options = Options {
-        monitor: args.monitor.as_ref().map(|arg| arg.value.value),
-        run_at_startup: args.run_at_startup.as_ref().map(|arg| arg.value.value),
-        ..Options::default()
-    };
-    if let Some(arg) = &args.slug {
-        let text = arg.value.value();
-        match slug::validate_slug(&text) {
-            Ok(()) => options.slug = Some(text),
-            Err(v) => errors.at(&arg.value, with_help(v.message, v.help)),
-        }
-    }
-    if let (Some(arg), Some(_)) = (&args.timezone, &args.every) {
-        errors.at_span(
-            arg.key,
-            with_help(
-                "`timezone` has no effect on `every`: intervals are aligned to the Unix epoch in UTC",
-                "remove `timezone`, or use `cron` for wall-clock times, e.g. `cron = \"0 6 * * *\", timezone = \"Europe/Vienna\"`",
-            ),
-        );
-    }
-    if let Some(arg) = &args.timezone {
-        let text = arg.value.value();
-        match timezone::parse_timezone(&text) {
-            Ok(_) => options.timezone = Some(text),
-            Err(message) => errors.at(&arg.value, message),
-        }
-    }
-    if let Some(arg) = &args.owner {
-        let text = arg.value.value();
-        match limits::check_owner(&text) {
-            Ok(()) => options.owner = Some(text),
-            Err(v) => errors.at(&arg.value, with_help(v.message, v.help)),
-        }
-    }
-    options.checkin_margin = minutes(
-        args.checkin_margin.as_ref(),
-        "checkin_margin",
-        limits::check_checkin_margin,
-        errors,
-    );
-    options.max_runtime = minutes(
-        args.max_runtime.as_ref(),
-        "max_runtime",
-        limits::check_max_runtime,
-        errors,
-    );
-    options.failure_issue_threshold = minutes(
-        args.failure_issue_threshold.as_ref(),
-        "failure_issue_threshold",
-        |v| limits::check_threshold("failure_issue_threshold", v),
-        errors,
-    );
-    options.recovery_threshold = minutes(
-        args.recovery_threshold.as_ref(),
-        "recovery_threshold",
-        |v| limits::check_threshold("recovery_threshold", v),
-        errors,
-    );
-    if let Some(arg) = &args.overlap {
-        options.overlap = match arg.value.value().as_str() {
-            "skip" => Some(Overlap::Skip),
-            "allow" => Some(Overlap::Allow),
-            "replace" => Some(Overlap::Replace),
-            other => {
-                errors.at(
-                    &arg.value,
-                    with_help(
-                        format!("unknown overlap policy `{other}`"),
-                        "expected `\"skip\"` (default: a tick that comes while the previous run still runs is skipped), \
-                         `\"allow\"` (runs may overlap) or `\"replace\"` (the old run is cancelled)",
-                    ),
-                );
-                None
-            }
-        };
-    }
-    options.timeout = duration_value(args.timeout.as_ref(), "timeout", errors);
-    if let (Some(arg), Some(timeout)) = (&args.timeout, options.timeout) {
-        if let Err(v) = limits::check_timeout(timeout, &arg.value.value()) {
-            errors.at(&arg.value, with_help(v.message, v.help));
-            options.timeout = None;
-        }
-    }
-    options.jitter = duration_value(args.jitter.as_ref(), "jitter", errors);
-    options.catch_up = duration_value(args.catch_up.as_ref(), "catch_up", errors);
-
-    if monitored {
-        check_fits_monitor(args, &options, errors);
-    } else {
-        reject_monitor_keys(args, errors);
-    }
-    options
-}
-
-/// A whole-number option, checked with the runtime's range rule.
-fn minutes(
-    arg: Option<&Arg<LitInt>>,
-    key: &str,
-    check: impl Fn(u64) -> Result<(), limits::Violation>,
-    errors: &mut Errors,
-) -> Option<u32> {
-    let arg = arg?;
-    let Ok(value) = arg.value.base10_parse::<u64>() else {
-        let digits = arg.value.base10_digits();
-        errors.at(
-            &arg.value,
-            format!("invalid {key} {digits}: the number is too large"),
-        );
-        return None;
-    };
-    if let Err(v) = check(value) {
-        errors.at(&arg.value, with_help(v.message, v.help));
-        return None;
-    }
-    match u32::try_from(value) {
-        Ok(value) => Some(value),
-        Err(_) => {
-            errors.at(&arg.value, format!("`{key}` is too large"));
-            None
-        }
-    }
-}
-
-/// A duration option (`"30s"`, `"10m"`, ...), checked with the runtime's parser.
-fn duration_value(arg: Option<&Arg<LitStr>>, key: &str, errors: &mut Errors) -> Option<Duration> {
-    let arg = arg?;
-    let text = arg.value.value();
-    match duration::parse_duration(&text) {
-        Ok(value) if u64::try_from(value.as_millis()).is_ok() => Some(value),
-        Ok(_) => {
-            errors.at(&arg.value, format!("`{key} = \"{text}\"` is too long"));
-            None
-        }
-        Err(message) => {
-            errors.at(&arg.value, format!("invalid `{key}`: {message}"));
-            None
-        }
-    }
-}
-
-/// Run-control options that Sentry's monitor would contradict (the rules live in
-/// `sentry_schedule_core::limits`, shared with the runtime's job builder).
-fn check_fits_monitor(args: &Args, options: &Options, errors: &mut Errors) {
-    if let (Some(arg), Some(timeout)) = (&args.timeout, options.timeout) {
-        if let Err(c) = limits::check_timeout_fits(timeout, &arg.value.value(), options.max_runtime)
-        {
-            errors.at(&arg.value, with_help(c.message, c.help));
-        }
-    }
-    if let (Some(arg), Some(jitter)) = (&args.jitter, options.jitter) {
-        if let Err(c) =
-            limits::check_jitter_fits(jitter, &arg.value.value(), options.checkin_margin)
-        {
-            errors.at(&arg.value, with_help(c.message, c.help));
-        }
-    }
-}
-
-/// With `monitor = false` there is no Sentry monitor; keys that only configure it
-/// would silently do nothing, so they are errors.
-fn reject_monitor_keys(args: &Args, errors: &mut Errors) {
-    let keys = [
-        (
-            "checkin_margin",
-            args.checkin_margin.as_ref().map(|a| a.key),
-        ),
-        ("max_runtime", args.max_runtime.as_ref().map(|a| a.key)),
-        (
-            "failure_issue_threshold",
-            args.failure_issue_threshold.as_ref().map(|a| a.key),
-        ),
-        (
-            "recovery_threshold",
-            args.recovery_threshold.as_ref().map(|a| a.key),
-        ),
-        ("owner", args.owner.as_ref().map(|a| a.key)),
-    ];
-    debug_assert!(keys
-        .iter()
-        .zip(limits::MONITOR_ONLY_OPTIONS)
-        .all(|((key, _), shared)| *key == shared));
-    for (key, span) in keys {
-        if let Some(span) = span {
-            let c = limits::monitor_only_option(key);
-            errors.at_span(span, with_help(c.message, c.help));
-        }
-    }
 }

@@ -25,17 +25,7 @@ pub enum ScheduleSpec {
     Every(&'static str),
 }
 
-/// Overlap policy (`overlap = "skip" | "allow" | "replace"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Overlap {
-    /// A tick that comes while the previous run still runs is skipped (default).
-    #[default]
-    Skip,
-    /// Runs may overlap, each with its own check-in.
-    Allow,
-    /// The old run is cancelled and reported as `error`; the new one starts.
-    Replace,
-}
+pub use sentry_schedule_core::options::Overlap;
 
 /// Options of a job as written in the attribute. The macro fills the keys the user
 /// wrote and takes the rest from [`StaticOptions::DEFAULT`] with struct-update syntax,

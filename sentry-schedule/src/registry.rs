@@ -2,8 +2,9 @@
 //! every slug is unique.
 use crate::__private::{ScheduleSpec, StaticJob};
 use crate::error::Error;
-use crate::job::{Job, MonitorConfig, RunFn, RunPolicy, SourceLocation};
-use crate::job_builder::{resolve, JobSpec, ScheduleText};
+use crate::job::{Job, RunFn, SourceLocation};
+use crate::job_builder::{resolve, JobSpec};
+use sentry_schedule_core::options::{Given, JobOptions};
 
 /// Every job registered with `#[scheduled]` in the binary, resolved, in slug order.
 ///
@@ -24,8 +25,29 @@ pub(crate) fn resolve_static(job: &StaticJob) -> Result<Job, Error> {
     } else {
         format!("{}::{}", job.module_path, job.name)
     };
-    resolve(JobSpec {
+    let given = |d: Option<std::time::Duration>| d.map(Given::Value);
+    let mut options = JobOptions {
         slug: o.slug.map(str::to_owned),
+        timezone: o.timezone.map(str::to_owned),
+        checkin_margin: o.checkin_margin.map(u64::from),
+        max_runtime: o.max_runtime.map(u64::from),
+        failure_issue_threshold: o.failure_issue_threshold.map(u64::from),
+        recovery_threshold: o.recovery_threshold.map(u64::from),
+        owner: o.owner.map(str::to_owned),
+        monitor: Some(o.monitor),
+        run_at_startup: Some(o.run_at_startup),
+        overlap: Some(Given::Value(o.overlap)),
+        timeout: given(o.timeout),
+        jitter: given(o.jitter),
+        catch_up: given(o.catch_up),
+        ..JobOptions::default()
+    };
+    match job.schedule {
+        ScheduleSpec::Cron(s) => options.cron = Some(s.to_owned()),
+        ScheduleSpec::Every(s) => options.every = Some(s.to_owned()),
+    }
+    resolve(JobSpec {
+        options,
         name: Some(name),
         fn_name: job.name,
         module_path: job.module_path,
@@ -34,26 +56,6 @@ pub(crate) fn resolve_static(job: &StaticJob) -> Result<Job, Error> {
             line: job.line,
             module_path: job.module_path,
         }),
-        schedule: match job.schedule {
-            ScheduleSpec::Cron(s) => ScheduleText::Cron(s.to_owned()),
-            ScheduleSpec::Every(s) => ScheduleText::Every(s.to_owned()),
-        },
-        timezone: o.timezone.map(str::to_owned),
-        monitor: o.monitor,
-        config: MonitorConfig {
-            checkin_margin: o.checkin_margin,
-            max_runtime: o.max_runtime,
-            failure_issue_threshold: o.failure_issue_threshold,
-            recovery_threshold: o.recovery_threshold,
-            owner: o.owner.map(str::to_owned),
-        },
-        policy: RunPolicy {
-            overlap: o.overlap,
-            timeout: o.timeout,
-            jitter: o.jitter,
-            run_at_startup: o.run_at_startup,
-            catch_up: o.catch_up,
-        },
         run: Some(RunFn::Static(job.run)),
         requires: job.requires,
     })

@@ -159,21 +159,8 @@ pub(super) fn short_type_name(full: &str) -> String {
     short
 }
 
-/// `10m`, `1h30m`, `45s`, `1.5s`.
-pub(crate) fn human_duration(d: Duration) -> String {
-    if d.subsec_nanos() != 0 || d.is_zero() {
-        return format!("{}s", d.as_secs_f64());
-    }
-    let secs = d.as_secs();
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    let mut out = String::new();
-    for (value, unit) in [(h, "h"), (m, "m"), (s, "s")] {
-        if value != 0 {
-            out.push_str(&format!("{value}{unit}"));
-        }
-    }
-    out
-}
+/// `10m`, `1h30m`, `45s`, `1.5s`: the text duration options are written in.
+pub(crate) use sentry_schedule_core::duration::display as human_duration;
 
 #[cfg(test)]
 mod tests {

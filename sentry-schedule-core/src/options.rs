@@ -1,0 +1,742 @@
+//! The one schema of a job's options, shared by the `#[scheduled]` attribute and the
+//! runtime's `JobBuilder`.
+//!
+//! [`KEYS`] declares every key once (name, kind of value, example, doc); the macro takes
+//! its key list, its "did you mean" and its form checks from it. Both paths fill one
+//! [`JobOptions`] (the macro from the attribute's literals through [`JobOptions::set`],
+//! the builder through its setters) and call [`JobOptions::validate`], which checks every
+//! value and every cross-key rule and returns all [`Problem`]s at once. The macro turns
+//! each problem into a compile error at the key or value it names, the builder into its
+//! run-time error: one rule, one message, both paths.
+
+use std::fmt;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+
+use crate::{duration, limits, slug, timezone, Schedule, ScheduleError};
+
+/// What kind of literal a key takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// A string literal.
+    Str,
+    /// A whole number.
+    Int,
+    /// `true` or `false`.
+    Bool,
+    /// A path (only `crate`, which the macro reads itself).
+    Path,
+}
+
+/// One key of the schema.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    /// The key as written in `#[scheduled(key = ...)]`.
+    pub name: &'static str,
+    /// The literal it takes.
+    pub kind: ValueKind,
+    /// An example value, as written in the attribute.
+    pub example: &'static str,
+    /// What the key does.
+    pub doc: &'static str,
+}
+
+const fn key(name: &'static str, kind: ValueKind, example: &'static str, doc: &'static str) -> Key {
+    Key {
+        name,
+        kind,
+        example,
+        doc,
+    }
+}
+
+use ValueKind::{Bool, Int, Path, Str};
+
+/// Every key of the attribute, in the order the docs and the key list show them.
+pub const KEYS: &[Key] = &[
+    key(
+        "cron",
+        Str,
+        "\"0 12 * * *\"",
+        "a crontab expression or nickname, in `timezone`",
+    ),
+    key(
+        "every",
+        Str,
+        "\"15m\"",
+        "a fixed interval, aligned to the Unix epoch in UTC",
+    ),
+    key(
+        "slug",
+        Str,
+        "\"daily-report\"",
+        "the monitor slug, in Sentry's normal form",
+    ),
+    key(
+        "timezone",
+        Str,
+        "\"Europe/Vienna\"",
+        "the IANA zone `cron` is read in (default UTC)",
+    ),
+    key(
+        "checkin_margin",
+        Int,
+        "5",
+        "minutes before Sentry reports a missed check-in",
+    ),
+    key(
+        "max_runtime",
+        Int,
+        "30",
+        "minutes a run may take before Sentry marks it failed",
+    ),
+    key(
+        "failure_issue_threshold",
+        Int,
+        "3",
+        "consecutive failures before Sentry opens an issue",
+    ),
+    key(
+        "recovery_threshold",
+        Int,
+        "3",
+        "consecutive successes before Sentry resolves it",
+    ),
+    key(
+        "owner",
+        Str,
+        "\"team:6\"",
+        "the monitor's owner, `team:<id>` or `user:<id>`",
+    ),
+    key(
+        "monitor",
+        Bool,
+        "false",
+        "`false` runs the job without check-ins",
+    ),
+    key(
+        "run_at_startup",
+        Bool,
+        "true",
+        "one extra run when the scheduler starts",
+    ),
+    key(
+        "overlap",
+        Str,
+        "\"skip\"",
+        "what a tick does while the previous run runs",
+    ),
+    key("timeout", Str, "\"10m\"", "cancels a run that takes longer"),
+    key(
+        "jitter",
+        Str,
+        "\"30s\"",
+        "delays each run by a random amount below it",
+    ),
+    key(
+        "catch_up",
+        Str,
+        "\"1h\"",
+        "at start-up, runs the latest tick missed within it",
+    ),
+    key(
+        "crate",
+        Path,
+        "\"sentry_schedule\"",
+        "the path the runtime crate is reachable under",
+    ),
+];
+
+/// The schema entry of `name`.
+pub fn find_key(name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|key| key.name == name)
+}
+
+/// Overlap policy (`overlap = "skip" | "allow" | "replace"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum Overlap {
+    /// A tick that comes while the previous run still runs is skipped (default).
+    #[default]
+    Skip,
+    /// Runs may overlap, each with its own check-in.
+    Allow,
+    /// The old run is cancelled and reported as `error`; the new one starts.
+    Replace,
+}
+
+/// A value given as text (the attribute) or already typed (the builder).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Given<T> {
+    /// As written in the attribute, parsed by [`JobOptions::validate`].
+    Text(String),
+    /// Already typed.
+    Value(T),
+}
+
+/// A literal of the attribute, for [`JobOptions::set`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// A string literal.
+    Str(String),
+    /// A whole number.
+    Int(u64),
+    /// `true` / `false`.
+    Bool(bool),
+}
+
+/// Which token of the attribute a [`Problem`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The key itself (the option as a whole is wrong here).
+    Key,
+    /// The key's value.
+    Value,
+    /// No single key: the attribute as a whole (e.g. a missing schedule).
+    Attribute,
+}
+
+/// One thing wrong with a job's options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The key it is about.
+    pub key: &'static str,
+    /// Whether it is about the key, its value or the whole attribute.
+    pub target: Target,
+    /// What is wrong.
+    pub message: String,
+    /// What would be accepted.
+    pub help: Option<String>,
+}
+
+impl Problem {
+    fn new(key: &'static str, target: Target, message: impl Into<String>) -> Self {
+        Self {
+            key,
+            target,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    fn violation(key: &'static str, target: Target, v: limits::Violation) -> Self {
+        Self {
+            key,
+            target,
+            message: v.message,
+            help: Some(v.help),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(help) = &self.help {
+            write!(f, "; {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every option of a job, as given; `None` means "not given" (the default applies).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobOptions {
+    /// `cron = "..."`
+    pub cron: Option<String>,
+    /// `every = "..."`
+    pub every: Option<String>,
+    /// `slug = "..."`
+    pub slug: Option<String>,
+    /// `timezone = "..."` (IANA)
+    pub timezone: Option<String>,
+    /// `checkin_margin` (minutes)
+    pub checkin_margin: Option<u64>,
+    /// `max_runtime` (minutes)
+    pub max_runtime: Option<u64>,
+    /// `failure_issue_threshold`
+    pub failure_issue_threshold: Option<u64>,
+    /// `recovery_threshold`
+    pub recovery_threshold: Option<u64>,
+    /// `owner = "team:<id>" | "user:<id>"`
+    pub owner: Option<String>,
+    /// `monitor = false` turns check-ins off.
+    pub monitor: Option<bool>,
+    /// `run_at_startup = true`
+    pub run_at_startup: Option<bool>,
+    /// `overlap = "..."`
+    pub overlap: Option<Given<Overlap>>,
+    /// `timeout = "10m"`
+    pub timeout: Option<Given<Duration>>,
+    /// `jitter = "30s"`
+    pub jitter: Option<Given<Duration>>,
+    /// `catch_up = "1h"`
+    pub catch_up: Option<Given<Duration>>,
+}
+
+/// The schedule key that was given and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScheduleSource {
+    /// `cron = "..."`
+    Cron(String),
+    /// `every = "..."`
+    Every(String),
+}
+
+/// Options that passed [`JobOptions::validate`], typed; `None` still means "not given".
+#[derive(Debug, Clone)]
+pub struct ValidOptions {
+    /// How the schedule was written.
+    pub source: ScheduleSource,
+    /// The parsed schedule (`H` fields not resolved yet).
+    pub schedule: Schedule,
+    /// `slug`
+    pub slug: Option<String>,
+    /// `timezone`, parsed.
+    pub timezone: Option<Tz>,
+    /// Whether check-ins are sent.
+    pub monitor: bool,
+    /// `checkin_margin`
+    pub checkin_margin: Option<u32>,
+    /// `max_runtime`
+    pub max_runtime: Option<u32>,
+    /// `failure_issue_threshold`
+    pub failure_issue_threshold: Option<u32>,
+    /// `recovery_threshold`
+    pub recovery_threshold: Option<u32>,
+    /// `owner`
+    pub owner: Option<String>,
+    /// `run_at_startup`
+    pub run_at_startup: Option<bool>,
+    /// `overlap`
+    pub overlap: Option<Overlap>,
+    /// `timeout`
+    pub timeout: Option<Duration>,
+    /// `jitter`
+    pub jitter: Option<Duration>,
+    /// `catch_up`
+    pub catch_up: Option<Duration>,
+}
+
+impl JobOptions {
+    /// Sets `key` from an attribute literal. `Err` with the expected kind when the key
+    /// takes another kind of literal; `Ok(false)` when `key` is not an option of this
+    /// struct (unknown, or `crate`, which the macro reads itself).
+    pub fn set(&mut self, key: &str, value: Value) -> Result<bool, ValueKind> {
+        let text = |value: Value| match value {
+            Value::Str(s) => Ok(s),
+            _ => Err(Str),
+        };
+        let int = |value: Value| match value {
+            Value::Int(n) => Ok(n),
+            _ => Err(Int),
+        };
+        let boolean = |value: Value| match value {
+            Value::Bool(b) => Ok(b),
+            _ => Err(Bool),
+        };
+        match key {
+            "cron" => self.cron = Some(text(value)?),
+            "every" => self.every = Some(text(value)?),
+            "slug" => self.slug = Some(text(value)?),
+            "timezone" => self.timezone = Some(text(value)?),
+            "owner" => self.owner = Some(text(value)?),
+            "checkin_margin" => self.checkin_margin = Some(int(value)?),
+            "max_runtime" => self.max_runtime = Some(int(value)?),
+            "failure_issue_threshold" => self.failure_issue_threshold = Some(int(value)?),
+            "recovery_threshold" => self.recovery_threshold = Some(int(value)?),
+            "monitor" => self.monitor = Some(boolean(value)?),
+            "run_at_startup" => self.run_at_startup = Some(boolean(value)?),
+            "overlap" => self.overlap = Some(Given::Text(text(value)?)),
+            "timeout" => self.timeout = Some(Given::Text(text(value)?)),
+            "jitter" => self.jitter = Some(Given::Text(text(value)?)),
+            "catch_up" => self.catch_up = Some(Given::Text(text(value)?)),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Checks every option and every rule between options; all problems at once, in the
+    /// order of the keys.
+    pub fn validate(&self) -> Result<ValidOptions, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let monitor = self.monitor.unwrap_or(true);
+        let schedule = self.check_schedule(monitor, &mut problems);
+
+        let slug = self
+            .slug
+            .as_ref()
+            .and_then(|text| match slug::validate_slug(text) {
+                Ok(()) => Some(text.clone()),
+                Err(v) => {
+                    problems.push(Problem::violation("slug", Target::Value, v));
+                    None
+                }
+            });
+        // Our intervals are aligned to the Unix epoch in UTC whatever the zone
+        // (`interval.rs`). Sentry computes an interval monitor's next expected check-in
+        // with `rrule(freq, interval, dtstart=last_check_in.astimezone(monitor timezone))`
+        // (`get_next_schedule` in getsentry/sentry `src/sentry/monitors/schedule.py`,
+        // called by `Monitor.get_next_expected_checkin` in `monitors/models.py`): a zone
+        // changes nothing for us and can only shift Sentry's wall-clock arithmetic away
+        // from our ticks, so it is refused rather than silently ignored.
+        if self.timezone.is_some() && self.every.is_some() {
+            problems.push(Problem {
+                help: Some(
+                    "remove `timezone`, or use `cron` for wall-clock times, e.g. \
+                     `cron = \"0 6 * * *\", timezone = \"Europe/Vienna\"`"
+                        .into(),
+                ),
+                ..Problem::new(
+                    "timezone",
+                    Target::Key,
+                    "`timezone` has no effect on `every`: intervals are aligned to the Unix epoch in UTC",
+                )
+            });
+        }
+        let timezone = self.timezone.as_ref().and_then(|name| {
+            timezone::parse_timezone(name)
+                .map_err(|message| problems.push(Problem::new("timezone", Target::Value, message)))
+                .ok()
+        });
+        let owner = self
+            .owner
+            .as_ref()
+            .and_then(|text| match limits::check_owner(text) {
+                Ok(()) => Some(text.clone()),
+                Err(v) => {
+                    problems.push(Problem::violation("owner", Target::Value, v));
+                    None
+                }
+            });
+        let mut number =
+            |key: &'static str,
+             value: Option<u64>,
+             check: &dyn Fn(u64) -> Result<(), limits::Violation>| {
+                let value = value?;
+                match check(value).map(|()| u32::try_from(value)) {
+                    Ok(Ok(value)) => Some(value),
+                    Ok(Err(_)) => {
+                        problems.push(Problem::new(
+                            key,
+                            Target::Value,
+                            format!("`{key}` is too large"),
+                        ));
+                        None
+                    }
+                    Err(v) => {
+                        problems.push(Problem::violation(key, Target::Value, v));
+                        None
+                    }
+                }
+            };
+        let checkin_margin = number(
+            "checkin_margin",
+            self.checkin_margin,
+            &limits::check_checkin_margin,
+        );
+        let max_runtime = number("max_runtime", self.max_runtime, &limits::check_max_runtime);
+        let failure_issue_threshold = number(
+            "failure_issue_threshold",
+            self.failure_issue_threshold,
+            &|v| limits::check_threshold("failure_issue_threshold", v),
+        );
+        let recovery_threshold = number("recovery_threshold", self.recovery_threshold, &|v| {
+            limits::check_threshold("recovery_threshold", v)
+        });
+        let overlap = match &self.overlap {
+            None => None,
+            Some(Given::Value(overlap)) => Some(*overlap),
+            Some(Given::Text(text)) => match text.as_str() {
+                "skip" => Some(Overlap::Skip),
+                "allow" => Some(Overlap::Allow),
+                "replace" => Some(Overlap::Replace),
+                other => {
+                    problems.push(Problem {
+                        help: Some(
+                            "expected `\"skip\"` (default: a tick that comes while the previous run still runs is skipped), \
+                             `\"allow\"` (runs may overlap) or `\"replace\"` (the old run is cancelled)"
+                                .into(),
+                        ),
+                        ..Problem::new("overlap", Target::Value, format!("unknown overlap policy `{other}`"))
+                    });
+                    None
+                }
+            },
+        };
+        let timeout = duration_option("timeout", self.timeout.as_ref(), &mut problems).and_then(
+            |(timeout, text)| match limits::check_timeout(timeout, &text) {
+                Ok(()) => Some((timeout, text)),
+                Err(v) => {
+                    problems.push(Problem::violation("timeout", Target::Value, v));
+                    None
+                }
+            },
+        );
+        let jitter = duration_option("jitter", self.jitter.as_ref(), &mut problems);
+        let catch_up = duration_option("catch_up", self.catch_up.as_ref(), &mut problems);
+
+        if monitor {
+            // Run control that Sentry's monitor would contradict (rules in `limits`).
+            if let Some((timeout, text)) = &timeout {
+                if let Err(v) = limits::check_timeout_fits(*timeout, text, max_runtime) {
+                    problems.push(Problem::violation("timeout", Target::Value, v));
+                }
+            }
+            if let Some((jitter, text)) = &jitter {
+                if let Err(v) = limits::check_jitter_fits(*jitter, text, checkin_margin) {
+                    problems.push(Problem::violation("jitter", Target::Value, v));
+                }
+            }
+        } else {
+            // Keys that only configure the Sentry monitor would silently do nothing.
+            let given = [
+                self.checkin_margin.is_some(),
+                self.max_runtime.is_some(),
+                self.failure_issue_threshold.is_some(),
+                self.recovery_threshold.is_some(),
+                self.owner.is_some(),
+            ];
+            for (key, _) in limits::MONITOR_ONLY_OPTIONS
+                .into_iter()
+                .zip(given)
+                .filter(|(_, given)| *given)
+            {
+                problems.push(Problem::violation(
+                    key,
+                    Target::Key,
+                    limits::monitor_only_option(key),
+                ));
+            }
+        }
+
+        match schedule {
+            Some((source, schedule)) if problems.is_empty() => Ok(ValidOptions {
+                source,
+                schedule,
+                slug,
+                timezone,
+                monitor,
+                checkin_margin,
+                max_runtime,
+                failure_issue_threshold,
+                recovery_threshold,
+                owner,
+                run_at_startup: self.run_at_startup,
+                overlap,
+                timeout: timeout.map(|(d, _)| d),
+                jitter: jitter.map(|(d, _)| d),
+                catch_up: catch_up.map(|(d, _)| d),
+            }),
+            _ => Err(problems),
+        }
+    }
+
+    fn check_schedule(
+        &self,
+        monitor: bool,
+        problems: &mut Vec<Problem>,
+    ) -> Option<(ScheduleSource, Schedule)> {
+        match (&self.cron, &self.every) {
+            (Some(_), Some(_)) => {
+                problems.push(Problem {
+                    help: Some(
+                        "`cron = \"0 12 * * *\"` runs at wall-clock times; `every = \"15m\"` runs at a fixed interval"
+                            .into(),
+                    ),
+                    ..Problem::new("every", Target::Key, "give either `cron` or `every`, not both")
+                });
+                None
+            }
+            (Some(text), None) => match Schedule::cron(text) {
+                Ok(schedule) => Some((ScheduleSource::Cron(text.clone()), schedule)),
+                Err(error) => {
+                    problems.push(schedule_problem("cron", &error));
+                    None
+                }
+            },
+            (None, Some(text)) => match Schedule::every(text) {
+                Ok(schedule) => match schedule.sentry_schedule() {
+                    Err(error) if monitor => {
+                        problems.push(Problem {
+                            key: "every",
+                            target: Target::Value,
+                            message: error.message,
+                            help: error.help,
+                        });
+                        None
+                    }
+                    _ => Some((ScheduleSource::Every(text.clone()), schedule)),
+                },
+                Err(error) => {
+                    problems.push(schedule_problem("every", &error));
+                    None
+                }
+            },
+            (None, None) => {
+                problems.push(Problem {
+                    help: Some(
+                        "e.g. `#[scheduled(cron = \"0 12 * * *\")]` (daily at noon) or `#[scheduled(every = \"15m\")]`"
+                            .into(),
+                    ),
+                    ..Problem::new(
+                        "cron",
+                        Target::Attribute,
+                        "missing schedule: a #[scheduled] job needs `cron = \"...\"` or `every = \"...\"`",
+                    )
+                });
+                None
+            }
+        }
+    }
+}
+
+/// The core's message names the field and what it allows; without a field it gets the
+/// key as context.
+fn schedule_problem(key: &'static str, error: &ScheduleError) -> Problem {
+    let message = match error.field {
+        Some(field) if error.message.contains(field) => error.message.clone(),
+        _ if error.message.starts_with("invalid ") => error.message.clone(),
+        _ => format!("invalid `{key}`: {}", error.message),
+    };
+    Problem {
+        key,
+        target: Target::Value,
+        message,
+        help: error.help.clone(),
+    }
+}
+
+/// A duration option, parsed when given as text, with the text its messages name (as
+/// written, or [`duration::display`] of a typed value).
+fn duration_option(
+    key: &'static str,
+    given: Option<&Given<Duration>>,
+    problems: &mut Vec<Problem>,
+) -> Option<(Duration, String)> {
+    let (value, text) = match given? {
+        Given::Value(value) => (*value, duration::display(*value)),
+        Given::Text(text) => match duration::parse_duration(text) {
+            Ok(value) => (value, text.clone()),
+            Err(message) => {
+                problems.push(Problem::new(
+                    key,
+                    Target::Value,
+                    format!("invalid `{key}`: {message}"),
+                ));
+                return None;
+            }
+        },
+    };
+    if u64::try_from(value.as_millis()).is_err() {
+        problems.push(Problem::new(
+            key,
+            Target::Value,
+            format!("`{key} = \"{text}\"` is too long"),
+        ));
+        return None;
+    }
+    Some((value, text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(pairs: &[(&str, Value)]) -> JobOptions {
+        let mut options = JobOptions::default();
+        for (key, value) in pairs {
+            assert_eq!(options.set(key, value.clone()), Ok(true), "{key}");
+        }
+        options
+    }
+
+    #[test]
+    fn every_key_but_crate_is_an_option() {
+        for key in KEYS {
+            let value = match key.kind {
+                Str => Value::Str(String::new()),
+                Int => Value::Int(1),
+                Bool => Value::Bool(true),
+                Path => {
+                    assert_eq!(key.name, "crate");
+                    continue;
+                }
+            };
+            assert_eq!(
+                JobOptions::default().set(key.name, value),
+                Ok(true),
+                "{}",
+                key.name
+            );
+        }
+        assert_eq!(
+            JobOptions::default().set("colour", Value::Bool(true)),
+            Ok(false)
+        );
+        assert_eq!(
+            JobOptions::default().set("timeout", Value::Int(5)),
+            Err(Str)
+        );
+    }
+
+    #[test]
+    fn every_problem_at_once_in_key_order() {
+        let problems = options(&[
+            ("cron", Value::Str("0 25 * * *".into())),
+            ("timezone", Value::Str("Mars/Olympus".into())),
+            ("checkin_margin", Value::Int(0)),
+            ("jitter", Value::Str("2m".into())),
+        ])
+        .validate()
+        .unwrap_err();
+        let keys: Vec<_> = problems.iter().map(|p| p.key).collect();
+        assert_eq!(
+            keys,
+            ["cron", "timezone", "checkin_margin", "jitter"],
+            "{problems:#?}"
+        );
+        // The jitter is compared with Sentry's default margin, the given one being invalid.
+        assert!(
+            problems[3]
+                .message
+                .contains("Sentry's default `checkin_margin`"),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn every_with_timezone_is_refused_at_the_key() {
+        let problems = options(&[
+            ("every", Value::Str("1d".into())),
+            ("timezone", Value::Str("Europe/Vienna".into())),
+        ])
+        .validate()
+        .unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert_eq!(
+            (problems[0].key, problems[0].target),
+            ("timezone", Target::Key)
+        );
+        let ok = options(&[
+            ("cron", Value::Str("0 6 * * *".into())),
+            ("timezone", Value::Str("Europe/Vienna".into())),
+        ]);
+        assert_eq!(
+            ok.validate().unwrap().timezone,
+            Some(chrono_tz::Europe::Vienna)
+        );
+    }
+
+    #[test]
+    fn an_invalid_timeout_is_reported_once() {
+        let mut options = options(&[("cron", Value::Str("@daily".into()))]);
+        options.timeout = Some(Given::Value(Duration::from_secs(25 * 86_400)));
+        let problems = options.validate().unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert!(
+            problems[0].message.starts_with("timeout 600h is longer"),
+            "{problems:#?}"
+        );
+    }
+}
