@@ -105,6 +105,11 @@ impl Ingest {
         self.shared.mode.send_replace(mode);
     }
 
+    /// This endpoint's base URL, `http://127.0.0.1:<port>` (e.g. to use it as a proxy).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
     /// A DSN for this endpoint, project 1.
     pub fn dsn(&self) -> String {
         format!("http://public@{}/1", self.addr)

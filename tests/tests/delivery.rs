@@ -5,7 +5,7 @@
 //! client would wait for it.
 use sentry_schedule::{CheckInCounters, CheckInSender, CheckInStats, Job, JobContext};
 use sentry_schedule_tests::three_ticks::{DUE, RUN_FOR, START};
-use sentry_schedule_tests::{bind, client, count, run_scheduler_with, Ingest, Mode};
+use sentry_schedule_tests::{bind, client, client_with, count, run_scheduler_with, Ingest, Mode};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -398,4 +398,32 @@ async fn what_the_shutdown_flush_cannot_send_is_counted() {
     );
     assert!(ingest.requests() >= 1, "the in_progress was sent");
     assert!(real < Duration::from_secs(10), "the flush took {real:?}");
+}
+
+/// The client's `http_proxy` carries the check-ins: the DSN names a host that cannot
+/// resolve, the endpoint stands in as the proxy (it gets `POST http://sentry.invalid/…`).
+#[tokio::test(start_paused = true)]
+async fn check_ins_go_through_the_clients_http_proxy() {
+    let proxy = Ingest::start(Mode::Accept);
+    let _hub = bind(client_with(
+        "http://public@sentry.invalid/1",
+        false,
+        |options| options.http_proxy(proxy.url()),
+    ));
+    let job = Job::builder("rollup", "0 0 * * *")
+        .run_at_startup(true)
+        .run(|_ctx: JobContext| async {})
+        .build()
+        .expect("valid job");
+
+    let (_, counters) =
+        run_scheduler_with(START, Duration::from_secs(10), vec![job], |builder| builder).await;
+
+    let statuses: Vec<Value> = proxy
+        .check_ins()
+        .iter()
+        .map(|c| c["status"].clone())
+        .collect();
+    assert_eq!(statuses, ["in_progress", "ok"], "{:?}", proxy.errors());
+    assert_eq!(counters.snapshot().sent, 2);
 }
