@@ -40,112 +40,48 @@ pub struct Key {
     pub example: &'static str,
     /// What the key does.
     pub doc: &'static str,
+    /// Stores a literal of `kind` in its field.
+    set: fn(&mut JobOptions, Value),
 }
 
-const fn key(name: &'static str, kind: ValueKind, example: &'static str, doc: &'static str) -> Key {
+const fn key(
+    name: &'static str,
+    kind: ValueKind,
+    example: &'static str,
+    doc: &'static str,
+    set: fn(&mut JobOptions, Value),
+) -> Key {
     Key {
         name,
         kind,
         example,
         doc,
+        set,
     }
 }
 
 use ValueKind::{Bool, Int, Path, Str};
 
-/// Every key of the attribute, in the order the docs and the key list show them.
+/// Every key of the attribute, in the order the docs and the key list show them: one line
+/// per key (name, literal, example, doc, field).
+#[rustfmt::skip]
 pub const KEYS: &[Key] = &[
-    key(
-        "cron",
-        Str,
-        "\"0 12 * * *\"",
-        "a crontab expression or nickname, in `timezone`",
-    ),
-    key(
-        "every",
-        Str,
-        "\"15m\"",
-        "a fixed interval, aligned to the Unix epoch in UTC",
-    ),
-    key(
-        "slug",
-        Str,
-        "\"daily-report\"",
-        "the monitor slug, in Sentry's normal form",
-    ),
-    key(
-        "timezone",
-        Str,
-        "\"Europe/Vienna\"",
-        "the IANA zone `cron` is read in (default UTC)",
-    ),
-    key(
-        "checkin_margin",
-        Int,
-        "5",
-        "minutes before Sentry reports a missed check-in",
-    ),
-    key(
-        "max_runtime",
-        Int,
-        "30",
-        "minutes a run may take before Sentry marks it failed",
-    ),
-    key(
-        "failure_issue_threshold",
-        Int,
-        "3",
-        "consecutive failures before Sentry opens an issue",
-    ),
-    key(
-        "recovery_threshold",
-        Int,
-        "3",
-        "consecutive successes before Sentry resolves it",
-    ),
-    key(
-        "owner",
-        Str,
-        "\"team:6\"",
-        "the monitor's owner, `team:<id>` or `user:<id>`",
-    ),
-    key(
-        "monitor",
-        Bool,
-        "false",
-        "`false` runs the job without check-ins",
-    ),
-    key(
-        "run_at_startup",
-        Bool,
-        "true",
-        "one extra run when the scheduler starts",
-    ),
-    key(
-        "overlap",
-        Str,
-        "\"skip\"",
-        "what a tick does while the previous run runs",
-    ),
-    key("timeout", Str, "\"10m\"", "cancels a run that takes longer"),
-    key(
-        "jitter",
-        Str,
-        "\"30s\"",
-        "delays each run by a random amount below it",
-    ),
-    key(
-        "catch_up",
-        Str,
-        "\"1h\"",
-        "at start-up, runs the latest tick missed within it",
-    ),
-    key(
-        "crate",
-        Path,
-        "\"sentry_schedule\"",
-        "the path the runtime crate is reachable under",
-    ),
+    key("cron", Str, "\"0 12 * * *\"", "a crontab expression or nickname, in `timezone`", |o, v| o.cron = Some(v.text())),
+    key("every", Str, "\"15m\"", "a fixed interval, aligned to the Unix epoch in UTC", |o, v| o.every = Some(v.text())),
+    key("slug", Str, "\"daily-report\"", "the monitor slug, in Sentry's normal form", |o, v| o.slug = Some(v.text())),
+    key("timezone", Str, "\"Europe/Vienna\"", "the IANA zone `cron` is read in (default UTC)", |o, v| o.timezone = Some(v.text())),
+    key("checkin_margin", Int, "5", "minutes before Sentry reports a missed check-in", |o, v| o.checkin_margin = Some(v.int())),
+    key("max_runtime", Int, "30", "minutes a run may take before Sentry marks it failed", |o, v| o.max_runtime = Some(v.int())),
+    key("failure_issue_threshold", Int, "3", "consecutive failures before Sentry opens an issue", |o, v| o.failure_issue_threshold = Some(v.int())),
+    key("recovery_threshold", Int, "3", "consecutive successes before Sentry resolves it", |o, v| o.recovery_threshold = Some(v.int())),
+    key("owner", Str, "\"team:6\"", "the monitor's owner, `team:<id>` or `user:<id>`", |o, v| o.owner = Some(v.text())),
+    key("monitor", Bool, "false", "`false` runs the job without check-ins", |o, v| o.monitor = Some(v.boolean())),
+    key("run_at_startup", Bool, "true", "one extra run when the scheduler starts", |o, v| o.run_at_startup = Some(v.boolean())),
+    key("overlap", Str, "\"skip\"", "what a tick does while the previous run runs", |o, v| o.overlap = Some(Given::Text(v.text()))),
+    key("timeout", Str, "\"10m\"", "cancels a run that takes longer", |o, v| o.timeout = Some(Given::Text(v.text()))),
+    key("jitter", Str, "\"30s\"", "delays each run by a random amount below it", |o, v| o.jitter = Some(Given::Text(v.text()))),
+    key("catch_up", Str, "\"1h\"", "at start-up, runs the latest tick missed within it", |o, v| o.catch_up = Some(Given::Text(v.text()))),
+    key("crate", Path, "\"sentry_schedule\"", "the path the runtime crate is reachable under", |_, _| {}),
 ];
 
 /// The schema entry of `name`.
@@ -183,6 +119,36 @@ pub enum Value {
     Int(u64),
     /// `true` / `false`.
     Bool(bool),
+}
+
+impl Value {
+    /// The kind of literal this is.
+    pub fn kind(&self) -> ValueKind {
+        match self {
+            Self::Str(_) => Str,
+            Self::Int(_) => Int,
+            Self::Bool(_) => Bool,
+        }
+    }
+
+    // The setters in `KEYS` take a value of their key's kind ([`JobOptions::set`] checks it).
+    fn text(self) -> String {
+        match self {
+            Self::Str(text) => text,
+            Self::Int(_) | Self::Bool(_) => String::new(),
+        }
+    }
+
+    fn int(self) -> u64 {
+        match self {
+            Self::Int(n) => n,
+            Self::Str(_) | Self::Bool(_) => 0,
+        }
+    }
+
+    fn boolean(self) -> bool {
+        matches!(self, Self::Bool(true))
+    }
 }
 
 /// Which token of the attribute a [`Problem`] is about.
@@ -319,40 +285,17 @@ pub struct ValidOptions {
 }
 
 impl JobOptions {
-    /// Sets `key` from an attribute literal. `Err` with the expected kind when the key
-    /// takes another kind of literal; `Ok(false)` when `key` is not an option of this
-    /// struct (unknown, or `crate`, which the macro reads itself).
+    /// Sets `key` from an attribute literal, through its line in [`KEYS`]. `Err` with the
+    /// expected kind when the key takes another kind of literal; `Ok(false)` when `key` is
+    /// not an option of this struct (unknown, or `crate`, which the macro reads itself).
     pub fn set(&mut self, key: &str, value: Value) -> Result<bool, ValueKind> {
-        let text = |value: Value| match value {
-            Value::Str(s) => Ok(s),
-            _ => Err(Str),
+        let Some(key) = find_key(key).filter(|key| key.kind != Path) else {
+            return Ok(false);
         };
-        let int = |value: Value| match value {
-            Value::Int(n) => Ok(n),
-            _ => Err(Int),
-        };
-        let boolean = |value: Value| match value {
-            Value::Bool(b) => Ok(b),
-            _ => Err(Bool),
-        };
-        match key {
-            "cron" => self.cron = Some(text(value)?),
-            "every" => self.every = Some(text(value)?),
-            "slug" => self.slug = Some(text(value)?),
-            "timezone" => self.timezone = Some(text(value)?),
-            "owner" => self.owner = Some(text(value)?),
-            "checkin_margin" => self.checkin_margin = Some(int(value)?),
-            "max_runtime" => self.max_runtime = Some(int(value)?),
-            "failure_issue_threshold" => self.failure_issue_threshold = Some(int(value)?),
-            "recovery_threshold" => self.recovery_threshold = Some(int(value)?),
-            "monitor" => self.monitor = Some(boolean(value)?),
-            "run_at_startup" => self.run_at_startup = Some(boolean(value)?),
-            "overlap" => self.overlap = Some(Given::Text(text(value)?)),
-            "timeout" => self.timeout = Some(Given::Text(text(value)?)),
-            "jitter" => self.jitter = Some(Given::Text(text(value)?)),
-            "catch_up" => self.catch_up = Some(Given::Text(text(value)?)),
-            _ => return Ok(false),
+        if value.kind() != key.kind {
+            return Err(key.kind);
         }
+        (key.set)(self, value);
         Ok(true)
     }
 
@@ -663,10 +606,12 @@ mod tests {
                     continue;
                 }
             };
-            assert_eq!(
-                JobOptions::default().set(key.name, value),
-                Ok(true),
-                "{}",
+            let mut options = JobOptions::default();
+            assert_eq!(options.set(key.name, value), Ok(true), "{}", key.name);
+            assert_ne!(
+                options,
+                JobOptions::default(),
+                "`{}` sets no field",
                 key.name
             );
         }
