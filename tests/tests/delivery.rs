@@ -3,7 +3,9 @@
 //! hangs; the scheduler on tokio's paused clock. The clients have no panic integration: a
 //! failing assertion's panic event would go to an endpoint that may hang, and dropping the
 //! client would wait for it.
-use sentry_schedule::{CheckInCounters, CheckInSender, CheckInStats, Job, JobContext};
+use sentry_schedule::{
+    CheckInCounters, CheckInSender, CheckInStats, Job, JobContext, SchedulerBuilder,
+};
 use sentry_schedule_tests::three_ticks::{DUE, RUN_FOR, START};
 use sentry_schedule_tests::{bind, client, client_with, count, run_scheduler_with, Ingest, Mode};
 use serde_json::Value;
@@ -328,6 +330,27 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Warnings {
 /// here sentry's `TestTransport`, which keeps them in memory.
 #[tokio::test(start_paused = true)]
 async fn a_configured_client_transport_receives_the_check_ins() {
+    let (statuses, stats) =
+        check_ins_of_a_test_transport(|b| b.check_in_sender(CheckInSender::ClientTransport)).await;
+    assert_eq!(statuses, ["in_progress", "ok"]);
+    assert_eq!((stats.to_transport, stats.queued), (2, 0), "{stats:?}");
+}
+
+/// With the default sender too, a client of sentry's test kit (its DSN names a host under
+/// `.invalid`, which never resolves) gets the check-ins in its own transport: tests written
+/// with `sentry::test` keep working without setting anything.
+#[tokio::test(start_paused = true)]
+async fn a_test_kit_client_receives_the_check_ins_by_default() {
+    let (statuses, stats) = check_ins_of_a_test_transport(|b| b).await;
+    assert_eq!(statuses, ["in_progress", "ok"]);
+    assert_eq!((stats.to_transport, stats.queued), (2, 0), "{stats:?}");
+}
+
+/// Runs one start-up job with a client on sentry's `TestTransport` and the test kit's DSN;
+/// the statuses of the check-ins the transport received, and the counters.
+async fn check_ins_of_a_test_transport(
+    configure: impl FnOnce(SchedulerBuilder) -> SchedulerBuilder,
+) -> (Vec<String>, CheckInStats) {
     let transport = sentry::test::TestTransport::new();
     let options = sentry::ClientOptions::new()
         .dsn("https://public@sentry.invalid/1")
@@ -339,10 +362,8 @@ async fn a_configured_client_transport_receives_the_check_ins() {
         .build()
         .expect("valid job");
 
-    let (_, counters) = run_scheduler_with(START, Duration::from_secs(10), vec![job], |b| {
-        b.check_in_sender(CheckInSender::ClientTransport)
-    })
-    .await;
+    let (_, counters) =
+        run_scheduler_with(START, Duration::from_secs(10), vec![job], configure).await;
 
     let statuses: Vec<String> = transport
         .fetch_and_clear_envelopes()
@@ -362,9 +383,7 @@ async fn a_configured_client_transport_receives_the_check_ins() {
                 .to_owned()
         })
         .collect();
-    assert_eq!(statuses, ["in_progress", "ok"]);
-    let stats = counters.snapshot();
-    assert_eq!((stats.to_transport, stats.queued), (2, 0), "{stats:?}");
+    (statuses, counters.snapshot())
 }
 
 /// An endpoint that never answers: the shutdown's flush waits its bound (5 s, real time)

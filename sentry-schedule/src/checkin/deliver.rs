@@ -23,7 +23,10 @@ pub enum CheckInSender {
     /// `https_proxy`, `accept_invalid_certs` and `user_agent` options apply), learn the
     /// outcome of every request, retry, honour rate limits and count everything
     /// ([`Scheduler::check_ins`](crate::Scheduler::check_ins)). Without the `http` feature
-    /// this behaves as [`ClientTransport`](Self::ClientTransport).
+    /// this behaves as [`ClientTransport`](Self::ClientTransport), and so it does for a
+    /// client whose DSN names a host under `.invalid` (which never resolves) with no proxy
+    /// set: `sentry::test`'s clients, so tests written with sentry's test kit keep seeing
+    /// the check-ins in its `TestTransport`.
     #[default]
     Http,
     /// Each check-in is handed to the client's own transport as an envelope, as an event
@@ -90,7 +93,7 @@ impl Delivery {
             client.send_envelope(Envelope::new());
         }
         #[cfg(feature = "http")]
-        if let Some(sender) = &self.sender {
+        if let Some(sender) = self.sender.as_ref().filter(|_| reachable_over_http(client)) {
             sender.push(super::queue::Entry::new(
                 Arc::clone(client),
                 check_in.monitor_slug.into(),
@@ -152,6 +155,22 @@ impl Drop for Delivery {
             sender.close();
         }
     }
+}
+
+/// Whether the client's DSN can be reached over HTTP at all. A host under the `.invalid`
+/// top-level domain never resolves (RFC 6761, section 6.4), and a request to it can only
+/// fail, unless a proxy forwards it; `sentry::test`'s clients use one
+/// (`https://public@sentry.invalid/1`) with an in-memory transport. Such a client's
+/// check-ins go to its own transport, so tests written with sentry's test kit see them.
+#[cfg(feature = "http")]
+fn reachable_over_http(client: &Client) -> bool {
+    let options = client.options();
+    let proxied = options.http_proxy.is_some() || options.https_proxy.is_some();
+    let invalid = client.dsn().is_some_and(|dsn| {
+        let host = dsn.host().trim_end_matches('.').to_ascii_lowercase();
+        host == "invalid" || host.ends_with(".invalid")
+    });
+    proxied || !invalid
 }
 
 /// Whether the client samples transactions, so that an unsampled run's transaction is
