@@ -3,11 +3,12 @@
 //! Jobs come from `#[scheduled]` (collected by the registry) or are built at run time with
 //! [`Job::cron`], [`Job::every`] or [`Job::builder`]; both paths go through the same
 //! validation (see [`crate::job_builder`]).
-use crate::__private::{JobFuture, Overlap, StateCheck};
+use crate::__private::{JobFuture, StateCheck};
 use crate::context::JobContext;
 use crate::state::StateMap;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use sentry_schedule_core::options::Overlap;
 use sentry_schedule_core::Schedule;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -4,12 +4,12 @@
 //! The builder fills the option schema the macro fills (`sentry_schedule_core::options`)
 //! and validates it with the same `validate()`, so an option set accepted by one is
 //! accepted by the other, and a rejected one gets the same problems.
-use crate::__private::{into_job_future, JobOutput, Overlap};
+use crate::__private::{into_job_future, JobOutput};
 use crate::context::JobContext;
 use crate::error::Error;
 use crate::job::{Job, JobStats, MonitorConfig, RunFn, RunPolicy, SourceLocation};
 use crate::state::StateMap;
-use sentry_schedule_core::options::{Given, JobOptions, Problem, Target};
+use sentry_schedule_core::options::{Given, JobOptions, Overlap, Problem, Target};
 use sentry_schedule_core::{slug, Schedule};
 use std::future::Future;
 use std::sync::{Arc, OnceLock};

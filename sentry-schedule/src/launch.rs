@@ -1,7 +1,6 @@
 //! Starting runs: the overlap policy, jitter, the claim with a coordinator, the start tasks
 //! that begin the runs due at one instant ([`drain`]), and the run's own task once it has
 //! to wait; every run is registered in its job's run set and on the scheduler's tracker.
-use crate::__private::Overlap;
 use crate::checkin::Delivery;
 use crate::claim::{self, Coordination, Lease};
 use crate::clock::Clock;
@@ -10,6 +9,7 @@ use crate::job::Job;
 use crate::run::{self, RunCancel, RunOutcome};
 use crate::run_set::RunSet;
 use chrono::{DateTime, Utc};
+use sentry_schedule_core::options::Overlap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -74,7 +74,6 @@ mod startup;
 mod state;
 mod timers;
 
-pub use __private::Overlap;
 pub use checkin::{
     CheckInCounters, CheckInSender, CheckInStats, DroppedCheckIns, DEFAULT_CHECK_IN_QUEUE_CAPACITY,
 };
@@ -86,5 +85,6 @@ pub use job::{Job, JobBuilder, JobStats, MonitorConfig, SourceLocation};
 pub use run::DEFAULT_CANCEL_GRACE;
 pub use run_report::RunReport;
 pub use scheduler::{run_all, Scheduler, SchedulerBuilder, DEFAULT_SHUTDOWN_TIMEOUT};
+pub use sentry_schedule_core::options::Overlap;
 pub use signal::{shutdown_signal, ShutdownSignal};
 pub use state::State;
