@@ -192,7 +192,7 @@ impl Scheduler {
                         return Some(ExitCode::from(USAGE_ERROR));
                     }
                 };
-                crate::shutdown::flush(&self.delivery).await;
+                crate::shutdown::flush(&self.delivery, crate::shutdown::FLUSH_TIMEOUT).await;
                 code
             }
         })

@@ -366,8 +366,22 @@ impl Scheduler {
     /// for the `run <slug>` command ([`crate::cli`]), tests and benchmarks.
     ///
     /// Fails with [`Error::UnknownSlug`] (naming the nearest slugs) when no job has `slug`.
-    /// Its check-ins are queued like those of scheduled runs; the `run <slug>` command flushes
-    /// the queue and the Sentry client before it exits.
+    /// Its check-ins are queued like those of scheduled runs and sent in the background. The
+    /// `run <slug>` command flushes the queue and the Sentry client before it exits; code
+    /// that calls `run_now` itself calls [`flush`](Self::flush) before the process exits.
+    /// A scheduler dropped unflushed keeps sending for at most 5 s on its own thread, then
+    /// counts and logs what is left (`dropped.shutdown` in [`check_ins`](Self::check_ins));
+    /// a process that exits sooner loses it uncounted.
+    ///
+    /// ```no_run
+    /// # async fn app(scheduler: sentry_schedule::Scheduler) -> Result<(), sentry_schedule::Error> {
+    /// let report = scheduler.run_now("nightly-export").await?;
+    /// // Both check-ins sent (or counted and logged as dropped) before going on.
+    /// scheduler.flush(std::time::Duration::from_secs(5)).await;
+    /// println!("{report}");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn run_now(&self, slug: &str) -> Result<RunReport, Error> {
         let Some(job) = self.jobs.iter().find(|j| j.slug() == slug) else {
             return Err(Error::UnknownSlug {
@@ -381,6 +395,17 @@ impl Scheduler {
             Arc::clone(&self.delivery),
         )
         .await)
+    }
+
+    /// Sends the queued check-ins, waiting at most `timeout` (real time), and flushes the
+    /// Sentry client (at most 5 s), side by side; what is still unsent then is counted
+    /// (`dropped.shutdown` in [`check_ins`](Self::check_ins)) and logged at warn level per
+    /// monitor. Returns whether every queued check-in was sent or settled.
+    ///
+    /// [`run`](Self::run) does this itself at shutdown; call it after
+    /// [`run_now`](Self::run_now) from code.
+    pub async fn flush(&self, timeout: std::time::Duration) -> bool {
+        shutdown::flush(&self.delivery, timeout).await
     }
 
     /// Live counts of this scheduler's check-ins: queued, sent, retried, rate limited,

@@ -100,13 +100,14 @@ pub(crate) async fn drain(
             );
         }
     }
-    flush(delivery).await;
+    flush(delivery, FLUSH_TIMEOUT).await;
 }
 
 /// Drains the check-in queue of `delivery` and flushes the Sentry client, side by side,
-/// each within [`FLUSH_TIMEOUT`].
-pub(crate) async fn flush(delivery: &Delivery) {
-    tokio::join!(delivery.flush(FLUSH_TIMEOUT), flush_sentry());
+/// each within `timeout` (the Sentry client within [`FLUSH_TIMEOUT`] at most); whether
+/// every queued check-in was sent or settled.
+pub(crate) async fn flush(delivery: &Delivery, timeout: Duration) -> bool {
+    tokio::join!(delivery.flush(timeout), flush_sentry()).0
 }
 
 /// Flushes the current Sentry client, if any, off the async threads (flush blocks).

@@ -199,14 +199,7 @@ async fn at_capacity_the_oldest_in_progress_check_ins_are_dropped_first() {
         rate_limits: Some("3:monitor:project"),
     });
     let _hub = bind(client(&ingest.dsn(), false));
-    let warnings = Warnings::default();
-    let _logs = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::WARN)
-            .with_ansi(false)
-            .with_writer(warnings.clone())
-            .finish(),
-    );
+    let (warnings, _logs) = Warnings::capture();
     let counters = Arc::new(std::sync::OnceLock::<CheckInCounters>::new());
     let jobs = (0..20).map(|minute| {
         let (ingest, counters) = (ingest.clone(), Arc::clone(&counters));
@@ -302,6 +295,20 @@ async fn at_capacity_the_oldest_in_progress_check_ins_are_dropped_first() {
 struct Warnings(Arc<Mutex<Vec<u8>>>);
 
 impl Warnings {
+    /// Captures this thread's warnings (and those of threads that take its subscriber)
+    /// while the guard lives.
+    fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
+        let warnings = Self::default();
+        let guard = tracing::subscriber::set_default(
+            tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::WARN)
+                .with_ansi(false)
+                .with_writer(warnings.clone())
+                .finish(),
+        );
+        (warnings, guard)
+    }
+
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
     }
@@ -445,4 +452,94 @@ async fn check_ins_go_through_the_clients_http_proxy() {
         .collect();
     assert_eq!(statuses, ["in_progress", "ok"], "{:?}", proxy.errors());
     assert_eq!(counters.snapshot().sent, 2);
+}
+
+/// Whether `counters` reach `done` within [`LIMIT`] (real time: the sender runs on its own
+/// thread).
+async fn counts_reach(
+    counters: &CheckInCounters,
+    done: impl Fn(&CheckInStats) -> bool + Send + 'static,
+) -> bool {
+    let counters = counters.clone();
+    tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + LIMIT;
+        while !done(&counters.snapshot()) {
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
+    })
+    .await
+    .expect("wait")
+}
+
+/// A scheduler with one start-up job `rollup`, built for `run_now` (never `run`).
+fn run_now_scheduler() -> sentry_schedule::Scheduler {
+    let job = Job::builder("rollup", "0 0 * * *")
+        .run(|_ctx: JobContext| async {})
+        .build()
+        .expect("valid job");
+    sentry_schedule::Scheduler::builder()
+        .registered_jobs(false)
+        .clock(sentry_schedule::TestClock::new(
+            START.parse().expect("start"),
+        ))
+        .jobs([job])
+        .build()
+        .expect("valid scheduler")
+}
+
+/// `run_now` from code, then the scheduler dropped without a flush: the sender keeps
+/// draining on its own thread, and both check-ins arrive.
+#[tokio::test(start_paused = true)]
+async fn run_now_from_code_delivers_its_check_ins_after_the_scheduler_is_dropped() {
+    let ingest = Ingest::start(Mode::Accept);
+    let _hub = bind(client(&ingest.dsn(), false));
+    let scheduler = run_now_scheduler();
+    let counters = scheduler.check_ins();
+    scheduler.run_now("rollup").await.expect("known slug");
+    drop(scheduler);
+    let arrived = counts_reach(&counters, |stats| stats.sent >= 2).await;
+    assert!(arrived, "{:?}", counters.snapshot());
+    let statuses: Vec<Value> = ingest
+        .check_ins()
+        .iter()
+        .map(|c| c["status"].clone())
+        .collect();
+    assert_eq!(statuses, ["in_progress", "ok"]);
+    let stats = counters.snapshot();
+    assert_eq!((stats.sent, stats.dropped.total()), (2, 0), "{stats:?}");
+}
+
+/// `run_now`'s check-ins against an endpoint that never answers, the scheduler dropped
+/// unflushed: within the drain bound (5 s, real time) both are counted as dropped and a
+/// warning names the monitor.
+#[tokio::test(start_paused = true)]
+async fn a_scheduler_dropped_with_check_ins_pending_counts_and_names_them() {
+    let ingest = Ingest::start(Mode::Hang);
+    let _hub = bind(client(&ingest.dsn(), false));
+    let (warnings, _logs) = Warnings::capture();
+    let scheduler = run_now_scheduler();
+    let counters = scheduler.check_ins();
+    scheduler.run_now("rollup").await.expect("known slug");
+    drop(scheduler);
+    let counted = counts_reach(&counters, |stats| stats.dropped.shutdown >= 2).await;
+    let stats = counters.snapshot();
+    assert!(counted, "{stats:?}");
+    assert_eq!(
+        (stats.queued, stats.sent, stats.pending),
+        (2, 0, 0),
+        "{stats:?}"
+    );
+    let logged = warnings.text();
+    assert!(
+        logged.contains("in flight") && logged.contains("monitors=rollup"),
+        "{logged}"
+    );
+    assert!(
+        logged.contains("monitor=\"rollup\"") || logged.contains("monitor=rollup"),
+        "{logged}"
+    );
 }

@@ -5,9 +5,9 @@ use std::sync::Arc;
 /// What became of a scheduler's check-ins so far: read with
 /// [`CheckInCounters::snapshot`], from [`Scheduler::check_ins`](crate::Scheduler::check_ins).
 ///
-/// Every check-in the scheduler built is counted exactly once in `queued` or
-/// `to_transport`; each queued one ends up in `sent` or in one of the `dropped` reasons, or
-/// is still `pending`.
+/// Every check-in the scheduler built is counted exactly once in `queued`, `to_transport`
+/// or `dropped.unbuildable`; each queued one ends up in `sent` or in one of the other
+/// `dropped` reasons, or is still `pending`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CheckInStats {
@@ -42,14 +42,19 @@ pub struct DroppedCheckIns {
     pub failed: u64,
     /// Sentry refused the check-in (a `4xx` other than `429`): sending it again cannot help.
     pub rejected: u64,
-    /// Still unsent when the shutdown's flush bound passed.
+    /// Still unsent when a flush bound passed: the shutdown's, [`Scheduler::flush`]'s, or
+    /// the bounded drain after the scheduler was dropped.
+    ///
+    /// [`Scheduler::flush`]: crate::Scheduler::flush
     pub shutdown: u64,
+    /// Never queued nor handed to the client's transport: its envelope could not be built.
+    pub unbuildable: u64,
 }
 
 impl DroppedCheckIns {
     /// All dropped check-ins.
     pub fn total(&self) -> u64 {
-        self.queue_full + self.failed + self.rejected + self.shutdown
+        self.queue_full + self.failed + self.rejected + self.shutdown + self.unbuildable
     }
 }
 
@@ -70,6 +75,7 @@ struct Counts {
     failed: AtomicU64,
     rejected: AtomicU64,
     shutdown: AtomicU64,
+    unbuildable: AtomicU64,
     to_transport: AtomicU64,
 }
 
@@ -85,6 +91,7 @@ pub(crate) enum Count {
     Failed,
     Rejected,
     Shutdown,
+    Unbuildable,
     ToTransport,
 }
 
@@ -98,6 +105,7 @@ impl CheckInCounters {
             failed: load(&c.failed),
             rejected: load(&c.rejected),
             shutdown: load(&c.shutdown),
+            unbuildable: load(&c.unbuildable),
         };
         let queued = load(&c.queued);
         let sent = load(&c.sent);
@@ -107,7 +115,8 @@ impl CheckInCounters {
             retried: load(&c.retried),
             rate_limited: load(&c.rate_limited),
             dropped,
-            pending: queued.saturating_sub(sent + dropped.total()),
+            // Unbuildable check-ins were never queued.
+            pending: queued.saturating_sub(sent + dropped.total() - dropped.unbuildable),
             to_transport: load(&c.to_transport),
         }
     }
@@ -123,6 +132,7 @@ impl CheckInCounters {
             Count::Failed => &c.failed,
             Count::Rejected => &c.rejected,
             Count::Shutdown => &c.shutdown,
+            Count::Unbuildable => &c.unbuildable,
             Count::ToTransport => &c.to_transport,
         };
         counter.fetch_add(n, Ordering::Relaxed);
@@ -141,9 +151,10 @@ mod tests {
         counters.add(Count::QueueFull, 1);
         counters.add(Count::Failed, 2);
         counters.add(Count::Retried, 7);
+        counters.add(Count::Unbuildable, 1);
         let stats = counters.snapshot();
         assert_eq!(stats.pending, 3);
-        assert_eq!(stats.dropped.total(), 3);
+        assert_eq!(stats.dropped.total(), 4);
         assert_eq!(stats.retried, 7);
         assert_eq!(counters.clone().snapshot(), stats);
     }

@@ -111,48 +111,62 @@ impl Delivery {
                 self.counters.add(Count::ToTransport, 1);
                 client.send_envelope(envelope);
             }
-            Err(error) => tracing::error!(
-                monitor = check_in.monitor_slug,
-                status = check_in.status.as_str(),
-                %error,
-                "sentry-schedule could not build the check-in envelope"
-            ),
+            Err(error) => {
+                self.counters.add(Count::Unbuildable, 1);
+                tracing::error!(
+                    monitor = check_in.monitor_slug,
+                    status = check_in.status.as_str(),
+                    %error,
+                    "sentry-schedule could not build the check-in envelope; dropped"
+                );
+            }
         }
     }
 
     /// Sends what is queued, waiting at most `timeout` (real time, on a thread of its own:
     /// the blocking pool is the application's and may be taken); what is left then is
-    /// counted and logged at warn level.
-    pub(crate) async fn flush(&self, timeout: Duration) {
+    /// counted (`dropped.shutdown`) and logged at warn level. Returns whether everything
+    /// queued was sent or settled.
+    pub(crate) async fn flush(&self, timeout: Duration) -> bool {
         #[cfg(feature = "http")]
         if let Some(sender) = self.sender.clone() {
             let (done, flushed) = tokio::sync::oneshot::channel();
+            let flusher = sender.clone();
             let spawned = std::thread::Builder::new()
                 .name("sentry-schedule-check-in-flush".into())
                 .spawn(move || {
                     // The receiver is gone only if the flush's caller was dropped.
-                    let _ = done.send(sender.flush(timeout));
+                    let _ = done.send(flusher.flush(timeout));
                 });
-            match spawned {
-                Ok(_) => {
-                    let _ = flushed.await;
+            return match spawned {
+                // A thread that died before answering drained nothing that is known.
+                Ok(_) => flushed.await.unwrap_or(false),
+                Err(e) => {
+                    tracing::warn!(
+                        error = %e,
+                        "could not start a thread to flush the check-in queue; what is queued is dropped"
+                    );
+                    // Without waiting: counts and logs what is left.
+                    sender.flush(Duration::ZERO)
                 }
-                Err(e) => tracing::warn!(
-                    error = %e,
-                    "could not start a thread to flush the check-in queue; unsent check-ins stay uncounted"
-                ),
-            }
+            };
         }
         #[cfg(not(feature = "http"))]
         let _ = timeout;
+        true
     }
 }
 
+/// Dropped without a flush (a cancelled [`Scheduler::run`](crate::Scheduler::run) future,
+/// a scheduler used only for [`Scheduler::run_now`](crate::Scheduler::run_now)), the sender
+/// keeps sending what is queued for at most [`FLUSH_TIMEOUT`](crate::shutdown::FLUSH_TIMEOUT)
+/// on its own thread, then counts and logs what is left, per monitor. A process that exits
+/// sooner loses it uncounted: call [`Scheduler::flush`](crate::Scheduler::flush) first.
 impl Drop for Delivery {
     fn drop(&mut self) {
         #[cfg(feature = "http")]
         if let Some(sender) = &self.sender {
-            sender.close();
+            sender.close_after(crate::shutdown::FLUSH_TIMEOUT);
         }
     }
 }

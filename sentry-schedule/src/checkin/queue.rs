@@ -4,7 +4,7 @@
 use super::payload::CheckInStatus;
 use crate::run::HexId;
 use sentry::Client;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 /// One check-in waiting to be sent, or in flight.
@@ -49,7 +49,9 @@ pub(crate) struct Queue {
     waiting: VecDeque<Entry>,
     /// Runs whose `in_progress` is in flight: their final check-in waits.
     starts_in_flight: HashSet<HexId>,
-    in_flight: usize,
+    /// The slugs of the check-ins in flight, by arrival order (for the warnings of a flush
+    /// that gives up on them).
+    in_flight: HashMap<u64, Arc<str>>,
     capacity: usize,
     next_seq: u64,
 }
@@ -60,7 +62,7 @@ impl Queue {
         Self {
             waiting: VecDeque::new(),
             starts_in_flight: HashSet::new(),
-            in_flight: 0,
+            in_flight: HashMap::new(),
             capacity: capacity.max(1),
             next_seq: 0,
         }
@@ -68,7 +70,7 @@ impl Queue {
 
     /// Waiting plus in flight.
     pub(crate) fn len(&self) -> usize {
-        self.waiting.len() + self.in_flight
+        self.waiting.len() + self.in_flight.len()
     }
 
     /// Adds `entry`; at capacity, returns the check-in dropped to make room (or `entry`
@@ -111,13 +113,13 @@ impl Queue {
         if entry.status == CheckInStatus::InProgress {
             self.starts_in_flight.insert(entry.run);
         }
-        self.in_flight += 1;
+        self.in_flight.insert(entry.seq, Arc::clone(&entry.slug));
         Some(entry)
     }
 
     /// An in-flight check-in is done (sent or dropped).
     pub(crate) fn finish(&mut self, entry: &Entry) {
-        self.in_flight = self.in_flight.saturating_sub(1);
+        self.in_flight.remove(&entry.seq);
         if entry.status == CheckInStatus::InProgress {
             self.starts_in_flight.remove(&entry.run);
         }
@@ -138,8 +140,19 @@ impl Queue {
     }
 
     /// How many are in flight.
+    #[cfg(test)]
     pub(crate) fn in_flight(&self) -> usize {
-        self.in_flight
+        self.in_flight.len()
+    }
+
+    /// The slugs of the check-ins in flight, in arrival order.
+    pub(crate) fn in_flight_slugs(&self) -> Vec<Arc<str>> {
+        let mut slugs: Vec<(&u64, &Arc<str>)> = self.in_flight.iter().collect();
+        slugs.sort_by_key(|(seq, _)| **seq);
+        slugs
+            .into_iter()
+            .map(|(_, slug)| Arc::clone(slug))
+            .collect()
     }
 }
 

@@ -142,10 +142,16 @@ impl Sender {
                 .0;
         }
         let waiting = state.queue.take_waiting();
-        let in_flight = state.queue.in_flight() - state.abandoned;
-        state.abandoned += in_flight;
+        let abandoned_before = state.abandoned;
+        let in_flight: Vec<Arc<str>> = state
+            .queue
+            .in_flight_slugs()
+            .into_iter()
+            .skip(abandoned_before)
+            .collect();
+        state.abandoned += in_flight.len();
         drop(state);
-        let left = waiting.len() + in_flight;
+        let left = waiting.len() + in_flight.len();
         if left == 0 {
             return true;
         }
@@ -158,23 +164,71 @@ impl Sender {
             tracing::warn!(
                 monitor,
                 unsent,
-                "check-ins not sent within the shutdown's flush bound; dropped"
+                "check-ins not sent within the flush bound; dropped"
             );
         }
-        if in_flight > 0 {
+        if !in_flight.is_empty() {
             tracing::warn!(
-                in_flight,
-                "check-ins still in flight at the end of the shutdown's flush bound; counted as dropped"
+                in_flight = in_flight.len(),
+                monitors = %slug_list(&in_flight),
+                "check-ins still in flight at the end of the flush bound; counted as dropped"
             );
         }
         false
     }
 
+    /// Ends the sender thread once what is queued was sent, or after `bound` (real time):
+    /// what is left then is counted and logged as by [`flush`](Self::flush). Returns at
+    /// once; the draining happens on a thread of its own (if that thread cannot start, what
+    /// is queued is counted and logged now).
+    pub(crate) fn close_after(&self, bound: Duration) {
+        let sender = self.clone();
+        // Its warnings go where the scheduler's went (the subscriber where it was dropped).
+        let logs = tracing::dispatcher::get_default(|logs| logs.clone());
+        let spawned = std::thread::Builder::new()
+            .name("sentry-schedule-check-in-drain".into())
+            .spawn(move || {
+                tracing::dispatcher::with_default(&logs, || {
+                    sender.flush(bound);
+                    sender.close();
+                });
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "could not start a thread to drain the check-in queue");
+            self.flush(Duration::ZERO);
+            self.close();
+        }
+    }
+
     /// Ends the sender thread (check-ins still queued stay unsent).
-    pub(crate) fn close(&self) {
+    fn close(&self) {
         self.shared.lock().closed = true;
         self.shared.wake.notify_one();
     }
+}
+
+/// How many slugs a warning lists at most.
+const LISTED_SLUGS: usize = 10;
+
+/// `a, b, c` for the first [`LISTED_SLUGS`] of `slugs` (each once, in order), then
+/// `and N more` when there are more.
+fn slug_list(slugs: &[Arc<str>]) -> String {
+    let mut distinct: Vec<&str> = Vec::new();
+    for slug in slugs {
+        if !distinct.contains(&&**slug) {
+            distinct.push(slug);
+        }
+    }
+    let mut list = distinct
+        .iter()
+        .take(LISTED_SLUGS)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if distinct.len() > LISTED_SLUGS {
+        list.push_str(&format!(" and {} more", distinct.len() - LISTED_SLUGS));
+    }
+    list
 }
 
 /// A client's endpoint, or why it has none.
@@ -336,6 +390,18 @@ fn settle(shared: &Shared, pause: &mut Pause, mut entry: Entry, answer: Answer, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slug_lists_name_ten_monitors_then_the_count() {
+        let slugs = |names: &[&str]| names.iter().map(|n| Arc::from(*n)).collect::<Vec<_>>();
+        assert_eq!(slug_list(&slugs(&["a", "b", "a"])), "a, b");
+        let many: Vec<String> = (0..13).map(|n| format!("job-{n:02}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(
+            slug_list(&slugs(&many)),
+            "job-00, job-01, job-02, job-03, job-04, job-05, job-06, job-07, job-08, job-09 and 3 more"
+        );
+    }
 
     #[test]
     fn backoff_doubles_up_to_a_minute() {
