@@ -34,7 +34,7 @@ async fn refresh_exchange_rates() -> anyhow::Result<()> {
 )]
 async fn send_sales_report() -> Result<(), std::io::Error> {
     static RUNS: AtomicU32 = AtomicU32::new(0);
-    if RUNS.fetch_add(1, Ordering::Relaxed) % 2 == 0 {
+    if RUNS.fetch_add(1, Ordering::Relaxed).is_multiple_of(2) {
         return Err(std::io::Error::other("SMTP server refused the connection"));
     }
     println!("send_sales_report: sent");

@@ -50,12 +50,12 @@ impl Interval {
     /// `(value, Sentry unit)` with the largest unit dividing the period, when the period
     /// is a whole number of minutes.
     pub(crate) fn sentry_unit(self) -> Option<(u64, &'static str)> {
-        if self.secs < 60 || self.secs % 60 != 0 {
+        if self.secs < 60 || !self.secs.is_multiple_of(60) {
             return None;
         }
         [(86_400, "day"), (3_600, "hour"), (60, "minute")]
             .into_iter()
-            .find(|(unit, _)| self.secs % unit == 0)
+            .find(|(unit, _)| self.secs.is_multiple_of(*unit))
             .map(|(unit, name)| (self.secs / unit, name))
     }
 
@@ -63,7 +63,7 @@ impl Interval {
     pub(crate) fn display_text(self) -> String {
         let (unit, suffix) = UNITS
             .into_iter()
-            .find(|(unit, _)| self.secs % unit == 0)
+            .find(|(unit, _)| self.secs.is_multiple_of(*unit))
             .unwrap_or((1, "s"));
         format!("{}{suffix}", self.secs / unit)
     }
