@@ -180,6 +180,11 @@ impl Schedule {
     /// What Sentry's monitor config receives, or why Sentry cannot monitor this
     /// schedule (intervals shorter than a minute or not a whole number of minutes).
     ///
+    /// Sentry's interval units are `year`, `month`, `week`, `day`, `hour` and `minute`, with a
+    /// positive integer count (getsentry/sentry `src/sentry/monitors/validators.py`,
+    /// `INTERVAL_NAMES`; `src/sentry/monitors/types.py`, `IntervalUnit`): nothing shorter
+    /// than a minute, no fraction of one.
+    ///
     /// Crontabs are sent as five concrete fields: nicknames expanded as Sentry's server
     /// expands them, `H` placed (with the empty seed if not resolved yet), field text
     /// otherwise as written (uppercased), so the star rule reads the same on both sides.

@@ -7,7 +7,7 @@
 //! with Django's `django.utils.text.slugify`: NFKD, ASCII only, lowercase, drop what is not
 //! a letter, digit, `_`, `-` or space, collapse runs of `-` and spaces into one `-`, strip
 //! `-` and `_` at both ends). [`sentry_slug`] is that normalisation, proven equal to
-//! Django's by the differential test `tests/slugify_differential.rs`.
+//! Django's by the differential test `tests/sentry_differential.rs`.
 //!
 //! A slug is in *normal form* when Sentry keeps it unchanged: `sentry_slug(s) == s`.
 //! Explicit slugs must already be in normal form ([`validate_slug`] suggests the normal

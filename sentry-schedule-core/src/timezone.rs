@@ -4,6 +4,11 @@ use chrono_tz::{Tz, TZ_VARIANTS};
 /// Parses an IANA time zone name (exact spelling, as Sentry requires); on a typo the
 /// error suggests the closest names.
 ///
+/// Sentry's rule: getsentry/sentry `src/sentry/monitors/validators.py`,
+/// `ConfigValidator.timezone = ChoiceField(choices=sorted(AVAILABLE_TIMEZONES))`, with
+/// `AVAILABLE_TIMEZONES` from `src/sentry/utils/dates.py` (`zoneinfo.available_timezones()`
+/// minus `Factory`); the differential test `tests/sentry_differential.rs` compares the lists.
+///
 /// ```
 /// use sentry_schedule_core::timezone::parse_timezone;
 /// assert_eq!(parse_timezone("Europe/Vienna"), Ok(chrono_tz::Europe::Vienna));
