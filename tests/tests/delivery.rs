@@ -363,11 +363,7 @@ async fn check_ins_of_a_test_transport(
         .dsn("https://public@sentry.invalid/1")
         .transport(transport.clone());
     let _hub = bind(Arc::new(sentry::Client::from(options)));
-    let job = Job::builder("rollup", "0 0 * * *")
-        .run_at_startup(true)
-        .run(|_ctx: JobContext| async {})
-        .build()
-        .expect("valid job");
+    let job = startup_rollup();
 
     let (_, counters) =
         run_scheduler_with(START, Duration::from_secs(10), vec![job], configure).await;
@@ -400,11 +396,7 @@ async fn check_ins_of_a_test_transport(
 async fn what_the_shutdown_flush_cannot_send_is_counted() {
     let ingest = Ingest::start(Mode::Hang);
     let _hub = bind(client(&ingest.dsn(), false));
-    let job = Job::builder("rollup", "0 0 * * *")
-        .run_at_startup(true)
-        .run(|_ctx: JobContext| async {})
-        .build()
-        .expect("valid job");
+    let job = startup_rollup();
 
     let real = std::time::Instant::now();
     let (_, counters) =
@@ -436,11 +428,7 @@ async fn check_ins_go_through_the_clients_http_proxy() {
         false,
         |options| options.http_proxy(proxy.url()),
     ));
-    let job = Job::builder("rollup", "0 0 * * *")
-        .run_at_startup(true)
-        .run(|_ctx: JobContext| async {})
-        .build()
-        .expect("valid job");
+    let job = startup_rollup();
 
     let (_, counters) =
         run_scheduler_with(START, Duration::from_secs(10), vec![job], |builder| builder).await;
@@ -542,4 +530,13 @@ async fn a_scheduler_dropped_with_check_ins_pending_counts_and_names_them() {
         logged.contains("monitor=\"rollup\"") || logged.contains("monitor=rollup"),
         "{logged}"
     );
+}
+
+/// One monitored job, `rollup`, that runs once at start-up and succeeds: two check-ins.
+fn startup_rollup() -> Job {
+    Job::builder("rollup", "0 0 * * *")
+        .run_at_startup(true)
+        .run(|_ctx: JobContext| async {})
+        .build()
+        .expect("valid job")
 }
