@@ -242,6 +242,24 @@ impl Coordinator for InProcess {
         Box::pin(async move { Ok(self.finish_now(token, outcome)) })
     }
 
+    fn expired_claims<'a>(
+        &'a self,
+        slugs: &'a [&'a str],
+        since: DateTime<Utc>,
+    ) -> CoordinatorFuture<'a, Vec<(String, DateTime<Utc>)>> {
+        Box::pin(async move {
+            let now = self.clock.now();
+            let jobs = self.jobs();
+            Ok(slugs
+                .iter()
+                .filter_map(|slug| jobs.get(*slug))
+                .flat_map(|ticks| ticks.range(since..).map(|(_, record)| record))
+                .filter(|record| record.finished_at.is_none() && record.lease_until < now)
+                .map(|record| (record.slug.clone(), record.tick))
+                .collect())
+        })
+    }
+
     fn has_claim<'a>(&'a self, slug: &'a str, tick: DateTime<Utc>) -> CoordinatorFuture<'a, bool> {
         Box::pin(async move {
             Ok(self
@@ -369,6 +387,54 @@ mod tests {
             c.take_over("job", tick(1), LEASE).await.unwrap(),
             Claim::Lost(_)
         ));
+    }
+
+    #[tokio::test]
+    async fn batches_answer_per_item_in_order() {
+        let (clock, c) = setup();
+        let Claim::Won(first) = c.claim("a", tick(1), LEASE).await.unwrap() else {
+            panic!()
+        };
+        let ticks = [("b", tick(1)), ("a", tick(1)), ("a", tick(2))];
+        let claims = c.claim_many(&ticks, LEASE).await.unwrap();
+        assert!(matches!(claims[0], Claim::Won(_)));
+        assert!(matches!(claims[1], Claim::Lost(_)));
+        assert!(matches!(claims[2], Claim::Won(_)));
+        let [Claim::Won(b1), _, Claim::Won(a2)] = &claims[..] else {
+            panic!()
+        };
+        assert_eq!((b1.slug.as_str(), b1.tick), ("b", tick(1)));
+        assert_eq!((a2.slug.as_str(), a2.tick), ("a", tick(2)));
+        let mut stale = first.clone();
+        stale.token = new_token();
+        let tokens = [first.clone(), stale.clone(), a2.clone()];
+        assert_eq!(
+            c.renew_many(&tokens, LEASE).await.unwrap(),
+            [true, false, true]
+        );
+        let outcome = RunOutcome::new(RunStatus::Ok, Duration::from_secs(1));
+        let runs = [(stale, outcome.clone()), (first, outcome.clone())];
+        assert_eq!(c.finish_many(&runs).await.unwrap(), [false, true]);
+        assert_eq!(c.finish_many(&runs).await.unwrap(), [false, false]);
+        // b1 and a2 stay unfinished: expired once their lease has passed, not before.
+        clock.advance(29);
+        assert!(c
+            .expired_claims(&["a", "b"], tick(0))
+            .await
+            .unwrap()
+            .is_empty());
+        clock.advance(2);
+        let mut expired = c.expired_claims(&["a", "b", "c"], tick(0)).await.unwrap();
+        expired.sort();
+        assert_eq!(
+            expired,
+            [("a".to_owned(), tick(2)), ("b".to_owned(), tick(1))]
+        );
+        assert_eq!(
+            c.expired_claims(&["a", "b"], tick(2)).await.unwrap(),
+            [("a".to_owned(), tick(2))]
+        );
+        assert!(c.expired_claims(&["b"], tick(2)).await.unwrap().is_empty());
     }
 
     #[tokio::test]

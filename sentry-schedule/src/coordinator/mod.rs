@@ -79,13 +79,17 @@ pub type CoordinatorFuture<'a, T> =
 /// short enough for a crashed one to be taken over quickly.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 
+/// How many of each job's newest claims the default [`Coordinator::expired_claims`] reads.
+pub const EXPIRED_SCAN: usize = 16;
+
 /// How long finished claims are kept as history when no retention is configured.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
 /// A backend that decides which replica runs each tick. See the [module docs](self).
 ///
 /// Implementations must use one clock for every replica (the backend's) and must make
-/// `claim` and `take_over` atomic: among concurrent callers at most one gets [`Claim::Won`].
+/// `claim`, `take_over` and each tick of `claim_many` atomic: among concurrent callers at most
+/// one gets [`Claim::Won`] for a tick.
 pub trait Coordinator: Send + Sync + 'static {
     /// A name of this replica, recorded as the owner of the claims it wins.
     fn replica_id(&self) -> &str;
@@ -130,6 +134,102 @@ pub trait Coordinator: Send + Sync + 'static {
         token: &'a ClaimToken,
         outcome: &'a RunOutcome,
     ) -> CoordinatorFuture<'a, bool>;
+
+    /// Claims every tick of `ticks` (`(slug, tick)` pairs, distinct) for `lease`: one answer
+    /// per tick, in the order of `ticks`, each as [`Coordinator::claim`] would give it.
+    ///
+    /// The scheduler calls it once per instant with every job due then, so backends should
+    /// answer in one round trip whatever the number of ticks (the PostgreSQL and Redis
+    /// backends do). The default claims one tick after the other. On `Err` no tick counts as
+    /// won; a tick the backend recorded as claimed before the error (possible only when the
+    /// backend does not claim the batch atomically, as the default) is taken over by
+    /// [`Coordinator::expired_claims`]' sweep once its lease has expired.
+    fn claim_many<'a>(
+        &'a self,
+        ticks: &'a [(&'a str, DateTime<Utc>)],
+        lease: Duration,
+    ) -> CoordinatorFuture<'a, Vec<Claim>> {
+        Box::pin(async move {
+            let mut claims = Vec::with_capacity(ticks.len());
+            for (slug, tick) in ticks {
+                claims.push(self.claim(slug, *tick, lease).await?);
+            }
+            Ok(claims)
+        })
+    }
+
+    /// Extends the leases of all `tokens` to `now + lease`: one answer per token, in order,
+    /// each as [`Coordinator::renew`] would give it (`false`: no longer ours).
+    ///
+    /// One renewal task per replica calls it with every claim it holds, once per renewal
+    /// period; backends should answer in one round trip. The default renews one by one.
+    fn renew_many<'a>(
+        &'a self,
+        tokens: &'a [ClaimToken],
+        lease: Duration,
+    ) -> CoordinatorFuture<'a, Vec<bool>> {
+        Box::pin(async move {
+            let mut renewed = Vec::with_capacity(tokens.len());
+            for token in tokens {
+                renewed.push(self.renew(token, lease).await?);
+            }
+            Ok(renewed)
+        })
+    }
+
+    /// Records the end of several runs: one answer per run, in order, each as
+    /// [`Coordinator::finish`] would give it (`false`: no longer ours, nothing recorded).
+    ///
+    /// Outcomes are written in batches; backends should answer in one round trip. The default
+    /// finishes one by one. On `Err` the caller retries the whole batch: finishing a claim
+    /// twice with the same token records it once and answers `false` the second time.
+    fn finish_many<'a>(
+        &'a self,
+        runs: &'a [(ClaimToken, RunOutcome)],
+    ) -> CoordinatorFuture<'a, Vec<bool>> {
+        Box::pin(async move {
+            let mut finished = Vec::with_capacity(runs.len());
+            for (token, outcome) in runs {
+                finished.push(self.finish(token, outcome).await?);
+            }
+            Ok(finished)
+        })
+    }
+
+    /// The unfinished claims of `slugs` whose lease has expired (their holder died or
+    /// stalled), with a tick at or after `since`, as `(slug, tick)` in no particular order:
+    /// what a replica's take-over sweep passes to [`Coordinator::take_over`].
+    ///
+    /// Expiry is judged on the backend's clock; backends should answer in one round trip
+    /// whatever the number of slugs. `since` bounds the answer: a claim abandoned long ago
+    /// (say, by a whole fleet stopped yesterday) is not run late by the sweep, catch-up decides
+    /// about it.
+    ///
+    /// The default reads the newest [`EXPIRED_SCAN`] claims of each slug's
+    /// [`history`](Coordinator::history) and compares their lease with this replica's clock.
+    /// A skewed clock only makes the sweep early or late, never a run twice:
+    /// [`Coordinator::take_over`] checks expiry again, atomically, on the backend.
+    fn expired_claims<'a>(
+        &'a self,
+        slugs: &'a [&'a str],
+        since: DateTime<Utc>,
+    ) -> CoordinatorFuture<'a, Vec<(String, DateTime<Utc>)>> {
+        Box::pin(async move {
+            let now = Utc::now();
+            let mut expired = Vec::new();
+            for slug in slugs {
+                for record in self.history(slug, EXPIRED_SCAN).await? {
+                    if record.tick >= since
+                        && record.finished_at.is_none()
+                        && record.lease_until < now
+                    {
+                        expired.push((record.slug, record.tick));
+                    }
+                }
+            }
+            Ok(expired)
+        })
+    }
 
     /// Whether a claim exists for `(slug, tick)`, finished or not.
     fn has_claim<'a>(&'a self, slug: &'a str, tick: DateTime<Utc>) -> CoordinatorFuture<'a, bool>;
@@ -183,6 +283,33 @@ impl<C: Coordinator + ?Sized> Coordinator for Arc<C> {
         outcome: &'a RunOutcome,
     ) -> CoordinatorFuture<'a, bool> {
         (**self).finish(token, outcome)
+    }
+    fn claim_many<'a>(
+        &'a self,
+        ticks: &'a [(&'a str, DateTime<Utc>)],
+        lease: Duration,
+    ) -> CoordinatorFuture<'a, Vec<Claim>> {
+        (**self).claim_many(ticks, lease)
+    }
+    fn renew_many<'a>(
+        &'a self,
+        tokens: &'a [ClaimToken],
+        lease: Duration,
+    ) -> CoordinatorFuture<'a, Vec<bool>> {
+        (**self).renew_many(tokens, lease)
+    }
+    fn finish_many<'a>(
+        &'a self,
+        runs: &'a [(ClaimToken, RunOutcome)],
+    ) -> CoordinatorFuture<'a, Vec<bool>> {
+        (**self).finish_many(runs)
+    }
+    fn expired_claims<'a>(
+        &'a self,
+        slugs: &'a [&'a str],
+        since: DateTime<Utc>,
+    ) -> CoordinatorFuture<'a, Vec<(String, DateTime<Utc>)>> {
+        (**self).expired_claims(slugs, since)
     }
     fn has_claim<'a>(&'a self, slug: &'a str, tick: DateTime<Utc>) -> CoordinatorFuture<'a, bool> {
         (**self).has_claim(slug, tick)
