@@ -8,6 +8,7 @@ mod cron;
 pub mod duration;
 pub mod environment;
 mod error;
+pub mod forecast;
 pub mod hash;
 mod interval;
 pub mod limits;

@@ -235,6 +235,14 @@ impl Schedule {
         }
     }
 
+    /// The compiled crontab fields (`None` for intervals), for the forecast's DST analysis.
+    pub(crate) fn cron_fields(&self) -> Option<crate::cron::Fields> {
+        match &self.kind {
+            Kind::Cron(expr) => Some(expr.fields()),
+            Kind::Interval(_) => None,
+        }
+    }
+
     /// Whether this is a crontab (as opposed to an interval).
     pub fn is_cron(&self) -> bool {
         matches!(self.kind, Kind::Cron(_))

@@ -329,6 +329,20 @@ impl Fields {
             .is_some_and(|bits| idx < 8 && u32::from(*bits) & (1 << idx) != 0)
     }
 
+    /// Whether the wall-clock minute `wall` matches all five fields (seconds ignored).
+    pub(crate) fn matches_wall(&self, wall: chrono::NaiveDateTime) -> bool {
+        use chrono::Timelike;
+        self.months().has(wall.month())
+            && self.hours().has(wall.hour())
+            && self.minutes().has(wall.minute())
+            && self.match_day(DayInfo::of(wall.date()))
+    }
+
+    /// Whether every hour of the day is selected (the hour field matches all of 0-23).
+    pub(crate) fn every_hour(&self) -> bool {
+        self.hours & 0x00FF_FFFF == 0x00FF_FFFF
+    }
+
     pub(crate) fn match_day(&self, d: DayInfo) -> bool {
         if self.has_flag(DAY_AND) {
             self.match_dom(d) && self.match_dow(d)

@@ -11,7 +11,8 @@ mod next;
 mod parse;
 
 use crate::error::ScheduleError;
-use fields::{FieldKind, Fields};
+use fields::FieldKind;
+pub(crate) use fields::Fields;
 pub(crate) use next::Cursor;
 
 /// Nicknames Sentry's server translates before handing the expression to cronsim.
