@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 /// The scheduler being measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Contender {
+pub(crate) enum Contender {
     /// sentry-schedule.
     Ours,
     /// tokio-cron-scheduler.
@@ -24,7 +24,7 @@ pub enum Contender {
 
 /// What a child measures.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum Spec {
+pub(crate) enum Spec {
     /// `jobs` jobs due together every `period_secs`; `ticks` ticks are measured.
     Lag {
         /// Scheduler.
@@ -61,7 +61,7 @@ pub enum Spec {
 
 /// What a child found.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Fire lag and lost runs.
     Lag(LagReport),
     /// Idle CPU and memory.
@@ -83,7 +83,7 @@ const CHILD_DEADLINE: Duration = Duration::from_secs(300);
 
 /// This binary started as `bench <subcommand> '<json>'`, and a thread reading all it
 /// prints on stdout (its stderr is ours).
-pub fn start(
+pub(crate) fn start(
     subcommand: &str,
     json: &str,
 ) -> anyhow::Result<(Child, JoinHandle<std::io::Result<String>>)> {
@@ -105,7 +105,7 @@ pub fn start(
 }
 
 /// Runs `spec` in a child process and returns its outcome.
-pub fn spawn(spec: &Spec) -> anyhow::Result<Outcome> {
+pub(crate) fn spawn(spec: &Spec) -> anyhow::Result<Outcome> {
     let json = serde_json::to_string(spec)?;
     let (mut child, reader) = start("child", &json)?;
     let started = Instant::now();
@@ -136,7 +136,7 @@ pub fn spawn(spec: &Spec) -> anyhow::Result<Outcome> {
 }
 
 /// Entry point of `bench child '<spec>'`.
-pub fn main(args: &[String]) -> anyhow::Result<()> {
+pub(crate) fn main(args: &[String]) -> anyhow::Result<()> {
     let [json] = args else {
         bail!("usage: bench child '<spec as JSON>'");
     };
@@ -218,7 +218,7 @@ async fn sleep_until_wall(target: i64) {
 }
 
 /// Either scheduler, built with its jobs but not started.
-pub enum Prepared {
+pub(crate) enum Prepared {
     /// sentry-schedule.
     Ours(ours::Prepared),
     /// tokio-cron-scheduler.
@@ -227,7 +227,7 @@ pub enum Prepared {
 
 impl Prepared {
     /// `jobs` jobs due daily at `hour`:00 UTC.
-    pub async fn daily(contender: Contender, jobs: u32, hour: u32) -> anyhow::Result<Self> {
+    pub(crate) async fn daily(contender: Contender, jobs: u32, hour: u32) -> anyhow::Result<Self> {
         Ok(match contender {
             Contender::Ours => Self::Ours(ours::prepare_daily(jobs, hour).await?),
             Contender::Tcs => Self::Tcs(tcs::prepare_daily(jobs, hour).await?),
@@ -235,7 +235,7 @@ impl Prepared {
     }
 
     /// Starts it.
-    pub async fn launch(self) -> anyhow::Result<Running> {
+    pub(crate) async fn launch(self) -> anyhow::Result<Running> {
         Ok(match self {
             Self::Ours(prepared) => Running::Ours(prepared.launch()),
             Self::Tcs(prepared) => Running::Tcs(prepared.launch().await?),
@@ -244,7 +244,7 @@ impl Prepared {
 }
 
 /// Either scheduler, started.
-pub enum Running {
+pub(crate) enum Running {
     /// sentry-schedule.
     Ours(ours::Running),
     /// tokio-cron-scheduler.
@@ -253,7 +253,7 @@ pub enum Running {
 
 impl Running {
     /// Starts `jobs` jobs due together every `period_secs` seconds.
-    pub async fn every(
+    pub(crate) async fn every(
         contender: Contender,
         jobs: u32,
         period_secs: u32,
@@ -266,7 +266,7 @@ impl Running {
     }
 
     /// Stops it.
-    pub async fn stop(self) -> anyhow::Result<()> {
+    pub(crate) async fn stop(self) -> anyhow::Result<()> {
         match self {
             Self::Ours(running) => running.stop().await,
             Self::Tcs(running) => running.stop().await,

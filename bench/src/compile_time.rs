@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 const REBUILDS: usize = 3;
 
 /// Entry point of `bench compile-time [--fns N]`.
-pub fn main(args: &[String]) -> anyhow::Result<()> {
+pub(crate) fn main(args: &[String]) -> anyhow::Result<()> {
     let fns = match args {
         [] => 500,
         [flag, n] if flag == "--fns" => n

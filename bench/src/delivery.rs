@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 /// Which path the check-ins take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Path {
+pub(crate) enum Path {
     /// The scheduler's own queue and HTTP sender (the default).
     Ours,
     /// Each check-in handed to sentry's HTTP transport (`CheckInSender::ClientTransport`).
@@ -20,7 +20,7 @@ pub enum Path {
 
 /// What one burst found.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DeliveryReport {
+pub(crate) struct DeliveryReport {
     /// Monitored jobs due together.
     pub jobs: u32,
     /// Check-ins the runs produced (two per run).
@@ -41,7 +41,7 @@ pub struct DeliveryReport {
 
 impl DeliveryReport {
     /// Check-ins delivered per second of sending.
-    pub fn per_second(&self) -> f64 {
+    pub(crate) fn per_second(&self) -> f64 {
         self.delivered as f64 / (self.sending_ms / 1_000.0).max(1e-3)
     }
 
@@ -55,7 +55,7 @@ impl DeliveryReport {
 const QUIET: Duration = Duration::from_secs(3);
 
 /// Runs one burst (in a child process: `sentry::init` binds the process's main hub).
-pub async fn measure(path: Path, jobs: u32) -> anyhow::Result<DeliveryReport> {
+pub(crate) async fn measure(path: Path, jobs: u32) -> anyhow::Result<DeliveryReport> {
     let ingest = Ingest::start(Mode::Accept);
     let mut options = sentry::ClientOptions::default();
     options.dsn = Some(ingest.dsn().parse().context("the ingest DSN")?);
@@ -133,7 +133,7 @@ pub async fn measure(path: Path, jobs: u32) -> anyhow::Result<DeliveryReport> {
 
 /// The delivery table: ours against sentry's transport, and whether every check-in
 /// arrived.
-pub fn render(ours: &DeliveryReport, transport: &DeliveryReport, load: &str) -> String {
+pub(crate) fn render(ours: &DeliveryReport, transport: &DeliveryReport, load: &str) -> String {
     let jobs = crate::report::thousands(ours.jobs);
     let mut out = format!(
         "Check-in delivery: {jobs} monitored jobs due at one instant, default ClientOptions, local endpoint (load average {load} at start)\n\n"

@@ -10,7 +10,7 @@ const SETTLE: Duration = Duration::from_secs(2);
 
 /// What an idle run found.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct IdleReport {
+pub(crate) struct IdleReport {
     /// Registered jobs.
     pub jobs: u32,
     /// Seconds the CPU time was measured over.
@@ -25,14 +25,18 @@ pub struct IdleReport {
 
 impl IdleReport {
     /// Resident memory per registered job, in KiB.
-    pub fn kib_per_job(&self) -> f64 {
+    pub(crate) fn kib_per_job(&self) -> f64 {
         self.rss_delta_bytes as f64 / 1024.0 / f64::from(self.jobs.max(1))
     }
 }
 
 /// Registers `jobs` daily jobs three hours from now, lets them settle, then measures
 /// CPU time over `secs` seconds and the memory they hold.
-pub async fn measure(contender: Contender, jobs: u32, secs: u32) -> anyhow::Result<IdleReport> {
+pub(crate) async fn measure(
+    contender: Contender,
+    jobs: u32,
+    secs: u32,
+) -> anyhow::Result<IdleReport> {
     let hour = (Utc::now().hour() + 3) % 24;
     let rss_before = rss_bytes()?;
     let prepared = Prepared::daily(contender, jobs, hour).await?;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 /// One started run: which job, when its body began (wall clock, ns since the epoch) and,
 /// when the scheduler tells it, the instant it was scheduled for.
 #[derive(Debug, Clone, Copy)]
-pub struct Start {
+pub(crate) struct Start {
     /// Index of the job, `0..jobs`.
     pub job: u32,
     /// Wall-clock start of the job's body.
@@ -19,7 +19,7 @@ pub struct Start {
 /// Collects run starts from every job without locks: each job owns a few slots, so
 /// thousands of jobs starting at once never wait for one another in the recorder.
 #[derive(Debug)]
-pub struct Recorder {
+pub(crate) struct Recorder {
     slots_per_job: usize,
     /// Starts recorded per job (may exceed `slots_per_job`; the excess is counted, not kept).
     counts: Vec<AtomicUsize>,
@@ -36,7 +36,7 @@ impl Recorder {
     /// Leaked, so job closures of either scheduler hold a plain reference: a shared `Arc`
     /// cloned and dropped by every run would add a contended reference count to every run
     /// of both schedulers. A measuring child process ends right after, so nothing piles up.
-    pub fn new(jobs: u32, slots_per_job: usize) -> &'static Self {
+    pub(crate) fn new(jobs: u32, slots_per_job: usize) -> &'static Self {
         let jobs = jobs as usize;
         Box::leak(Box::new(Self {
             slots_per_job,
@@ -48,7 +48,7 @@ impl Recorder {
     }
 
     /// Records that `job` started now.
-    pub fn record(&self, job: u32, scheduled: Option<i64>) {
+    pub(crate) fn record(&self, job: u32, scheduled: Option<i64>) {
         let at = wall_nanos();
         let Some(count) = self.counts.get(job as usize) else {
             return;
@@ -64,7 +64,7 @@ impl Recorder {
     }
 
     /// Every start recorded so far, and how many did not fit in the slots.
-    pub fn take(&self) -> (Vec<Start>, u64) {
+    pub(crate) fn take(&self) -> (Vec<Start>, u64) {
         let mut starts = Vec::new();
         let mut overflow = 0;
         for (job, count) in self.counts.iter().enumerate() {
@@ -93,7 +93,7 @@ impl Recorder {
 /// The ticks a lag run measures: `ticks` consecutive multiples of `period` (seconds)
 /// of the wall clock, the first at `first` (ns since the epoch).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub struct Window {
+pub(crate) struct Window {
     /// First measured tick, ns since the epoch.
     pub first: i64,
     /// Seconds between ticks.
@@ -104,7 +104,7 @@ pub struct Window {
 
 impl Window {
     /// The first `ticks` ticks on the `period_secs` grid at or after `not_before`.
-    pub fn starting_at_or_after(not_before: i64, period_secs: u32, ticks: u32) -> Self {
+    pub(crate) fn starting_at_or_after(not_before: i64, period_secs: u32, ticks: u32) -> Self {
         let period = i64::from(period_secs) * NANOS_PER_SEC;
         let first = not_before.div_euclid(period) * period;
         let first = if first < not_before {
@@ -124,7 +124,7 @@ impl Window {
     }
 
     /// The instant of the last measured tick.
-    pub fn last(&self) -> i64 {
+    pub(crate) fn last(&self) -> i64 {
         self.first + self.period() * i64::from(self.ticks.saturating_sub(1))
     }
 
@@ -148,7 +148,7 @@ impl Window {
 
 /// What a lag run found.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LagReport {
+pub(crate) struct LagReport {
     /// Jobs due together on each tick.
     pub jobs: u32,
     /// Measured ticks.
@@ -175,7 +175,7 @@ pub struct LagReport {
 }
 
 /// Matches the recorded starts against the window's ticks.
-pub fn analyze(starts: &[Start], overflow: u64, jobs: u32, window: Window) -> LagReport {
+pub(crate) fn analyze(starts: &[Start], overflow: u64, jobs: u32, window: Window) -> LagReport {
     let ticks = window.ticks;
     let mut seen = vec![0u32; jobs as usize * ticks as usize];
     let mut lags = Vec::with_capacity(seen.len());

@@ -1,28 +1,18 @@
 //! Process-level measurements: CPU time, resident memory, wall-clock time and percentiles.
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// User + system CPU time this process has used so far (`getrusage(RUSAGE_SELF)`, µs resolution).
-pub fn cpu_time() -> anyhow::Result<Duration> {
-    // SAFETY: `getrusage` only writes into the zeroed struct we pass it.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: valid pointer to a `rusage` owned by this frame.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error()).context("getrusage(RUSAGE_SELF)");
-    }
-    Ok(timeval(usage.ru_utime) + timeval(usage.ru_stime))
-}
-
-fn timeval(tv: libc::timeval) -> Duration {
-    let secs = u64::try_from(tv.tv_sec).unwrap_or(0);
-    let micros = u64::try_from(tv.tv_usec).unwrap_or(0);
-    Duration::from_secs(secs) + Duration::from_micros(micros)
+/// User + system CPU time this process has used so far (`clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`).
+pub(crate) fn cpu_time() -> anyhow::Result<Duration> {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    let secs = u64::try_from(t.tv_sec).context("negative process CPU time")?;
+    let nanos = u32::try_from(t.tv_nsec).context("negative process CPU time")?;
+    Ok(Duration::new(secs, nanos))
 }
 
 /// Resident set size of this process in bytes (`/proc/self/statm`, second field, times the page size).
-pub fn rss_bytes() -> anyhow::Result<u64> {
+pub(crate) fn rss_bytes() -> anyhow::Result<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").context("reading /proc/self/statm")?;
     let pages: u64 = statm
         .split_whitespace()
@@ -30,16 +20,12 @@ pub fn rss_bytes() -> anyhow::Result<u64> {
         .context("/proc/self/statm has no resident field")?
         .parse()
         .context("/proc/self/statm resident field is not a number")?;
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    let Ok(page) = u64::try_from(page) else {
-        bail!("sysconf(_SC_PAGESIZE) failed");
-    };
+    let page = u64::try_from(rustix::param::page_size()).context("page size beyond u64")?;
     Ok(pages * page)
 }
 
 /// The wall clock as nanoseconds since the Unix epoch.
-pub fn wall_nanos() -> i64 {
+pub(crate) fn wall_nanos() -> i64 {
     match SystemTime::now().duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
         Err(e) => -i64::try_from(e.duration().as_nanos()).unwrap_or(i64::MAX),
@@ -47,11 +33,11 @@ pub fn wall_nanos() -> i64 {
 }
 
 /// Nanoseconds per second.
-pub const NANOS_PER_SEC: i64 = 1_000_000_000;
+pub(crate) const NANOS_PER_SEC: i64 = 1_000_000_000;
 
 /// Percentiles of a set of durations, in microseconds.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
-pub struct Percentiles {
+pub(crate) struct Percentiles {
     /// Median.
     pub p50_us: f64,
     /// 99th percentile.
@@ -61,7 +47,7 @@ pub struct Percentiles {
 }
 
 /// Nearest-rank percentiles of `samples` (nanoseconds); `None` when there are none.
-pub fn percentiles(mut samples: Vec<i64>) -> Option<Percentiles> {
+pub(crate) fn percentiles(mut samples: Vec<i64>) -> Option<Percentiles> {
     if samples.is_empty() {
         return None;
     }

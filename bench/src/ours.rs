@@ -9,14 +9,14 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// A started sentry-schedule scheduler.
-pub struct Running {
+pub(crate) struct Running {
     stop: oneshot::Sender<()>,
     task: JoinHandle<Result<(), sentry_schedule::Error>>,
 }
 
 impl Running {
     /// Shuts it down and waits until `Scheduler::run` returns.
-    pub async fn stop(self) -> anyhow::Result<()> {
+    pub(crate) async fn stop(self) -> anyhow::Result<()> {
         // An error means the scheduler already ended; the join below reports how.
         let _ = self.stop.send(());
         self.task
@@ -27,7 +27,7 @@ impl Running {
 }
 
 /// A built scheduler, not started yet.
-pub struct Prepared {
+pub(crate) struct Prepared {
     scheduler: Scheduler,
     stop: oneshot::Sender<()>,
 }
@@ -35,7 +35,7 @@ pub struct Prepared {
 impl Prepared {
     /// Builds a scheduler with `count` unmonitored jobs on `schedule`, job `i` running
     /// `body(i, ctx)`, added one by one as a service would; stopped by [`Running::stop`].
-    pub fn new<F, Fut>(count: u32, schedule: &str, body: F) -> anyhow::Result<Self>
+    pub(crate) fn new<F, Fut>(count: u32, schedule: &str, body: F) -> anyhow::Result<Self>
     where
         F: Fn(u32, JobContext) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
@@ -44,7 +44,7 @@ impl Prepared {
     }
 
     /// [`Prepared::new`] on `builder` (e.g. with a coordinator set).
-    pub fn on<F, Fut>(
+    pub(crate) fn on<F, Fut>(
         builder: SchedulerBuilder,
         count: u32,
         schedule: &str,
@@ -75,7 +75,7 @@ impl Prepared {
     }
 
     /// Starts it.
-    pub fn launch(self) -> Running {
+    pub(crate) fn launch(self) -> Running {
         Running {
             stop: self.stop,
             task: tokio::spawn(self.scheduler.run()),
@@ -85,7 +85,7 @@ impl Prepared {
 
 /// `jobs` jobs due together every `period_secs` seconds (intervals are aligned to the
 /// Unix epoch, so all of them are due on the same multiples of the period).
-pub async fn start_every(
+pub(crate) async fn start_every(
     jobs: u32,
     period_secs: u32,
     recorder: &'static Recorder,
@@ -99,6 +99,6 @@ pub async fn start_every(
 }
 
 /// `jobs` jobs due once a day at `hour`:00 UTC, not started yet.
-pub async fn prepare_daily(jobs: u32, hour: u32) -> anyhow::Result<Prepared> {
+pub(crate) async fn prepare_daily(jobs: u32, hour: u32) -> anyhow::Result<Prepared> {
     Prepared::new(jobs, &format!("0 {hour} * * *"), |_, _| async {})
 }

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 /// What an overhead run found.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OverheadReport {
+pub(crate) struct OverheadReport {
     /// Runs of each kind.
     pub runs: u32,
     /// ns per call of the bare async fn.
@@ -25,14 +25,14 @@ pub struct OverheadReport {
 
 impl OverheadReport {
     /// What sentry-schedule adds to a run over calling the bare fn, in µs.
-    pub fn overhead_us(&self) -> f64 {
+    pub(crate) fn overhead_us(&self) -> f64 {
         (self.wrapped_ns - self.bare_ns) / 1_000.0
     }
 }
 
 /// A transport that counts and drops every envelope.
 #[derive(Debug, Default)]
-pub struct Discard {
+pub(crate) struct Discard {
     envelopes: AtomicU64,
 }
 
@@ -45,13 +45,13 @@ impl sentry::Transport for Discard {
 
 impl Discard {
     /// Envelopes received so far.
-    pub fn envelopes(&self) -> u64 {
+    pub(crate) fn envelopes(&self) -> u64 {
         self.envelopes.load(Ordering::Relaxed)
     }
 }
 
 /// A sentry client with a DSN (so it is enabled and builds envelopes) whose transport is `discard`.
-pub fn client(discard: &Arc<Discard>) -> anyhow::Result<sentry::ClientInitGuard> {
+pub(crate) fn client(discard: &Arc<Discard>) -> anyhow::Result<sentry::ClientInitGuard> {
     let mut options = sentry::ClientOptions::default();
     options.dsn = Some("https://public@127.0.0.1:9/1".parse()?);
     options.transport = Some(Arc::new(discard.clone()));
@@ -61,13 +61,13 @@ pub fn client(discard: &Arc<Discard>) -> anyhow::Result<sentry::ClientInitGuard>
 }
 
 /// The job body both paths run: nothing, so only the path around it is measured.
-pub async fn job() -> Result<(), std::convert::Infallible> {
+pub(crate) async fn job() -> Result<(), std::convert::Infallible> {
     std::hint::black_box(());
     Ok(())
 }
 
 /// ns per call of the bare async fn over `runs` calls.
-pub async fn bare(runs: u32) -> f64 {
+pub(crate) async fn bare(runs: u32) -> f64 {
     let start = Instant::now();
     for _ in 0..runs {
         let _ = std::hint::black_box(job()).await;
@@ -80,7 +80,7 @@ pub async fn bare(runs: u32) -> f64 {
 /// under tokio's paused clock and a [`TestClock`], so minutes pass instantly and every
 /// tick is a full run (timer, tick computation, spawn, hub, trace id, both check-ins,
 /// span). The figure is therefore an upper bound of the wrapper's own cost.
-pub async fn measure(runs: u32) -> anyhow::Result<Outcome> {
+pub(crate) async fn measure(runs: u32) -> anyhow::Result<Outcome> {
     let discard = Arc::new(Discard::default());
     let _guard = client(&discard)?;
     // Warm both paths up before timing them.

@@ -100,7 +100,7 @@ struct Row {
 }
 
 /// Entry point of `bench replicas`.
-pub fn main(args: &[String]) -> anyhow::Result<()> {
+pub(crate) fn main(args: &[String]) -> anyhow::Result<()> {
     let mut sizes = vec![100, 1_000];
     let mut secs = 30u32;
     let mut args = args.iter();
@@ -374,7 +374,7 @@ impl Child {
 }
 
 /// Entry point of `bench replica-child '<spec>'`: one replica, until after the window.
-pub fn child_main(args: &[String]) -> anyhow::Result<()> {
+pub(crate) fn child_main(args: &[String]) -> anyhow::Result<()> {
     let [json] = args else {
         bail!("usage: bench replica-child '<spec as JSON>'");
     };

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 /// Every outcome of one benchmark run.
 #[derive(Debug)]
-pub struct Results {
+pub(crate) struct Results {
     /// `(jobs, ours, tokio-cron-scheduler)` per size.
     pub lag: Vec<(u32, Outcome, Outcome)>,
     /// Idle run of each scheduler.
@@ -181,7 +181,7 @@ fn jobs_label(jobs: u32) -> String {
 }
 
 /// `10000` → `10,000`.
-pub fn thousands(n: u32) -> String {
+pub(crate) fn thousands(n: u32) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -194,7 +194,7 @@ pub fn thousands(n: u32) -> String {
 }
 
 /// Renders the table as Markdown, followed by notes on anything irregular.
-pub fn render(results: &Results) -> String {
+pub(crate) fn render(results: &Results) -> String {
     let mut rows = Vec::new();
     let mut notes = Vec::new();
     for (jobs, ours, tcs) in &results.lag {

@@ -55,9 +55,7 @@ fn process_cpu(pid: u32, reaped: bool) -> Option<Duration> {
     if reaped {
         ticks += field(13)? + field(14)?;
     }
-    // SAFETY: sysconf only reads a configuration value.
-    let per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    let per_sec = u64::try_from(per_sec).ok().filter(|t| *t > 0)?;
+    let per_sec = Some(rustix::param::clock_ticks_per_second()).filter(|t| *t > 0)?;
     Some(Duration::from_secs_f64(ticks as f64 / per_sec as f64))
 }
 
@@ -88,7 +86,7 @@ fn tree_cpu(root: u32) -> Duration {
 }
 
 /// A PostgreSQL cluster of its own, with `pg_stat_statements`.
-pub struct Postgres {
+pub(crate) struct Postgres {
     dir: tempfile::TempDir,
     bin: PathBuf,
     data: PathBuf,
@@ -100,7 +98,7 @@ pub struct Postgres {
 impl Postgres {
     /// Creates and starts a cluster with the newest `/usr/lib/postgresql/*/bin`, as the
     /// `postgres` user when run as root (PostgreSQL refuses to run as root).
-    pub fn start() -> anyhow::Result<Self> {
+    pub(crate) fn start() -> anyhow::Result<Self> {
         let bin = std::fs::read_dir("/usr/lib/postgresql")
             .context("PostgreSQL is not installed (no /usr/lib/postgresql)")?
             .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
@@ -111,8 +109,7 @@ impl Postgres {
             })
             .context("no /usr/lib/postgresql/*/bin/initdb")?;
         let dir = tempfile::tempdir().context("creating a temporary directory")?;
-        // SAFETY: geteuid has no preconditions.
-        let as_postgres = unsafe { libc::geteuid() } == 0;
+        let as_postgres = rustix::process::geteuid().is_root();
         if as_postgres {
             run(Command::new("chown")
                 .arg("postgres:postgres")
@@ -177,12 +174,12 @@ impl Postgres {
     }
 
     /// CPU time of the server so far: the postmaster and every backend.
-    pub fn cpu(&self) -> anyhow::Result<Duration> {
+    pub(crate) fn cpu(&self) -> anyhow::Result<Duration> {
         Ok(tree_cpu(self.pid()?))
     }
 
     /// The data directory's path, for messages.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 }
@@ -202,7 +199,7 @@ impl Drop for Postgres {
 }
 
 /// A Redis server of its own, without persistence.
-pub struct Redis {
+pub(crate) struct Redis {
     _dir: tempfile::TempDir,
     child: Child,
     port: u16,
@@ -212,7 +209,7 @@ pub struct Redis {
 
 impl Redis {
     /// Starts `redis-server` on a free port.
-    pub fn start() -> anyhow::Result<Self> {
+    pub(crate) fn start() -> anyhow::Result<Self> {
         let dir = tempfile::tempdir().context("creating a temporary directory")?;
         let port = free_port()?;
         let child = Command::new("redis-server")
@@ -244,7 +241,7 @@ impl Redis {
 
     /// Commands the server has processed so far, by command (`INFO commandstats`). The
     /// commands a script runs count too, under their own names.
-    pub fn commands(&self) -> anyhow::Result<Vec<(String, u64)>> {
+    pub(crate) fn commands(&self) -> anyhow::Result<Vec<(String, u64)>> {
         let info = self.cli(&["info", "commandstats"])?;
         // cmdstat_evalsha:calls=12,usec=345,...
         Ok(info
@@ -258,7 +255,7 @@ impl Redis {
     }
 
     /// CPU time of the server so far.
-    pub fn cpu(&self) -> Duration {
+    pub(crate) fn cpu(&self) -> Duration {
         process_cpu(self.child.id(), true).unwrap_or_default()
     }
 }
@@ -277,8 +274,7 @@ mod tests {
     #[test]
     fn reads_a_process_cpu_time_and_its_parent() {
         let me = std::process::id();
-        // SAFETY: getppid has no preconditions.
-        let parent = u32::try_from(unsafe { libc::getppid() }).unwrap();
+        let parent = std::os::unix::process::parent_id();
         assert_eq!(parent_of(me), Some(parent));
         let before = process_cpu(me, false).unwrap();
         let mut x = 0u64;

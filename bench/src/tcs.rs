@@ -5,11 +5,11 @@ use anyhow::Context as _;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 /// A started tokio-cron-scheduler.
-pub struct Running(JobScheduler);
+pub(crate) struct Running(JobScheduler);
 
 impl Running {
     /// Stops its ticker.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
+    pub(crate) async fn stop(mut self) -> anyhow::Result<()> {
         self.0
             .shutdown()
             .await
@@ -18,11 +18,11 @@ impl Running {
 }
 
 /// A scheduler with its jobs added, not started yet.
-pub struct Prepared(JobScheduler);
+pub(crate) struct Prepared(JobScheduler);
 
 impl Prepared {
     /// Starts its ticker.
-    pub async fn launch(self) -> anyhow::Result<Running> {
+    pub(crate) async fn launch(self) -> anyhow::Result<Running> {
         self.0.start().await.context("JobScheduler::start")?;
         Ok(Running(self.0))
     }
@@ -49,7 +49,7 @@ async fn prepare(
 }
 
 /// `jobs` jobs due together every `period_secs` seconds (on multiples of the period).
-pub async fn start_every(
+pub(crate) async fn start_every(
     jobs: u32,
     period_secs: u32,
     recorder: &'static Recorder,
@@ -61,6 +61,6 @@ pub async fn start_every(
 }
 
 /// `jobs` jobs due once a day at `hour`:00 UTC, not started yet.
-pub async fn prepare_daily(jobs: u32, hour: u32) -> anyhow::Result<Prepared> {
+pub(crate) async fn prepare_daily(jobs: u32, hour: u32) -> anyhow::Result<Prepared> {
     prepare(jobs, &format!("0 0 {hour} * * *"), None).await
 }

@@ -2,6 +2,11 @@
 //! the scheduler together, the running job finishes and its final check-in is printed, and
 //! the process exits 0. Runs the example's binary as a child process.
 #![cfg(unix)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;

@@ -8,6 +8,11 @@
 //! Run with `--nocapture` to see the agreement figure. `CRONSIM_SEED` and
 //! `CRONSIM_EXPRESSIONS` change the generator's seed and size for extra runs. `CRONSIM_CASES_OUT=<file>`
 //! saves the cases (the reference script's input) for replaying a disagreement.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 
 use chrono::{DateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;

@@ -1,5 +1,10 @@
 //! Property tests: parsing never panics and always answers; what parses round-trips
 //! through its normalized form; the search never goes backwards.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 
 use chrono::{DateTime, Utc};
 use chrono_tz::{Tz, TZ_VARIANTS};

@@ -1,6 +1,11 @@
 //! Regression tests for each semantic quirk Sentry's cronsim has and we must share.
 //! Expected instants were worked out by hand (calendar and tz rules) and confirmed
 //! against cronsim 2.8 with tzdata 2025b.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;

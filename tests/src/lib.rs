@@ -1,6 +1,11 @@
 //! Shared helpers for the end-to-end tests: a local Sentry ingest endpoint that stores the
 //! envelopes the real sentry client posts to it, and a client wired to it.
 #![warn(missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 
 mod envelope;
 mod http;

@@ -1,5 +1,10 @@
 //! One run, end to end: the real sentry client and its HTTP transport post to a local
 //! ingest endpoint; the scheduler runs on tokio's paused clock and an injected wall clock.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 use sentry::integrations::tracing::{ErrorLayer, SpanLayer};
 use sentry_schedule::{Job, JobContext};
 use sentry_schedule_tests::{

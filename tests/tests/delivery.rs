@@ -3,6 +3,11 @@
 //! hangs; the scheduler on tokio's paused clock. The clients have no panic integration: a
 //! failing assertion's panic event would go to an endpoint that may hang, and dropping the
 //! client would wait for it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 use sentry_schedule::{
     CheckInCounters, CheckInSender, CheckInStats, Job, JobContext, SchedulerBuilder,
 };

@@ -1,5 +1,10 @@
 //! An ingest endpoint that answers 500, hangs, or is down must not stop or delay any job,
 //! and a job that panics or fails must not disturb the others.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 use sentry_schedule::{Job, JobContext};
 use sentry_schedule_tests::three_ticks::{DUE, RUN_FOR, START};
 use sentry_schedule_tests::{bind, client, client_with, down_dsn, run_scheduler, Ingest, Mode};

@@ -1,5 +1,10 @@
 //! Overlap policies end to end: what Sentry receives when a tick comes while the previous
 //! run still runs.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 use sentry_schedule::{Job, JobContext, Overlap};
 use sentry_schedule_tests::{bind, client, count, run_scheduler, trace_id, Ingest, Mode};
 use serde_json::{json, Value};

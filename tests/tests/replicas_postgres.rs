@@ -2,6 +2,11 @@
 //! started by `.ci/services`): each tick runs exactly once, counted in the claim table and
 //! in the check-ins received by a local ingest endpoint; a killed replica's tick is taken
 //! over; a database outage skips ticks without duplicates and scheduling resumes.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 mod replicas_support;
 // A schema of its own for one test, shared with the coordination tests of `sentry-schedule`.
 #[path = "../../sentry-schedule/tests/coordination_support/postgres.rs"]

@@ -1,5 +1,10 @@
 //! SIGINT during a running job: the job's final check-in is delivered before the process
 //! exits. Runs the `shutdown_probe` service binary against a local ingest endpoint.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 use sentry_schedule_tests::{count, trace_id, Ingest, Mode};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};

@@ -3,6 +3,11 @@
 //! crate linked with one line, and no job at all as an error instead of a silent wait.
 //!
 //! Runs the `startup_probe` and `linked_jobs_probe` binaries as child processes.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 use std::process::{Command, Output};
 use std::time::Duration;
 

@@ -1,15 +1,20 @@
 //! Shared by the differential tests: a seeded generator of cases and the runner of a
 //! Python reference script.
 #![allow(dead_code)] // each test binary uses a part
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
 /// xorshift64*: small, seeded, deterministic.
-pub struct Rng(pub u64);
+pub(crate) struct Rng(pub u64);
 
 impl Rng {
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -17,22 +22,22 @@ impl Rng {
         self.0 = x;
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
-    pub fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n
     }
-    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+    pub(crate) fn range(&mut self, lo: i64, hi: i64) -> i64 {
         lo + self.below((hi - lo + 1) as u64) as i64
     }
-    pub fn chance(&mut self, percent: u64) -> bool {
+    pub(crate) fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
-    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+    pub(crate) fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.below(items.len() as u64) as usize]
     }
 }
 
 /// A Python reference script of `.ci/`, with the packages it needs.
-pub struct Reference {
+pub(crate) struct Reference {
     /// The script, relative to the workspace root (`.ci/cronsim/reference.py`).
     pub script: &'static str,
     /// The requirements file installing its packages.
@@ -50,7 +55,7 @@ impl Reference {
 
     /// Runs the script with `args` and `input` on stdin; its stdout's JSON lines. A
     /// missing interpreter or package fails the test, saying what to install.
-    pub fn run(&self, args: &[&str], input: String) -> Vec<serde_json::Value> {
+    pub(crate) fn run(&self, args: &[&str], input: String) -> Vec<serde_json::Value> {
         let script = format!("{}/../{}", env!("CARGO_MANIFEST_DIR"), self.script);
         let mut child = Command::new(self.python())
             .arg(script)
@@ -95,7 +100,7 @@ impl Reference {
 }
 
 /// An integer from the environment (decimal or `0x` hex), for extra runs.
-pub fn env_u64(name: &str) -> Option<u64> {
+pub(crate) fn env_u64(name: &str) -> Option<u64> {
     let text = std::env::var(name).ok()?;
     let parsed = match text.strip_prefix("0x") {
         Some(hex) => u64::from_str_radix(hex, 16),
@@ -105,7 +110,7 @@ pub fn env_u64(name: &str) -> Option<u64> {
 }
 
 /// PyPI `tzdata` version for an IANA release: 2025b -> 2025.2.
-pub fn tzdata_pypi_version(iana: &str) -> String {
+pub(crate) fn tzdata_pypi_version(iana: &str) -> String {
     let (year, letter) = iana.split_at(4);
     let n = letter.bytes().next().map_or(0, |b| b - b'a' + 1);
     format!("{year}.{n}")

@@ -2,8 +2,13 @@
 //! that records the ticks it ran and a shutdown signal on its run, and the scenarios every
 //! coordinator backend runs.
 #![allow(dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 
-pub mod scenarios;
+pub(super) mod scenarios;
 
 use chrono::{DateTime, Utc};
 use sentry_schedule::coordinator::Coordinator;
@@ -20,7 +25,7 @@ use tokio::task::JoinHandle;
 /// The URL in `var`, or `None` (test skipped) when the servers were not started. Under
 /// `CI=true`, or `SENTRY_SCHEDULE_REQUIRE_SERVICES=1` (which `.ci/test` sets), a missing URL
 /// fails the test: the run that was meant to start the servers (`.ci/services`) did not.
-pub fn server_url(var: &str) -> Option<String> {
+pub(crate) fn server_url(var: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
@@ -37,14 +42,14 @@ pub fn server_url(var: &str) -> Option<String> {
 }
 
 /// A unique lower-case name for a test's schema, table or key prefix.
-pub fn unique_name(prefix: &str) -> String {
+pub(crate) fn unique_name(prefix: &str) -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();
     format!("{prefix}_{}", &id[..12])
 }
 
 /// A TCP proxy in front of a real server. `cut()` drops every open connection and refuses new
 /// ones (the server looks down to its clients); `restore()` lets them through again.
-pub struct Proxy {
+pub(crate) struct Proxy {
     pub addr: SocketAddr,
     down: Arc<AtomicBool>,
     links: Arc<Mutex<Vec<JoinHandle<()>>>>,
@@ -52,7 +57,7 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    pub async fn start(upstream: SocketAddr) -> Proxy {
+    pub(crate) async fn start(upstream: SocketAddr) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let down = Arc::new(AtomicBool::new(false));
@@ -86,14 +91,14 @@ impl Proxy {
         }
     }
 
-    pub fn cut(&self) {
+    pub(crate) fn cut(&self) {
         self.down.store(true, Ordering::SeqCst);
         for link in self.links.lock().unwrap().drain(..) {
             link.abort();
         }
     }
 
-    pub fn restore(&self) {
+    pub(crate) fn restore(&self) {
         self.down.store(false, Ordering::SeqCst);
     }
 }
@@ -106,7 +111,7 @@ impl Drop for Proxy {
 }
 
 /// `host:port` of a `scheme://user:pass@host:port/...` URL, resolved.
-pub fn socket_addr(url: &str) -> SocketAddr {
+pub(crate) fn socket_addr(url: &str) -> SocketAddr {
     let rest = url.split_once("://").unwrap().1;
     let authority = rest.split('/').next().unwrap();
     let host_port = authority.rsplit('@').next().unwrap();
@@ -115,7 +120,7 @@ pub fn socket_addr(url: &str) -> SocketAddr {
 }
 
 /// `url` with its `host:port` replaced by `addr`.
-pub fn via(url: &str, addr: SocketAddr) -> String {
+pub(crate) fn via(url: &str, addr: SocketAddr) -> String {
     let (scheme, rest) = url.split_once("://").unwrap();
     let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
     let creds = authority
@@ -126,11 +131,11 @@ pub fn via(url: &str, addr: SocketAddr) -> String {
 }
 
 /// The ticks a job ran, in the order it ran them.
-pub type Runs = Arc<Mutex<Vec<DateTime<Utc>>>>;
+pub(super) type Runs = Arc<Mutex<Vec<DateTime<Utc>>>>;
 
 /// `builder` finished into an unmonitored job whose every run records its tick in `runs`,
 /// then notifies `ran`.
-pub fn recording_job(builder: JobBuilder, runs: &Runs, ran: &Arc<Notify>) -> Job {
+pub(super) fn recording_job(builder: JobBuilder, runs: &Runs, ran: &Arc<Notify>) -> Job {
     let (runs, ran) = (runs.clone(), ran.clone());
     builder
         .monitor(false)
@@ -147,7 +152,7 @@ pub fn recording_job(builder: JobBuilder, runs: &Runs, ran: &Arc<Notify>) -> Job
 
 /// A shutdown signal: resolves once `ran` is notified, or after `limit` (which bounds a
 /// failing test).
-pub fn when_notified(ran: &Arc<Notify>, limit: Duration) -> impl Future<Output = ()> + Send {
+pub(super) fn when_notified(ran: &Arc<Notify>, limit: Duration) -> impl Future<Output = ()> + Send {
     let ran = ran.clone();
     async move {
         let _ = tokio::time::timeout(limit, ran.notified()).await;
@@ -155,7 +160,7 @@ pub fn when_notified(ran: &Arc<Notify>, limit: Duration) -> impl Future<Output =
 }
 
 /// Runs `job` on `builder` (without registered jobs) with `coordinator` until `signal`.
-pub async fn run_coordinated(
+pub(super) async fn run_coordinated(
     builder: SchedulerBuilder,
     coordinator: impl Coordinator,
     job: Job,
@@ -175,11 +180,11 @@ pub async fn run_coordinated(
 
 /// What the test's thread logged through `tracing`, as text (one line per event).
 #[derive(Clone, Default)]
-pub struct Logs(Arc<Mutex<Vec<u8>>>);
+pub(super) struct Logs(Arc<Mutex<Vec<u8>>>);
 
 impl Logs {
     /// Captures the events of this thread at `level` and above until the guard is dropped.
-    pub fn capture(&self, level: tracing::Level) -> tracing::subscriber::DefaultGuard {
+    pub(super) fn capture(&self, level: tracing::Level) -> tracing::subscriber::DefaultGuard {
         let writer = self.clone();
         tracing::subscriber::set_default(
             tracing_subscriber::fmt()
@@ -190,7 +195,7 @@ impl Logs {
     }
 
     /// The lines logged so far.
-    pub fn lines(&self) -> Vec<String> {
+    pub(super) fn lines(&self) -> Vec<String> {
         String::from_utf8_lossy(&self.0.lock().unwrap())
             .lines()
             .map(str::to_owned)

@@ -9,17 +9,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// A lease no scenario outlives.
-pub const LONG: Duration = Duration::from_secs(600);
+pub(crate) const LONG: Duration = Duration::from_secs(600);
 
 /// The store a scenario runs against: coordinators of named replicas that share it.
-pub trait Store {
+pub(crate) trait Store {
     /// A prepared coordinator of the replica `name`, recorded as the owner of its claims.
     async fn replica(&self, name: &str) -> Arc<dyn Coordinator>;
 }
 
 /// Ticks of the last hours, on the minute: recent enough for every backend's retention
 /// (the Redis claim script drops index entries older than it).
-pub fn tick(minute: u32) -> DateTime<Utc> {
+pub(crate) fn tick(minute: u32) -> DateTime<Utc> {
     static BASE: std::sync::OnceLock<DateTime<Utc>> = std::sync::OnceLock::new();
     let base = *BASE.get_or_init(|| {
         let hour_ago = Utc::now().timestamp() - 3600;
@@ -29,7 +29,7 @@ pub fn tick(minute: u32) -> DateTime<Utc> {
 }
 
 /// The token of a claim that must have been won.
-pub fn won(claim: Claim) -> ClaimToken {
+pub(crate) fn won(claim: Claim) -> ClaimToken {
     match claim {
         Claim::Won(token) => token,
         Claim::Lost(held) => panic!("claim lost to {held:?}"),
@@ -38,18 +38,18 @@ pub fn won(claim: Claim) -> ClaimToken {
 
 /// Lets the backend's clock pass a zero-length lease (PostgreSQL timestamps have microsecond
 /// resolution, Redis ones millisecond).
-pub async fn let_lease_expire() {
+pub(crate) async fn let_lease_expire() {
     tokio::time::sleep(Duration::from_millis(5)).await;
 }
 
 /// The ticks of `slug` in the coordinator's history, latest first (at most 10).
-pub async fn history_ticks(coordinator: &dyn Coordinator, slug: &str) -> Vec<DateTime<Utc>> {
+pub(crate) async fn history_ticks(coordinator: &dyn Coordinator, slug: &str) -> Vec<DateTime<Utc>> {
     let history = coordinator.history(slug, 10).await.unwrap();
     history.into_iter().map(|r| r.tick).collect()
 }
 
 /// With the backend cut off, claims fail with a backend or timeout error (not a lost claim).
-pub async fn claims_fail_while_unreachable(coordinator: &dyn Coordinator) {
+pub(crate) async fn claims_fail_while_unreachable(coordinator: &dyn Coordinator) {
     for minute in 2..4 {
         let error = coordinator
             .claim("job", tick(minute), LONG)
@@ -68,7 +68,7 @@ pub async fn claims_fail_while_unreachable(coordinator: &dyn Coordinator) {
 /// Six replicas claim each of 20 ticks at once: one wins each, the others see a running
 /// claim; the history names the winner. Returns the winner of each tick (`replica-<i>`), by
 /// minute, for the backend's own checks.
-pub async fn concurrent_claims_of_a_tick_have_exactly_one_winner(
+pub(crate) async fn concurrent_claims_of_a_tick_have_exactly_one_winner(
     store: &impl Store,
 ) -> Vec<String> {
     let mut replicas = Vec::new();
@@ -106,7 +106,7 @@ pub async fn concurrent_claims_of_a_tick_have_exactly_one_winner(
 
 /// A crashed replica's expired lease is taken over by exactly one of six replicas; the
 /// crashed one's token then neither renews nor finishes the tick.
-pub async fn an_expired_lease_is_taken_over_by_exactly_one_replica(store: &impl Store) {
+pub(crate) async fn an_expired_lease_is_taken_over_by_exactly_one_replica(store: &impl Store) {
     let crashed = store.replica("crashed").await;
     let old = won(crashed
         .claim("report", tick(1), Duration::ZERO)
@@ -150,7 +150,7 @@ pub async fn an_expired_lease_is_taken_over_by_exactly_one_replica(store: &impl 
 
 /// A running lease is not taken over and its holder renews it; an expired lease not yet
 /// taken over can still be renewed by its holder, and then is not taken over either.
-pub async fn a_running_lease_is_not_taken_over_and_renew_keeps_it(store: &impl Store) {
+pub(crate) async fn a_running_lease_is_not_taken_over_and_renew_keeps_it(store: &impl Store) {
     let a = store.replica("a").await;
     let b = store.replica("b").await;
     let running = won(a.claim("report", tick(1), LONG).await.unwrap());
@@ -175,7 +175,7 @@ pub async fn a_running_lease_is_not_taken_over_and_renew_keeps_it(store: &impl S
 /// `finish` records the outcome once; the history lists a slug's claims latest first, with
 /// owners, outcomes and durations; a finished tick is neither claimed, taken over nor renewed
 /// again.
-pub async fn finish_records_the_outcome_and_the_history(store: &impl Store) {
+pub(crate) async fn finish_records_the_outcome_and_the_history(store: &impl Store) {
     let a = store.replica("a").await;
     let b = store.replica("b").await;
     let first = won(a.claim("report", tick(1), LONG).await.unwrap());

@@ -1,6 +1,11 @@
 //! Helpers of the multi-replica tests: replica processes of the `replica` binary, their
 //! output lines, server URLs and a TCP proxy that can cut a server off.
 #![allow(dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -10,18 +15,18 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// Bounds a failing wait; passing tests never wait this long.
-pub const LIMIT: Duration = Duration::from_secs(60);
+pub(crate) const LIMIT: Duration = Duration::from_secs(60);
 
 // Server URLs, unique names and the TCP proxy are shared with the coordination tests of
 // the `sentry-schedule` package: one copy of the code, included from there.
 #[path = "../../../sentry-schedule/tests/coordination_support/mod.rs"]
 mod coordination_support;
 #[allow(unused_imports)] // each test binary uses some of them
-pub use coordination_support::{server_url, socket_addr, unique_name, via, Proxy};
+pub(crate) use coordination_support::{server_url, socket_addr, unique_name, via, Proxy};
 
 /// What a replica printed: a run started (`RUN`) or ended (`DONE`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
+pub(crate) struct Line {
     pub done: bool,
     pub replica: String,
     pub slug: String,
@@ -49,12 +54,12 @@ fn parse(line: &str) -> Option<Line> {
 
 /// The lines of every replica, in the order the test read them.
 #[derive(Debug, Default, Clone)]
-pub struct Lines {
+pub(crate) struct Lines {
     inner: Arc<(Mutex<Vec<Line>>, Condvar)>,
 }
 
 impl Lines {
-    pub fn all(&self) -> Vec<Line> {
+    pub(crate) fn all(&self) -> Vec<Line> {
         self.inner.0.lock().unwrap().clone()
     }
 
@@ -64,7 +69,7 @@ impl Lines {
     }
 
     /// Blocks until `done` holds for the lines (or [`LIMIT`] passed); whether it holds.
-    pub fn wait_until(&self, done: impl Fn(&[Line]) -> bool) -> bool {
+    pub(crate) fn wait_until(&self, done: impl Fn(&[Line]) -> bool) -> bool {
         let deadline = Instant::now() + LIMIT;
         let mut lines = self.inner.0.lock().unwrap();
         loop {
@@ -80,17 +85,21 @@ impl Lines {
     }
 
     /// The runs of `slug` that ended, by tick, with the replicas that ran them.
-    pub fn done(&self, slug: &str) -> BTreeMap<DateTime<Utc>, Vec<String>> {
+    pub(crate) fn done(&self, slug: &str) -> BTreeMap<DateTime<Utc>, Vec<String>> {
         collect(&self.all(), slug, true)
     }
 
     /// The runs of `slug` that started, by tick, with the replicas that started them.
-    pub fn started(&self, slug: &str) -> BTreeMap<DateTime<Utc>, Vec<String>> {
+    pub(crate) fn started(&self, slug: &str) -> BTreeMap<DateTime<Utc>, Vec<String>> {
         collect(&self.all(), slug, false)
     }
 }
 
-pub fn collect(lines: &[Line], slug: &str, done: bool) -> BTreeMap<DateTime<Utc>, Vec<String>> {
+pub(crate) fn collect(
+    lines: &[Line],
+    slug: &str,
+    done: bool,
+) -> BTreeMap<DateTime<Utc>, Vec<String>> {
     let mut by_tick: BTreeMap<DateTime<Utc>, Vec<String>> = BTreeMap::new();
     for line in lines.iter().filter(|l| l.slug == slug && l.done == done) {
         by_tick
@@ -102,7 +111,7 @@ pub fn collect(lines: &[Line], slug: &str, done: bool) -> BTreeMap<DateTime<Utc>
 }
 
 /// One replica process.
-pub struct Replica {
+pub(crate) struct Replica {
     pub name: String,
     child: Child,
     stderr: Arc<Mutex<Vec<String>>>,
@@ -110,7 +119,7 @@ pub struct Replica {
 
 impl Replica {
     /// Starts the `replica` binary as `name` with `env`; its lines go to `lines`.
-    pub fn start(name: &str, env: &[(&str, String)], lines: &Lines) -> Replica {
+    pub(crate) fn start(name: &str, env: &[(&str, String)], lines: &Lines) -> Replica {
         let mut command = Command::new(env!("CARGO_BIN_EXE_replica"));
         command
             .env("REPLICA", name)
@@ -147,18 +156,18 @@ impl Replica {
     }
 
     /// What it logged so far.
-    pub fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         self.stderr.lock().unwrap().join("\n")
     }
 
     /// `kill -9`.
-    pub fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         self.child.kill().expect("SIGKILL the replica");
         let _ = self.child.wait();
     }
 
     /// SIGTERM: a graceful shutdown.
-    pub fn terminate(&self) {
+    pub(crate) fn terminate(&self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -167,7 +176,7 @@ impl Replica {
     }
 
     /// Waits (bounded by [`LIMIT`]) for the process to exit.
-    pub fn wait(&mut self) -> ExitStatus {
+    pub(crate) fn wait(&mut self) -> ExitStatus {
         let deadline = Instant::now() + LIMIT;
         loop {
             if let Some(status) = self.child.try_wait().expect("wait for the replica") {
@@ -182,7 +191,7 @@ impl Replica {
     }
 
     /// SIGTERM, then asserts a clean exit without any panic.
-    pub fn stop_cleanly(&mut self) {
+    pub(crate) fn stop_cleanly(&mut self) {
         self.terminate();
         self.assert_clean_exit();
     }
@@ -214,7 +223,7 @@ impl Drop for Replica {
 
 /// Asserts every tick of `slug` started once and ended once, on the same replica; returns the
 /// ticks.
-pub fn assert_each_tick_once(lines: &Lines, slug: &str) -> Vec<DateTime<Utc>> {
+pub(crate) fn assert_each_tick_once(lines: &Lines, slug: &str) -> Vec<DateTime<Utc>> {
     let started = lines.started(slug);
     let done = lines.done(slug);
     for (tick, replicas) in &started {
@@ -239,12 +248,12 @@ pub fn assert_each_tick_once(lines: &Lines, slug: &str) -> Vec<DateTime<Utc>> {
 }
 
 /// The unmonitored sub-minute job of the replica binary.
-pub const HEARTBEAT: &str = "replicas-heartbeat";
+pub(crate) const HEARTBEAT: &str = "replicas-heartbeat";
 /// The monitored job of the replica binary.
-pub const REPORT: &str = "replicas-report";
+pub(crate) const REPORT: &str = "replicas-report";
 
 /// The environment of a replica against `url`, namespace `namespace`, reporting to `dsn`.
-pub fn replica_env(url: &str, namespace: &str, dsn: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn replica_env(url: &str, namespace: &str, dsn: &str) -> Vec<(&'static str, String)> {
     vec![
         ("COORDINATOR_URL", url.to_owned()),
         ("NAMESPACE", namespace.to_owned()),
@@ -257,7 +266,7 @@ pub fn replica_env(url: &str, namespace: &str, dsn: &str) -> Vec<(&'static str, 
 }
 
 /// Starts replicas `a`, `b`, `c` with `env`.
-pub fn start_three(env: &[(&str, String)], lines: &Lines) -> Vec<Replica> {
+pub(crate) fn start_three(env: &[(&str, String)], lines: &Lines) -> Vec<Replica> {
     ["a", "b", "c"]
         .iter()
         .map(|name| Replica::start(name, env, lines))
@@ -265,7 +274,7 @@ pub fn start_three(env: &[(&str, String)], lines: &Lines) -> Vec<Replica> {
 }
 
 /// Stops every replica with SIGTERM at once, then asserts each exited cleanly.
-pub fn stop_all(replicas: &mut [Replica]) {
+pub(crate) fn stop_all(replicas: &mut [Replica]) {
     for replica in replicas.iter() {
         replica.terminate();
     }
@@ -277,7 +286,7 @@ pub fn stop_all(replicas: &mut [Replica]) {
 /// Three replicas for at least 11 ticks of the heartbeat and one run of the monitored job
 /// (its catch-up tick at start-up), then a graceful shutdown; returns what they printed after
 /// What each of `replicas` logged, one after the other, for a failure message.
-pub fn logs_of(replicas: &[Replica]) -> String {
+pub(crate) fn logs_of(replicas: &[Replica]) -> String {
     replicas
         .iter()
         .map(|r| format!("--- replica {}:\n{}", r.name, r.stderr()))
@@ -286,7 +295,7 @@ pub fn logs_of(replicas: &[Replica]) -> String {
 }
 
 /// asserting that every tick of both jobs ran exactly once, the heartbeat without a gap.
-pub fn run_three_replicas(url: &str, namespace: &str, dsn: &str) -> Lines {
+pub(crate) fn run_three_replicas(url: &str, namespace: &str, dsn: &str) -> Lines {
     let lines = Lines::default();
     let mut replicas = start_three(&replica_env(url, namespace, dsn), &lines);
     let enough = lines.wait_until(|l| {
@@ -316,7 +325,7 @@ pub fn run_three_replicas(url: &str, namespace: &str, dsn: &str) -> Lines {
 }
 
 /// The `check_in` payloads of `envelopes` for monitor `slug` with `status`.
-pub fn check_ins_in(
+pub(crate) fn check_ins_in(
     envelopes: &[sentry_schedule_tests::Envelope],
     slug: &str,
     status: &str,
@@ -331,7 +340,7 @@ pub fn check_ins_in(
 }
 
 /// Waits (bounded) until `ingest` holds at least `n` check-ins of `slug` with `status`.
-pub fn wait_for_check_ins(
+pub(crate) fn wait_for_check_ins(
     ingest: &sentry_schedule_tests::Ingest,
     slug: &str,
     status: &str,
