@@ -2,6 +2,11 @@
 //! below is written out by hand from the tz database (2027: Vienna 28 Mar / 31 Oct, New York
 //! 14 Mar / 7 Nov, Lord Howe 4 Apr / 3 Oct (30-minute changes), Chatham 4 Apr / 26 Sep at
 //! 02:45 local), not computed by the code under test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use sentry_schedule_core::forecast::{
