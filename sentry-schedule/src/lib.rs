@@ -59,6 +59,7 @@ mod context;
 pub mod coordinator;
 mod dispatcher;
 mod error;
+pub mod forecast;
 mod job;
 mod job_builder;
 pub mod job_output;

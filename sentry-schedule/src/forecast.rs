@@ -1,0 +1,71 @@
+//! What the scheduler's jobs will do: [`Scheduler::check`] (DST hazards, runs that may
+//! overlap the next tick, jobs starting together) and [`Scheduler::timeline`] (a text chart
+//! of the coming hours). Both read the schedules alone, with the engine that fires the jobs.
+use crate::job::Job;
+use crate::scheduler::Scheduler;
+use sentry_schedule_core::forecast::PlannedJob;
+use std::time::Duration;
+
+pub use sentry_schedule_core::forecast::{
+    CheckRules, Cluster, Finding, FindingKind, Severity, Timeline, TimelineRow,
+};
+
+/// How a job looks to the forecast. The bound on a run is the `max_runtime` set for its
+/// monitor, else its `timeout`: with neither, runs have no declared length (Sentry's default
+/// `max_runtime` of 30 minutes is not taken as one, or every job running more often would be
+/// flagged).
+fn planned(job: &Job) -> PlannedJob<'_> {
+    let plan = PlannedJob::new(job.slug(), job.schedule(), job.timezone());
+    let declared = job
+        .monitor_config()
+        .and_then(|monitor| monitor.max_runtime)
+        .map(|minutes| Duration::from_secs(u64::from(minutes) * 60))
+        .or(job.timeout());
+    match declared {
+        Some(bound) => plan.with_max_runtime(bound),
+        None => plan,
+    }
+}
+
+impl Scheduler {
+    /// Every finding about the jobs from [`Scheduler::now`] on, with the default rules:
+    /// each job's schedule over the next 12 months in its zone (a fixed time in a skipped
+    /// hour runs late that day, in a repeated hour once; an expression restricted to some
+    /// hours loses or gains runs), a declared run length longer than the gaps between ticks,
+    /// and five or more jobs starting in one minute within the next 24 hours. Errors first.
+    ///
+    /// ```
+    /// # use sentry_schedule::{Job, Scheduler, TestClock};
+    /// # use sentry_schedule::chrono::{TimeZone, Utc};
+    /// let job = Job::builder("nightly", "30 2 * * *")
+    ///     .timezone("Europe/Vienna")
+    ///     .run(|_| async {})
+    ///     .build()?;
+    /// let clock = TestClock::new(Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap());
+    /// let scheduler = Scheduler::builder()
+    ///     .registered_jobs(false)
+    ///     .clock(clock)
+    ///     .job(job)
+    ///     .build()?;
+    /// let findings = scheduler.check();
+    /// assert_eq!(findings[0].date.to_string(), "2027-03-28"); // 02:30 does not exist: runs at 03:00
+    /// # Ok::<(), sentry_schedule::Error>(())
+    /// ```
+    pub fn check(&self) -> Vec<Finding> {
+        self.check_with(&CheckRules::default())
+    }
+
+    /// [`Scheduler::check`] with other rules (how many months, the cluster size).
+    pub fn check_with(&self, rules: &CheckRules) -> Vec<Finding> {
+        let jobs: Vec<_> = self.jobs().map(planned).collect();
+        sentry_schedule_core::forecast::check(&jobs, self.now(), rules)
+    }
+
+    /// The starts of every job in the next `hours` from [`Scheduler::now`], the minutes in
+    /// which five or more start together, and the jobs whose declared run length exceeds
+    /// their period; [`Timeline::render`] draws it as text.
+    pub fn timeline(&self, hours: u32) -> Timeline {
+        let jobs: Vec<_> = self.jobs().map(planned).collect();
+        Timeline::new(&jobs, self.now(), hours, CheckRules::default().cluster_size)
+    }
+}
