@@ -207,8 +207,57 @@ async fn migration_is_idempotent_and_safe_to_race() {
         .fetch_one(&db.admin)
         .await
         .unwrap();
-    assert_eq!(comment, "sentry-schedule claims, schema version 1");
+    assert_eq!(comment, "sentry-schedule claims, schema version 2");
     assert_eq!(db.count("true").await, 1);
+    db.drop_schema().await;
+}
+
+/// A table of schema version 1 (before the index of open claims) is migrated in place: its
+/// rows are kept, the index is added, and the sweep's query uses it.
+#[tokio::test]
+async fn a_version_1_table_is_migrated_to_the_open_claims_index() {
+    let Some(db) = Db::new().await else { return };
+    let table = format!("{}.sentry_schedule_claims", db.schema);
+    let v1 = [
+        format!(
+            "CREATE TABLE {table} (slug text NOT NULL, tick timestamptz NOT NULL, \
+             owner text NOT NULL, token text NOT NULL, claimed_at timestamptz NOT NULL, \
+             started_at timestamptz NOT NULL, lease_until timestamptz NOT NULL, \
+             finished_at timestamptz, status text, duration_ms bigint, message text, \
+             takeovers integer NOT NULL DEFAULT 0, PRIMARY KEY (slug, tick))"
+        ),
+        format!("COMMENT ON TABLE {table} IS 'sentry-schedule claims, schema version 1'"),
+        format!(
+            "INSERT INTO {table} (slug, tick, owner, token, claimed_at, started_at, lease_until) \
+             VALUES ('job', now() - interval '1 minute', 'gone', 't', now(), now(), now())"
+        ),
+    ];
+    for sql in &v1 {
+        sqlx::query(sql).execute(&db.admin).await.unwrap();
+    }
+    let c = db.replica("a").await;
+    let comment: String = sqlx::query_scalar("SELECT obj_description(to_regclass($1), 'pg_class')")
+        .bind(c.table())
+        .fetch_one(&db.admin)
+        .await
+        .unwrap();
+    assert_eq!(comment, "sentry-schedule claims, schema version 2");
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE '%_open'",
+    )
+    .bind(&db.schema)
+    .fetch_all(&db.admin)
+    .await
+    .unwrap();
+    assert_eq!(indexes.len(), 1, "{indexes:?}");
+    assert!(
+        indexes[0].contains("WHERE (finished_at IS NULL)"),
+        "{indexes:?}"
+    );
+    let since = Utc::now() - chrono::TimeDelta::hours(1);
+    let expired = c.expired_claims(&["job"], since).await.unwrap();
+    assert_eq!(expired.len(), 1, "{expired:?}");
+    assert!(c.schema_sql().contains("WHERE finished_at IS NULL"));
     db.drop_schema().await;
 }
 
@@ -378,5 +427,26 @@ async fn the_pool_it_creates_logs_a_slow_acquire_at_debug_not_warn() {
         .collect();
     assert_eq!(slow.len(), 1, "{lines:#?}");
     assert!(slow[0].contains("DEBUG"), "{}", slow[0]);
+    db.drop_schema().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_concurrent_batches_win_each_tick_exactly_once() {
+    let Some(db) = Db::new().await else { return };
+    scenarios::concurrent_batches_win_each_tick_exactly_once(&db).await;
+    db.drop_schema().await;
+}
+
+#[tokio::test]
+async fn postgres_batches_answer_each_tick_in_place() {
+    let Some(db) = Db::new().await else { return };
+    scenarios::batches_answer_each_tick_in_place(&db).await;
+    db.drop_schema().await;
+}
+
+#[tokio::test]
+async fn postgres_expired_claims_are_exactly_the_expired_unfinished_ones() {
+    let Some(db) = Db::new().await else { return };
+    scenarios::expired_claims_are_exactly_the_expired_unfinished_ones(&db).await;
     db.drop_schema().await;
 }

@@ -191,3 +191,21 @@ async fn the_index_forgets_ticks_older_than_the_retention() {
     assert_eq!(ticks, [tick(0)]);
     assert_eq!(c.last_claimed_tick("job").await.unwrap(), Some(tick(0)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_concurrent_batches_win_each_tick_exactly_once() {
+    let Some(server) = Server::new() else { return };
+    scenarios::concurrent_batches_win_each_tick_exactly_once(&server).await;
+}
+
+#[tokio::test]
+async fn redis_batches_answer_each_tick_in_place() {
+    let Some(server) = Server::new() else { return };
+    scenarios::batches_answer_each_tick_in_place(&server).await;
+}
+
+#[tokio::test]
+async fn redis_expired_claims_are_exactly_the_expired_unfinished_ones() {
+    let Some(server) = Server::new() else { return };
+    scenarios::expired_claims_are_exactly_the_expired_unfinished_ones(&server).await;
+}

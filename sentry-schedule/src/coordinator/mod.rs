@@ -595,6 +595,18 @@ pub(crate) fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// The answer of a batch of one (a single renew or finish sent as a batch).
+#[cfg(any(feature = "postgres", feature = "redis"))]
+pub(crate) fn only(answers: Vec<bool>) -> Result<bool, CoordinatorError> {
+    match answers[..] {
+        [answer] => Ok(answer),
+        _ => Err(CoordinatorError::Data(format!(
+            "one call got {} answers",
+            answers.len()
+        ))),
+    }
+}
+
 /// Runs a backend call with a deadline.
 #[cfg(any(feature = "postgres", feature = "redis"))]
 pub(crate) async fn with_timeout<T>(

@@ -6,7 +6,7 @@
 //! `chrono` features: no compile-time checked queries (they would need a database while
 //! compiling), no TLS of its own (the pool's connect options decide).
 use super::{
-    millis, new_token, with_timeout, Claim, ClaimToken, Coordinator, CoordinatorError,
+    millis, new_token, only, with_timeout, Claim, ClaimToken, Coordinator, CoordinatorError,
     CoordinatorFuture, Held, RunOutcome, RunRecord, RunStatus, DEFAULT_RETENTION,
 };
 use chrono::{DateTime, Utc};
@@ -16,8 +16,9 @@ use std::time::Duration;
 
 /// The connections of the pool [`Postgres::connect_lazy`] creates.
 const POOL_SIZE: u32 = 4;
-/// The schema version this release writes; stored in the table's comment.
-const SCHEMA_VERSION: u32 = 1;
+/// The schema version this release writes; stored in the table's comment. Version 2 adds
+/// the index of unfinished claims the take-over sweep reads.
+const SCHEMA_VERSION: u32 = 2;
 /// The table comment's prefix; the version number follows it.
 const COMMENT_PREFIX: &str = "sentry-schedule claims, schema version ";
 
@@ -82,6 +83,7 @@ impl Default for PostgresOptions {
 pub struct Postgres {
     pool: PgPool,
     table: String,
+    bare_table: String,
     retention: Duration,
     timeout: Duration,
     replica_id: String,
@@ -127,6 +129,7 @@ impl Postgres {
         Self {
             pool,
             table,
+            bare_table: options.table,
             retention: options.retention,
             timeout: options.timeout,
             replica_id: options.replica_id.unwrap_or_else(super::default_replica_id),
@@ -147,8 +150,9 @@ impl Postgres {
     /// themselves before handing it to the application's role.
     pub fn schema_sql(&self) -> String {
         format!(
-            "{};\n{};\n",
+            "{};\n{};\n{};\n",
             create_table_sql(&self.table),
+            create_open_index_sql(&self.table, &self.bare_table),
             comment_sql(&self.table, SCHEMA_VERSION)
         )
     }
@@ -192,7 +196,13 @@ impl Postgres {
                 .await
                 .map_err(CoordinatorError::backend)?;
         }
-        // Later versions add their `ALTER TABLE` steps here, each guarded by `version < n`.
+        if version < 2 {
+            sqlx::query(&create_open_index_sql(&self.table, &self.bare_table))
+                .execute(&mut *tx)
+                .await
+                .map_err(CoordinatorError::backend)?;
+        }
+        // Later versions add their steps here, each guarded by `version < n`.
         if version < SCHEMA_VERSION {
             sqlx::query(&comment_sql(&self.table, SCHEMA_VERSION))
                 .execute(&mut *tx)
@@ -219,14 +229,7 @@ impl Postgres {
         .fetch_optional(&self.pool)
         .await
         .map_err(CoordinatorError::backend)?;
-        let Some(row) = row else { return Ok(None) };
-        let retry_in: f64 = get(&row, "retry_in")?;
-        Ok(Some(Held {
-            owner: get(&row, "owner")?,
-            lease_until: get(&row, "lease_until")?,
-            retry_in: Duration::try_from_secs_f64(retry_in).unwrap_or(Duration::ZERO),
-            finished: get(&row, "finished")?,
-        }))
+        row.as_ref().map(held_of).transpose().map(Option::flatten)
     }
 
     /// Runs a claiming statement (`$1` slug, `$2` tick, `$3` replica, `$4` token, `$5` lease
@@ -321,47 +324,223 @@ impl Postgres {
         }
     }
 
-    async fn renew_claim(
+    /// Claims `ticks` in one statement (and, for ticks a concurrent replica inserted while it
+    /// ran, a second one reading their holders); answers in the order of `ticks`.
+    async fn claim_ticks(
         &self,
-        token: &ClaimToken,
+        ticks: &[(&str, DateTime<Utc>)],
         lease: Duration,
-    ) -> Result<bool, CoordinatorError> {
-        let result = sqlx::query(&format!(
-            "UPDATE {} SET lease_until = now() + $4::float8 * interval '1 millisecond' \
-             WHERE slug = $1 AND tick = $2 AND token = $3 AND finished_at IS NULL",
-            self.table
-        ))
-        .bind(&token.slug)
-        .bind(token.tick)
-        .bind(&token.token)
-        .bind(millis(lease) as f64)
-        .execute(&self.pool)
-        .await
-        .map_err(CoordinatorError::backend)?;
-        Ok(result.rows_affected() == 1)
+    ) -> Result<Vec<Claim>, CoordinatorError> {
+        // Rows are inserted in one order by every replica, so two batches never wait on each
+        // other's rows crosswise (a deadlock); the answers go back to the caller's order.
+        let mut order: Vec<usize> = (0..ticks.len()).collect();
+        order.sort_by(|a, b| ticks[*a].cmp(&ticks[*b]));
+        let slugs: Vec<&str> = order.iter().map(|i| ticks[*i].0).collect();
+        let times: Vec<DateTime<Utc>> = order.iter().map(|i| ticks[*i].1).collect();
+        let tokens: Vec<String> = order.iter().map(|_| new_token()).collect();
+        // The `held` join reads the statement's snapshot: it sees rows committed before the
+        // statement began, not the ones this statement inserts, nor those a concurrent batch
+        // committed meanwhile (those are read again below).
+        let sql = format!(
+            "WITH input AS ( \
+                 SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[]) \
+                     WITH ORDINALITY AS t(slug, tick, token, n)), \
+             inserted AS ( \
+                 INSERT INTO {table} (slug, tick, owner, token, claimed_at, started_at, lease_until) \
+                 SELECT slug, tick, $4, token, now(), now(), \
+                        now() + $5::float8 * interval '1 millisecond' \
+                 FROM input ORDER BY n \
+                 ON CONFLICT (slug, tick) DO NOTHING \
+                 RETURNING token, lease_until) \
+             SELECT inserted.lease_until AS won_until, held.owner, held.lease_until, \
+                    held.finished_at IS NOT NULL AS finished, \
+                    EXTRACT(EPOCH FROM GREATEST(held.lease_until - now(), interval '0'))::float8 \
+                        AS retry_in \
+             FROM input \
+             LEFT JOIN inserted ON inserted.token = input.token \
+             LEFT JOIN {table} held ON held.slug = input.slug AND held.tick = input.tick \
+             ORDER BY input.n",
+            table = self.table
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&slugs)
+            .bind(&times)
+            .bind(&tokens)
+            .bind(&self.replica_id)
+            .bind(millis(lease) as f64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(CoordinatorError::backend)?;
+        if rows.len() != order.len() {
+            return Err(CoordinatorError::Data(format!(
+                "a batch of {} claims answered {} rows",
+                order.len(),
+                rows.len()
+            )));
+        }
+        let mut claims: Vec<Option<Claim>> = vec![None; ticks.len()];
+        let mut unseen = Vec::new();
+        for ((row, index), token) in rows.iter().zip(&order).zip(tokens) {
+            let (slug, tick) = ticks[*index];
+            let claim = if let Some(lease_until) = get::<Option<DateTime<Utc>>>(row, "won_until")? {
+                Some(Claim::Won(ClaimToken {
+                    slug: slug.to_owned(),
+                    tick,
+                    token,
+                    lease_until,
+                }))
+            } else {
+                held_of(row)?.map(Claim::Lost)
+            };
+            match claim {
+                Some(claim) => claims[*index] = Some(claim),
+                None => unseen.push(*index),
+            }
+        }
+        if !unseen.is_empty() {
+            let pending: Vec<(&str, DateTime<Utc>)> = unseen.iter().map(|i| ticks[*i]).collect();
+            let held = self.held_many(&pending).await?;
+            for (index, held) in unseen.into_iter().zip(held) {
+                claims[index] = Some(match held {
+                    Some(held) => Claim::Lost(held),
+                    // Pruned between the two statements: claim it alone.
+                    None => {
+                        self.claim_tick(ticks[index].0, ticks[index].1, lease)
+                            .await?
+                    }
+                });
+            }
+        }
+        claims
+            .into_iter()
+            .map(|claim| {
+                claim.ok_or_else(|| {
+                    CoordinatorError::Data("a claim of a batch got no answer".into())
+                })
+            })
+            .collect()
     }
 
-    async fn finish_claim(
+    /// The holders of `ticks` in one statement, in order; `None` for a tick without a claim.
+    async fn held_many(
         &self,
-        token: &ClaimToken,
-        outcome: &RunOutcome,
-    ) -> Result<bool, CoordinatorError> {
-        let result = sqlx::query(&format!(
-            "UPDATE {} SET finished_at = now(), lease_until = now(), \
-                 status = $4, duration_ms = $5, message = $6 \
-             WHERE slug = $1 AND tick = $2 AND token = $3 AND finished_at IS NULL",
+        ticks: &[(&str, DateTime<Utc>)],
+    ) -> Result<Vec<Option<Held>>, CoordinatorError> {
+        let slugs: Vec<&str> = ticks.iter().map(|(slug, _)| *slug).collect();
+        let times: Vec<DateTime<Utc>> = ticks.iter().map(|(_, tick)| *tick).collect();
+        let rows = sqlx::query(&format!(
+            "SELECT held.owner, held.lease_until, held.finished_at IS NOT NULL AS finished, \
+                    EXTRACT(EPOCH FROM GREATEST(held.lease_until - now(), interval '0'))::float8 \
+                        AS retry_in \
+             FROM unnest($1::text[], $2::timestamptz[]) WITH ORDINALITY AS t(slug, tick, n) \
+             LEFT JOIN {} held ON held.slug = t.slug AND held.tick = t.tick \
+             ORDER BY t.n",
             self.table
         ))
-        .bind(&token.slug)
-        .bind(token.tick)
-        .bind(&token.token)
-        .bind(outcome.status.as_str())
-        .bind(millis(outcome.duration))
-        .bind(outcome.stored_message())
-        .execute(&self.pool)
+        .bind(&slugs)
+        .bind(&times)
+        .fetch_all(&self.pool)
         .await
         .map_err(CoordinatorError::backend)?;
-        Ok(result.rows_affected() == 1)
+        rows.iter().map(held_of).collect()
+    }
+
+    /// Runs a token-matching `UPDATE … FROM unnest(…) … RETURNING token` and answers, per
+    /// token in order, whether it touched the token's row.
+    fn touched(tokens: &[&str], rows: &[PgRow]) -> Result<Vec<bool>, CoordinatorError> {
+        let touched = rows
+            .iter()
+            .map(|row| get::<String>(row, "token"))
+            .collect::<Result<std::collections::HashSet<String>, _>>()?;
+        Ok(tokens
+            .iter()
+            .map(|token| touched.contains(*token))
+            .collect())
+    }
+
+    async fn renew_claims(
+        &self,
+        tokens: &[ClaimToken],
+        lease: Duration,
+    ) -> Result<Vec<bool>, CoordinatorError> {
+        if tokens.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (slugs, ticks, values) = key_columns(tokens.iter());
+        let rows = sqlx::query(&format!(
+            "UPDATE {table} AS c SET lease_until = now() + $4::float8 * interval '1 millisecond' \
+             FROM unnest($1::text[], $2::timestamptz[], $3::text[]) AS t(slug, tick, token) \
+             WHERE c.slug = t.slug AND c.tick = t.tick AND c.token = t.token \
+               AND c.finished_at IS NULL \
+             RETURNING c.token",
+            table = self.table
+        ))
+        .bind(&slugs)
+        .bind(&ticks)
+        .bind(&values)
+        .bind(millis(lease) as f64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(CoordinatorError::backend)?;
+        Self::touched(&values, &rows)
+    }
+
+    async fn finish_claims(
+        &self,
+        runs: &[(ClaimToken, RunOutcome)],
+    ) -> Result<Vec<bool>, CoordinatorError> {
+        if runs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (slugs, ticks, values) = key_columns(runs.iter().map(|(token, _)| token));
+        let statuses: Vec<&str> = runs.iter().map(|(_, o)| o.status.as_str()).collect();
+        let durations: Vec<i64> = runs.iter().map(|(_, o)| millis(o.duration)).collect();
+        let messages: Vec<Option<&str>> = runs.iter().map(|(_, o)| o.stored_message()).collect();
+        let rows = sqlx::query(&format!(
+            "UPDATE {table} AS c SET finished_at = now(), lease_until = now(), \
+                 status = t.status, duration_ms = t.duration_ms, message = t.message \
+             FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::int8[], \
+                         $6::text[]) AS t(slug, tick, token, status, duration_ms, message) \
+             WHERE c.slug = t.slug AND c.tick = t.tick AND c.token = t.token \
+               AND c.finished_at IS NULL \
+             RETURNING c.token",
+            table = self.table
+        ))
+        .bind(&slugs)
+        .bind(&ticks)
+        .bind(&values)
+        .bind(&statuses)
+        .bind(&durations)
+        .bind(&messages)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(CoordinatorError::backend)?;
+        Self::touched(&values, &rows)
+    }
+
+    async fn expired(
+        &self,
+        slugs: &[&str],
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(String, DateTime<Utc>)>, CoordinatorError> {
+        if slugs.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The partial index of unfinished claims serves `finished_at IS NULL AND tick >= $2`.
+        let rows = sqlx::query(&format!(
+            "SELECT slug, tick FROM {} \
+             WHERE finished_at IS NULL AND tick >= $2 AND lease_until < now() \
+               AND slug = ANY($1::text[])",
+            self.table
+        ))
+        .bind(slugs)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(CoordinatorError::backend)?;
+        rows.iter()
+            .map(|row| Ok((get(row, "slug")?, get(row, "tick")?)))
+            .collect()
     }
 
     async fn read_history(
@@ -418,7 +597,12 @@ impl Coordinator for Postgres {
     }
 
     fn renew<'a>(&'a self, token: &'a ClaimToken, lease: Duration) -> CoordinatorFuture<'a, bool> {
-        Box::pin(with_timeout(self.timeout, self.renew_claim(token, lease)))
+        Box::pin(with_timeout(self.timeout, async move {
+            only(
+                self.renew_claims(std::slice::from_ref(token), lease)
+                    .await?,
+            )
+        }))
     }
 
     fn finish<'a>(
@@ -426,10 +610,43 @@ impl Coordinator for Postgres {
         token: &'a ClaimToken,
         outcome: &'a RunOutcome,
     ) -> CoordinatorFuture<'a, bool> {
-        Box::pin(with_timeout(
-            self.timeout,
-            self.finish_claim(token, outcome),
-        ))
+        Box::pin(with_timeout(self.timeout, async move {
+            only(
+                self.finish_claims(&[(token.clone(), outcome.clone())])
+                    .await?,
+            )
+        }))
+    }
+
+    fn claim_many<'a>(
+        &'a self,
+        ticks: &'a [(&'a str, DateTime<Utc>)],
+        lease: Duration,
+    ) -> CoordinatorFuture<'a, Vec<Claim>> {
+        Box::pin(with_timeout(self.timeout, self.claim_ticks(ticks, lease)))
+    }
+
+    fn renew_many<'a>(
+        &'a self,
+        tokens: &'a [ClaimToken],
+        lease: Duration,
+    ) -> CoordinatorFuture<'a, Vec<bool>> {
+        Box::pin(with_timeout(self.timeout, self.renew_claims(tokens, lease)))
+    }
+
+    fn finish_many<'a>(
+        &'a self,
+        runs: &'a [(ClaimToken, RunOutcome)],
+    ) -> CoordinatorFuture<'a, Vec<bool>> {
+        Box::pin(with_timeout(self.timeout, self.finish_claims(runs)))
+    }
+
+    fn expired_claims<'a>(
+        &'a self,
+        slugs: &'a [&'a str],
+        since: DateTime<Utc>,
+    ) -> CoordinatorFuture<'a, Vec<(String, DateTime<Utc>)>> {
+        Box::pin(with_timeout(self.timeout, self.expired(slugs, since)))
     }
 
     fn has_claim<'a>(&'a self, slug: &'a str, tick: DateTime<Utc>) -> CoordinatorFuture<'a, bool> {
@@ -492,6 +709,34 @@ where
     row.try_get(column).map_err(CoordinatorError::backend)
 }
 
+/// The slug, tick and token columns of `tokens`, as arrays for `unnest`.
+fn key_columns<'t>(
+    tokens: impl Iterator<Item = &'t ClaimToken>,
+) -> (Vec<&'t str>, Vec<DateTime<Utc>>, Vec<&'t str>) {
+    let mut columns = (Vec::new(), Vec::new(), Vec::new());
+    for token in tokens {
+        columns.0.push(token.slug.as_str());
+        columns.1.push(token.tick);
+        columns.2.push(token.token.as_str());
+    }
+    columns
+}
+
+/// The holder of a claim from a row with `owner`, `lease_until`, `finished` and `retry_in`
+/// (seconds); `None` when the row has no claim (a `LEFT JOIN` without match).
+fn held_of(row: &PgRow) -> Result<Option<Held>, CoordinatorError> {
+    let Some(owner) = get::<Option<String>>(row, "owner")? else {
+        return Ok(None);
+    };
+    let retry_in: f64 = get(row, "retry_in")?;
+    Ok(Some(Held {
+        owner,
+        lease_until: get(row, "lease_until")?,
+        retry_in: Duration::try_from_secs_f64(retry_in).unwrap_or(Duration::ZERO),
+        finished: get(row, "finished")?,
+    }))
+}
+
 fn record(row: &PgRow) -> Result<RunRecord, CoordinatorError> {
     let status: Option<String> = get(row, "status")?;
     let status = status
@@ -542,6 +787,15 @@ fn create_table_sql(table: &str) -> String {
          \x20   PRIMARY KEY (slug, tick)\n\
          )"
     )
+}
+
+/// The index of unfinished claims by tick: what [`Coordinator::expired_claims`] reads, so a
+/// sweep costs the claims still open, not the history. Named after the table (`<table>_open`,
+/// cut to PostgreSQL's 63 bytes); it lives in the table's schema.
+fn create_open_index_sql(table: &str, bare_table: &str) -> String {
+    let name = format!("{bare_table}_open");
+    let name = name.get(..63).unwrap_or(&name);
+    format!("CREATE INDEX IF NOT EXISTS \"{name}\" ON {table} (tick) WHERE finished_at IS NULL")
 }
 
 fn comment_sql(table: &str, version: u32) -> String {

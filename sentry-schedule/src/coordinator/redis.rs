@@ -3,13 +3,14 @@
 //! Built on the `redis` crate 0.32 (the stable line whose minimum Rust version fits this
 //! crate's) with only `tokio-comp`, `connection-manager` (reconnects by itself) and `script`.
 use super::{
-    millis, new_token, with_timeout, Claim, ClaimToken, Coordinator, CoordinatorError,
+    millis, new_token, only, with_timeout, Claim, ClaimToken, Coordinator, CoordinatorError,
     CoordinatorFuture, Held, RunOutcome, RunRecord, RunStatus,
 };
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{Client, Script};
+use ::redis::{Client, ErrorKind, FromRedisValue, Script, ScriptInvocation};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
+use std::sync::LazyLock;
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
@@ -42,8 +43,12 @@ impl Default for RedisOptions {
 ///
 /// Each claimed tick is a hash at `{prefix}:{<slug>}:tick:<unix ms>` written by a Lua script
 /// (`SET NX` semantics plus a lease read from Redis's own clock), with the same protocol as
-/// [`Postgres`](super::Postgres): claim, renew, take over after the lease, finish. The keys of
-/// one job share a hash tag, so it works on Redis Cluster.
+/// [`Postgres`](super::Postgres): claim, renew, take over after the lease, finish. Each job
+/// also has an index of its ticks (`…:ticks`, the history) and one of its unfinished claims
+/// scored by the end of their lease (`…:open`, what the take-over sweep reads). The keys of
+/// one job share a hash tag, so it works on Redis Cluster. A batch (all jobs due at one
+/// instant, all held claims) is one pipeline of script calls: one round trip, one script
+/// per tick.
 ///
 /// Best-effort because Redis replication is asynchronous: when the primary fails before a
 /// claim reached its replica, the promoted replica does not know the claim and another replica
@@ -68,8 +73,11 @@ impl std::fmt::Debug for Redis {
     }
 }
 
-/// Claim or take over; ARGV: owner, token, lease ms, tick ms, retention ms, mode.
-/// Returns {won, owner, lease_until ms, retry_in ms, finished}.
+/// Claim or take over; KEYS: tick hash, tick index, open index; ARGV: owner, token, lease ms,
+/// tick ms, retention ms, mode. Returns {won, owner, lease_until ms, retry_in ms, finished}.
+///
+/// The open index of a job (a sorted set of its unfinished ticks scored by the end of their
+/// lease) is what the take-over sweep reads; entries older than the retention are trimmed.
 const CLAIM: &str = r#"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -82,6 +90,9 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('ZADD', KEYS[2], tonumber(ARGV[4]), ARGV[4])
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - tonumber(ARGV[5])))
   redis.call('PEXPIRE', KEYS[2], ttl)
+  redis.call('ZADD', KEYS[3], now + lease, ARGV[4])
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (now - tonumber(ARGV[5])))
+  redis.call('PEXPIRE', KEYS[3], ttl)
   return {1, ARGV[1], now + lease, 0, 0}
 end
 local h = redis.call('HMGET', KEYS[1], 'owner', 'lease_until', 'finished_at')
@@ -91,6 +102,8 @@ if ARGV[6] == 'take_over' and not h[3] and lease_until < now then
     'lease_until', now + lease)
   redis.call('HINCRBY', KEYS[1], 'takeovers', 1)
   redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('ZADD', KEYS[3], now + lease, ARGV[4])
+  redis.call('PEXPIRE', KEYS[3], ttl)
   return {1, ARGV[1], now + lease, 0, 0}
 end
 local finished = 0
@@ -98,7 +111,8 @@ if h[3] then finished = 1 end
 return {0, h[1] or '', lease_until, math.max(lease_until - now, 0), finished}
 "#;
 
-/// ARGV: token, lease ms, retention ms. Returns 1 when renewed.
+/// KEYS: tick hash, open index; ARGV: token, lease ms, retention ms, tick ms. Returns 1 when
+/// renewed.
 const RENEW: &str = r#"
 local h = redis.call('HMGET', KEYS[1], 'token', 'finished_at')
 if h[1] ~= ARGV[1] or h[2] then return 0 end
@@ -106,10 +120,12 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('HSET', KEYS[1], 'lease_until', now + tonumber(ARGV[2]))
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) + tonumber(ARGV[2]))
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[4])
 return 1
 "#;
 
-/// ARGV: token, status, duration ms, retention ms, has message, message. Returns 1 when recorded.
+/// KEYS: tick hash, open index; ARGV: token, status, duration ms, retention ms, has message,
+/// message, tick ms. Returns 1 when recorded.
 const FINISH: &str = r#"
 local h = redis.call('HMGET', KEYS[1], 'token', 'finished_at')
 if h[1] ~= ARGV[1] or h[2] then return 0 end
@@ -119,6 +135,7 @@ redis.call('HSET', KEYS[1], 'finished_at', now, 'lease_until', now, 'status', AR
   'duration_ms', ARGV[3])
 if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 'message', ARGV[6]) end
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]))
+redis.call('ZREM', KEYS[2], ARGV[7])
 return 1
 "#;
 
@@ -192,82 +209,185 @@ impl Redis {
         format!("{}:{{{slug}}}:ticks", self.prefix)
     }
 
-    async fn claim_or_take_over(
+    fn open_key(&self, slug: &str) -> String {
+        format!("{}:{{{slug}}}:open", self.prefix)
+    }
+
+    /// Runs `script` once per argument list of `calls` (each with its keys) in one pipeline,
+    /// one round trip; loads the script first when the server does not know it (a restarted or
+    /// failed-over server) and tries again.
+    async fn run_all<T: FromRedisValue>(
+        &self,
+        script: &Script,
+        calls: &[ScriptInvocation<'_>],
+    ) -> Result<Vec<T>, CoordinatorError> {
+        if calls.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut connection = self.connection().await?;
+        let mut pipe = ::redis::pipe();
+        for call in calls {
+            pipe.invoke_script(call);
+        }
+        let answers: Vec<T> = match pipe.query_async(&mut connection).await {
+            Err(error) if error.kind() == ErrorKind::NoScriptError => {
+                let mut pipe = ::redis::pipe();
+                pipe.load_script(script).ignore();
+                for call in calls {
+                    pipe.invoke_script(call);
+                }
+                pipe.query_async(&mut connection)
+                    .await
+                    .map_err(CoordinatorError::backend)?
+            }
+            result => result.map_err(CoordinatorError::backend)?,
+        };
+        if answers.len() != calls.len() {
+            return Err(CoordinatorError::Data(format!(
+                "{} script calls got {} answers",
+                calls.len(),
+                answers.len()
+            )));
+        }
+        Ok(answers)
+    }
+
+    /// Claims (`mode` `claim`) or takes over (`take_over`) every tick of `ticks` in one round
+    /// trip; answers in order.
+    async fn claim_all(
+        &self,
+        ticks: &[(&str, DateTime<Utc>)],
+        lease: Duration,
+        mode: &str,
+    ) -> Result<Vec<Claim>, CoordinatorError> {
+        let script = &SCRIPTS.claim;
+        let tokens: Vec<String> = ticks.iter().map(|_| new_token()).collect();
+        let calls: Vec<_> = ticks
+            .iter()
+            .zip(&tokens)
+            .map(|((slug, tick), token)| {
+                let mut call = script.prepare_invoke();
+                call.key(self.tick_key(slug, *tick))
+                    .key(self.index_key(slug))
+                    .key(self.open_key(slug))
+                    .arg(&self.replica_id)
+                    .arg(token)
+                    .arg(millis(lease))
+                    .arg(tick.timestamp_millis())
+                    .arg(millis(self.retention))
+                    .arg(mode);
+                call
+            })
+            .collect();
+        let answers: Vec<(i64, String, i64, i64, i64)> = self.run_all(script, &calls).await?;
+        ticks
+            .iter()
+            .zip(tokens)
+            .zip(answers)
+            .map(|(((slug, tick), token), answer)| claim_answer(slug, *tick, token, answer))
+            .collect()
+    }
+
+    async fn claim_one(
         &self,
         slug: &str,
         tick: DateTime<Utc>,
         lease: Duration,
         mode: &str,
     ) -> Result<Claim, CoordinatorError> {
-        let mut connection = self.connection().await?;
-        let token = new_token();
-        let (won, owner, lease_until_ms, retry_in_ms, finished): (i64, String, i64, i64, i64) =
-            Script::new(CLAIM)
-                .key(self.tick_key(slug, tick))
-                .key(self.index_key(slug))
-                .arg(&self.replica_id)
-                .arg(&token)
-                .arg(millis(lease))
-                .arg(tick.timestamp_millis())
-                .arg(millis(self.retention))
-                .arg(mode)
-                .invoke_async(&mut connection)
-                .await
-                .map_err(CoordinatorError::backend)?;
-        let lease_until = from_millis(lease_until_ms)?;
-        Ok(if won == 1 {
-            Claim::Won(ClaimToken {
-                slug: slug.to_owned(),
-                tick,
-                token,
-                lease_until,
-            })
-        } else {
-            Claim::Lost(Held {
-                owner,
-                lease_until,
-                retry_in: Duration::from_millis(u64::try_from(retry_in_ms).unwrap_or(0)),
-                finished: finished == 1,
-            })
-        })
+        let mut claims = self.claim_all(&[(slug, tick)], lease, mode).await?;
+        match claims.pop() {
+            Some(claim) if claims.is_empty() => Ok(claim),
+            _ => Err(CoordinatorError::Data(
+                "one claim got another number of answers".into(),
+            )),
+        }
     }
 
-    async fn renew_claim(
+    async fn renew_all(
         &self,
-        token: &ClaimToken,
+        tokens: &[ClaimToken],
         lease: Duration,
-    ) -> Result<bool, CoordinatorError> {
-        let mut connection = self.connection().await?;
-        let renewed: i64 = Script::new(RENEW)
-            .key(self.tick_key(&token.slug, token.tick))
-            .arg(&token.token)
-            .arg(millis(lease))
-            .arg(millis(self.retention))
-            .invoke_async(&mut connection)
-            .await
-            .map_err(CoordinatorError::backend)?;
-        Ok(renewed == 1)
+    ) -> Result<Vec<bool>, CoordinatorError> {
+        let script = &SCRIPTS.renew;
+        let calls: Vec<_> = tokens
+            .iter()
+            .map(|token| {
+                let mut call = script.prepare_invoke();
+                call.key(self.tick_key(&token.slug, token.tick))
+                    .key(self.open_key(&token.slug))
+                    .arg(&token.token)
+                    .arg(millis(lease))
+                    .arg(millis(self.retention))
+                    .arg(token.tick.timestamp_millis());
+                call
+            })
+            .collect();
+        let renewed: Vec<i64> = self.run_all(script, &calls).await?;
+        Ok(renewed.into_iter().map(|n| n == 1).collect())
     }
 
-    async fn finish_claim(
+    async fn finish_all(
         &self,
-        token: &ClaimToken,
-        outcome: &RunOutcome,
-    ) -> Result<bool, CoordinatorError> {
+        runs: &[(ClaimToken, RunOutcome)],
+    ) -> Result<Vec<bool>, CoordinatorError> {
+        let script = &SCRIPTS.finish;
+        let calls: Vec<_> = runs
+            .iter()
+            .map(|(token, outcome)| {
+                let message = outcome.stored_message();
+                let mut call = script.prepare_invoke();
+                call.key(self.tick_key(&token.slug, token.tick))
+                    .key(self.open_key(&token.slug))
+                    .arg(&token.token)
+                    .arg(outcome.status.as_str())
+                    .arg(millis(outcome.duration))
+                    .arg(millis(self.retention))
+                    .arg(if message.is_some() { "1" } else { "0" })
+                    .arg(message.unwrap_or_default())
+                    .arg(token.tick.timestamp_millis());
+                call
+            })
+            .collect();
+        let finished: Vec<i64> = self.run_all(script, &calls).await?;
+        Ok(finished.into_iter().map(|n| n == 1).collect())
+    }
+
+    /// The sweep: Redis's clock (`TIME`), then each job's open index read in one pipeline of
+    /// plain `ZRANGEBYSCORE`s (cheaper for the server than a script per job).
+    async fn expired(
+        &self,
+        slugs: &[&str],
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(String, DateTime<Utc>)>, CoordinatorError> {
+        if slugs.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut connection = self.connection().await?;
-        let message = outcome.stored_message();
-        let finished: i64 = Script::new(FINISH)
-            .key(self.tick_key(&token.slug, token.tick))
-            .arg(&token.token)
-            .arg(outcome.status.as_str())
-            .arg(millis(outcome.duration))
-            .arg(millis(self.retention))
-            .arg(if message.is_some() { "1" } else { "0" })
-            .arg(message.unwrap_or_default())
-            .invoke_async(&mut connection)
+        let (secs, micros): (i64, i64) = ::redis::cmd("TIME")
+            .query_async(&mut connection)
             .await
             .map_err(CoordinatorError::backend)?;
-        Ok(finished == 1)
+        let now_ms = secs.saturating_mul(1000).saturating_add(micros / 1000);
+        let mut pipe = ::redis::pipe();
+        for slug in slugs {
+            pipe.cmd("ZRANGEBYSCORE")
+                .arg(self.open_key(slug))
+                .arg("-inf")
+                .arg(format!("({now_ms}"));
+        }
+        let open: Vec<Vec<i64>> = pipe
+            .query_async(&mut connection)
+            .await
+            .map_err(CoordinatorError::backend)?;
+        let since_ms = since.timestamp_millis();
+        let mut expired = Vec::new();
+        for (slug, ticks) in slugs.iter().zip(open) {
+            for tick in ticks.into_iter().filter(|tick| *tick >= since_ms) {
+                expired.push(((*slug).to_owned(), from_millis(tick)?));
+            }
+        }
+        Ok(expired)
     }
 
     async fn ticks(
@@ -337,7 +457,7 @@ impl Coordinator for Redis {
     ) -> CoordinatorFuture<'a, Claim> {
         Box::pin(with_timeout(
             self.timeout,
-            self.claim_or_take_over(slug, tick, lease, "claim"),
+            self.claim_one(slug, tick, lease, "claim"),
         ))
     }
 
@@ -349,12 +469,14 @@ impl Coordinator for Redis {
     ) -> CoordinatorFuture<'a, Claim> {
         Box::pin(with_timeout(
             self.timeout,
-            self.claim_or_take_over(slug, tick, lease, "take_over"),
+            self.claim_one(slug, tick, lease, "take_over"),
         ))
     }
 
     fn renew<'a>(&'a self, token: &'a ClaimToken, lease: Duration) -> CoordinatorFuture<'a, bool> {
-        Box::pin(with_timeout(self.timeout, self.renew_claim(token, lease)))
+        Box::pin(with_timeout(self.timeout, async move {
+            only(self.renew_all(std::slice::from_ref(token), lease).await?)
+        }))
     }
 
     fn finish<'a>(
@@ -362,10 +484,44 @@ impl Coordinator for Redis {
         token: &'a ClaimToken,
         outcome: &'a RunOutcome,
     ) -> CoordinatorFuture<'a, bool> {
+        Box::pin(with_timeout(self.timeout, async move {
+            let runs = [(token.clone(), outcome.clone())];
+            only(self.finish_all(&runs).await?)
+        }))
+    }
+
+    fn claim_many<'a>(
+        &'a self,
+        ticks: &'a [(&'a str, DateTime<Utc>)],
+        lease: Duration,
+    ) -> CoordinatorFuture<'a, Vec<Claim>> {
         Box::pin(with_timeout(
             self.timeout,
-            self.finish_claim(token, outcome),
+            self.claim_all(ticks, lease, "claim"),
         ))
+    }
+
+    fn renew_many<'a>(
+        &'a self,
+        tokens: &'a [ClaimToken],
+        lease: Duration,
+    ) -> CoordinatorFuture<'a, Vec<bool>> {
+        Box::pin(with_timeout(self.timeout, self.renew_all(tokens, lease)))
+    }
+
+    fn finish_many<'a>(
+        &'a self,
+        runs: &'a [(ClaimToken, RunOutcome)],
+    ) -> CoordinatorFuture<'a, Vec<bool>> {
+        Box::pin(with_timeout(self.timeout, self.finish_all(runs)))
+    }
+
+    fn expired_claims<'a>(
+        &'a self,
+        slugs: &'a [&'a str],
+        since: DateTime<Utc>,
+    ) -> CoordinatorFuture<'a, Vec<(String, DateTime<Utc>)>> {
+        Box::pin(with_timeout(self.timeout, self.expired(slugs, since)))
     }
 
     fn has_claim<'a>(&'a self, slug: &'a str, tick: DateTime<Utc>) -> CoordinatorFuture<'a, bool> {
@@ -397,6 +553,44 @@ impl Coordinator for Redis {
         // Keys expire after the retention; the claim script trims each job's index.
         Box::pin(async { Ok(0) })
     }
+}
+
+/// The scripts, hashed once.
+struct Scripts {
+    claim: Script,
+    renew: Script,
+    finish: Script,
+}
+
+static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
+    claim: Script::new(CLAIM),
+    renew: Script::new(RENEW),
+    finish: Script::new(FINISH),
+});
+
+/// A claim from the [`CLAIM`] script's answer `{won, owner, lease_until, retry_in, finished}`.
+fn claim_answer(
+    slug: &str,
+    tick: DateTime<Utc>,
+    token: String,
+    (won, owner, lease_until_ms, retry_in_ms, finished): (i64, String, i64, i64, i64),
+) -> Result<Claim, CoordinatorError> {
+    let lease_until = from_millis(lease_until_ms)?;
+    Ok(if won == 1 {
+        Claim::Won(ClaimToken {
+            slug: slug.to_owned(),
+            tick,
+            token,
+            lease_until,
+        })
+    } else {
+        Claim::Lost(Held {
+            owner,
+            lease_until,
+            retry_in: Duration::from_millis(u64::try_from(retry_in_ms).unwrap_or(0)),
+            finished: finished == 1,
+        })
+    })
 }
 
 fn from_millis(ms: i64) -> Result<DateTime<Utc>, CoordinatorError> {

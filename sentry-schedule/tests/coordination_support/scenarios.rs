@@ -236,3 +236,205 @@ pub(crate) async fn finish_records_the_outcome_and_the_history(store: &impl Stor
     assert!(a.has_claim("report", tick(2)).await.unwrap());
     assert!(!a.has_claim("report", tick(5)).await.unwrap());
 }
+
+/// Ticks `0..count` of `job-<i>` for jobs `0..jobs`, as `claim_many` takes them.
+fn batch(jobs: usize, minute: u32, slugs: &[String]) -> Vec<(&str, DateTime<Utc>)> {
+    slugs[..jobs]
+        .iter()
+        .map(|slug| (slug.as_str(), tick(minute)))
+        .collect()
+}
+
+/// Six replicas claim the same 300 ticks in one batch each, at once, each in another order,
+/// for five instants: every tick is won exactly once, each answer is about its own tick, the
+/// losers name the winner, and the history agrees.
+pub async fn concurrent_batches_win_each_tick_exactly_once(store: &impl Store) {
+    const JOBS: usize = 300;
+    let slugs: Arc<Vec<String>> = Arc::new((0..JOBS).map(|j| format!("job-{j}")).collect());
+    let mut replicas = Vec::new();
+    for i in 0..6 {
+        replicas.push(store.replica(&format!("replica-{i}")).await);
+    }
+    for minute in 0..5 {
+        let claims: Vec<_> = replicas
+            .iter()
+            .enumerate()
+            .map(|(i, replica)| {
+                let replica = replica.clone();
+                let slugs = slugs.clone();
+                tokio::spawn(async move {
+                    let mut ticks = batch(JOBS, minute, &slugs);
+                    // Each replica asks in another order (rotated, every other one reversed).
+                    ticks.rotate_left(i * 37 % JOBS);
+                    if i % 2 == 1 {
+                        ticks.reverse();
+                    }
+                    let asked: Vec<(String, DateTime<Utc>)> =
+                        ticks.iter().map(|(s, t)| ((*s).to_owned(), *t)).collect();
+                    let answers = replica.claim_many(&ticks, LONG).await.unwrap();
+                    (asked, answers)
+                })
+            })
+            .collect();
+        let mut winners: std::collections::HashMap<String, Vec<String>> = Default::default();
+        let mut losers: Vec<(String, String)> = Vec::new();
+        for (i, claim) in claims.into_iter().enumerate() {
+            let (asked, answers) = claim.await.unwrap();
+            assert_eq!(answers.len(), JOBS);
+            for ((slug, tick), answer) in asked.into_iter().zip(answers) {
+                match answer {
+                    Claim::Won(token) => {
+                        assert_eq!((token.slug.as_str(), token.tick), (slug.as_str(), tick));
+                        winners
+                            .entry(slug)
+                            .or_default()
+                            .push(format!("replica-{i}"));
+                    }
+                    Claim::Lost(held) => {
+                        assert!(!held.finished);
+                        assert!(held.retry_in > LONG - Duration::from_secs(60));
+                        losers.push((slug, held.owner));
+                    }
+                }
+            }
+        }
+        assert_eq!(winners.len(), JOBS, "minute {minute}: ticks without winner");
+        for (slug, won_by) in &winners {
+            assert_eq!(
+                won_by.len(),
+                1,
+                "{slug} at minute {minute} won by {won_by:?}"
+            );
+        }
+        assert_eq!(losers.len(), JOBS * 5);
+        for (slug, owner) in &losers {
+            assert_eq!(
+                owner, &winners[slug][0],
+                "{slug}: a loser names another owner"
+            );
+        }
+        for slug in ["job-0", "job-150", "job-299"] {
+            let history = replicas[0].history(slug, 1).await.unwrap();
+            assert_eq!(history[0].tick, tick(minute));
+            assert_eq!(history[0].owner, winners[slug][0]);
+        }
+    }
+}
+
+/// A batch mixing new, running and finished ticks answers each in place; renewing and
+/// finishing in batches answer per token (a token taken over answers `false` and changes
+/// nothing), finishing twice records once, and the history holds each outcome.
+pub async fn batches_answer_each_tick_in_place(store: &impl Store) {
+    let a = store.replica("a").await;
+    let b = store.replica("b").await;
+    let running = won(b.claim("running", tick(1), LONG).await.unwrap());
+    let done = won(b.claim("done", tick(1), LONG).await.unwrap());
+    let ok = RunOutcome::new(RunStatus::Ok, Duration::from_millis(10));
+    assert!(b.finish(&done, &ok).await.unwrap());
+    let answers = a
+        .claim_many(
+            &[
+                ("new-1", tick(1)),
+                ("running", tick(1)),
+                ("new-2", tick(1)),
+                ("done", tick(1)),
+                ("new-1", tick(2)),
+            ],
+            LONG,
+        )
+        .await
+        .unwrap();
+    let [Claim::Won(new1), Claim::Lost(held_running), Claim::Won(new2), Claim::Lost(held_done), Claim::Won(new1b)] =
+        &answers[..]
+    else {
+        panic!("{answers:?}")
+    };
+    assert_eq!((new1.slug.as_str(), new1.tick), ("new-1", tick(1)));
+    assert_eq!((new2.slug.as_str(), new2.tick), ("new-2", tick(1)));
+    assert_eq!((new1b.slug.as_str(), new1b.tick), ("new-1", tick(2)));
+    assert_eq!(held_running.owner, "b");
+    assert!(!held_running.finished);
+    assert_eq!(held_done.owner, "b");
+    assert!(held_done.finished);
+    assert!(a.claim_many(&[], LONG).await.unwrap().is_empty());
+
+    // `short` expires and is taken over by b: a's token of it is stale from then on.
+    let short = won(a.claim("short", tick(1), Duration::ZERO).await.unwrap());
+    let_lease_expire().await;
+    let taken = won(b.take_over("short", tick(1), LONG).await.unwrap());
+    let tokens = [new1.clone(), short.clone(), new2.clone(), running.clone()];
+    assert_eq!(
+        a.renew_many(&tokens, LONG).await.unwrap(),
+        // `running` is b's claim, renewed through b's token whichever replica sends it.
+        [true, false, true, true]
+    );
+    assert!(a.renew_many(&[], LONG).await.unwrap().is_empty());
+    let failed = RunOutcome {
+        status: RunStatus::Error,
+        duration: Duration::from_millis(42),
+        message: Some("disk full".into()),
+    };
+    let runs = [
+        (new1.clone(), ok.clone()),
+        (short.clone(), ok.clone()),
+        (new2.clone(), failed.clone()),
+    ];
+    assert_eq!(a.finish_many(&runs).await.unwrap(), [true, false, true]);
+    assert_eq!(a.finish_many(&runs).await.unwrap(), [false, false, false]);
+    assert!(a.finish_many(&[]).await.unwrap().is_empty());
+    // Finished claims are no longer renewed.
+    assert_eq!(a.renew_many(&tokens[..1], LONG).await.unwrap(), [false]);
+
+    let record = |slug: &'static str| {
+        let a = a.clone();
+        async move { a.history(slug, 1).await.unwrap().remove(0) }
+    };
+    let first = record("new-1").await;
+    assert_eq!(first.tick, tick(2), "newest first");
+    let first = a.history("new-1", 2).await.unwrap().remove(1);
+    assert_eq!(
+        (first.status, first.duration),
+        (Some(RunStatus::Ok), Some(Duration::from_millis(10)))
+    );
+    let second = record("new-2").await;
+    assert_eq!(second.status, Some(RunStatus::Error));
+    assert_eq!(second.message.as_deref(), Some("disk full"));
+    let short = record("short").await;
+    assert_eq!((short.owner.as_str(), short.status), ("b", None));
+    assert!(b.finish(&taken, &ok).await.unwrap());
+}
+
+/// The sweep's query lists exactly the unfinished claims of the asked slugs whose lease has
+/// expired, with a tick at or after `since`.
+pub async fn expired_claims_are_exactly_the_expired_unfinished_ones(store: &impl Store) {
+    let a = store.replica("a").await;
+    let ok = RunOutcome::new(RunStatus::Ok, Duration::from_millis(1));
+    let expired_1 = won(a.claim("job", tick(10), Duration::ZERO).await.unwrap());
+    let _expired_2 = won(a.claim("other", tick(11), Duration::ZERO).await.unwrap());
+    let _too_old = won(a.claim("job", tick(5), Duration::ZERO).await.unwrap());
+    let _not_asked = won(a.claim("unasked", tick(10), Duration::ZERO).await.unwrap());
+    let _running = won(a.claim("job", tick(11), LONG).await.unwrap());
+    let finished = won(a.claim("job", tick(12), Duration::ZERO).await.unwrap());
+    assert!(a.finish(&finished, &ok).await.unwrap());
+    let_lease_expire().await;
+
+    let mut expired = a
+        .expired_claims(&["job", "other", "never-claimed"], tick(10))
+        .await
+        .unwrap();
+    expired.sort();
+    assert_eq!(
+        expired,
+        [("job".to_owned(), tick(10)), ("other".to_owned(), tick(11))]
+    );
+    assert!(a.expired_claims(&[], tick(0)).await.unwrap().is_empty());
+    // Renewed, it is no longer expired; taken over, neither.
+    assert!(a.renew(&expired_1, LONG).await.unwrap());
+    let b = store.replica("b").await;
+    won(b.take_over("other", tick(11), LONG).await.unwrap());
+    let expired = b.expired_claims(&["job", "other"], tick(10)).await.unwrap();
+    assert!(expired.is_empty(), "{expired:?}");
+    let mut older = b.expired_claims(&["job"], tick(0)).await.unwrap();
+    older.sort();
+    assert_eq!(older, [("job".to_owned(), tick(5))]);
+}
