@@ -5,20 +5,15 @@ Usage: python3 .ci/import_cycles_test.py
 """
 
 import contextlib
-import importlib.machinery
-import importlib.util
 import io
 import tempfile
 import textwrap
 import unittest
 from pathlib import Path
 
-_loader = importlib.machinery.SourceFileLoader(
-    "import_cycles", str(Path(__file__).resolve().parent / "import-cycles")
-)
-_spec = importlib.util.spec_from_loader("import_cycles", _loader)
-ic = importlib.util.module_from_spec(_spec)
-_loader.exec_module(ic)
+import ci_script
+
+ic = ci_script.load("import-cycles")
 
 
 class Crate:

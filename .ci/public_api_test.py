@@ -5,20 +5,15 @@ is built for real, as for the published crates).
 Usage: python3 .ci/public_api_test.py
 """
 
-import importlib.machinery
-import importlib.util
 import os
 import tempfile
 import textwrap
 import unittest
 from pathlib import Path
 
-_loader = importlib.machinery.SourceFileLoader(
-    "public_api", str(Path(__file__).resolve().parent / "public-api")
-)
-_spec = importlib.util.spec_from_loader("public_api", _loader)
-pa = importlib.util.module_from_spec(_spec)
-_loader.exec_module(pa)
+import ci_script
+
+pa = ci_script.load("public-api")
 
 LIB = """
 //! A fixture.
