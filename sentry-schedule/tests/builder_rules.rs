@@ -1,6 +1,11 @@
 //! `Job::builder(..).build()` refuses what Sentry's server would refuse or rewrite, with
 //! an error naming the value and the rule: the same core functions the attribute uses at
 //! compile time (the UI cases in `tests/ui/fail`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 
 use sentry_schedule::{Error, Job, JobBuilder, JobContext, Scheduler};
 use std::time::Duration;

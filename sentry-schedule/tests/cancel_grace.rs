@@ -1,5 +1,10 @@
 //! The grace a timed-out run gets after its token fired: 5 s by default, so a `timeout` of
 //! 2 s on a job that ignores its token reports failing after 7 s; `cancel_grace` sets it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 use sentry_schedule::coordinator::RunStatus;
 use sentry_schedule::{Job, Scheduler, SchedulerBuilder};
 use std::time::Duration;

@@ -2,6 +2,11 @@
 //! started by `.ci/services`), the wall clock injected: a tick missed within the window runs
 //! once — several missed ticks coalesced into the latest — and one missed outside it does not.
 #![cfg(feature = "postgres")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 
 mod coordination_support;
 #[path = "coordination_support/postgres.rs"]

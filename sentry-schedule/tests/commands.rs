@@ -1,6 +1,11 @@
 //! The operations commands: `list` prints the jobs with their next runs, `run <slug>`
 //! runs one job now and its exit code says how it went, an unknown slug gets the near
 //! matches.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 use chrono::{DateTime, Utc};
 use sentry_schedule::clock::TestClock;
 use sentry_schedule::coordinator::RunStatus;

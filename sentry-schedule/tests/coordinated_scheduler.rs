@@ -1,6 +1,11 @@
 //! The scheduler's claim path on tokio's paused clock, with the in-process coordinator shared
 //! by two schedulers in one process (two "replicas"): each tick runs once, and the claims are
 //! the run history.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 use chrono::{DateTime, Utc};
 use sentry_schedule::clock::TestClock;
 use sentry_schedule::coordinator::{Coordinator, InProcess, RunStatus};

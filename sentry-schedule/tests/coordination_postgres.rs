@@ -3,6 +3,11 @@
 //! backend runs are in `coordination_support::scenarios`; the tests of the table, its
 //! migration and privileges, pruning and an outage are PostgreSQL's own.
 #![cfg(feature = "postgres")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 
 mod coordination_support;
 #[path = "coordination_support/postgres.rs"]

@@ -3,6 +3,11 @@
 //! are in `coordination_support::scenarios`; the tests of key expiry, prefixes, an outage
 //! and the index are Redis's own.
 #![cfg(feature = "redis")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 
 mod coordination_support;
 

@@ -6,6 +6,11 @@
 //! Against real PostgreSQL the outcome write is held by a trigger on the claim table that
 //! waits for an advisory lock the test holds; with Redis and the in-process coordinator (on
 //! tokio's paused clock) the coordinator's `finish` waits for a gate the test opens.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 mod coordination_support;
 #[cfg(feature = "postgres")]
 #[path = "coordination_support/postgres.rs"]

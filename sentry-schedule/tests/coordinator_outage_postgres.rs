@@ -2,6 +2,11 @@
 //! real server, `SENTRY_SCHEDULE_TEST_POSTGRES_URL`, is cut): by default ticks are skipped and
 //! scheduling resumes by itself when the database is back; `fail_open` runs them anyway.
 #![cfg(feature = "postgres")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 
 mod coordination_support;
 #[path = "coordination_support/postgres.rs"]

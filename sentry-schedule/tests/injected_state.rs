@@ -1,6 +1,11 @@
 //! `#[scheduled]` fns taking `State<T>` and `JobContext`: what they receive on a scheduled
 //! run (paused tokio clock plus the injected wall clock), and start-up failing when a
 //! job's state was never registered.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 use chrono::{DateTime, Utc};
 use sentry_schedule::clock::{Clock, TestClock};
 use sentry_schedule::{scheduled, Error, JobContext, Scheduler, State};

@@ -1,4 +1,9 @@
 //! Ten thousand jobs: every one fires on its tick.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 use chrono::{DateTime, Utc};
 use sentry_schedule::clock::{Clock, TestClock};
 use sentry_schedule::{Job, JobContext, Scheduler};

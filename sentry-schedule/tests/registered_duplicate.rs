@@ -6,7 +6,7 @@ const DAILY_LINE: u32 = line!() + 2;
 async fn daily_report() {}
 
 mod weekly {
-    pub const LINE: u32 = line!() + 2;
+    pub(crate) const LINE: u32 = line!() + 2;
     #[sentry_schedule::scheduled(cron = "0 12 * * MON", slug = "sales-report")]
     async fn report() -> Result<(), std::io::Error> {
         Ok(())

@@ -1,4 +1,9 @@
 //! `#[scheduled]` fns are collected at start-up and run on their schedule.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 use chrono::{DateTime, Utc};
 use sentry_schedule::clock::{Clock, TestClock};
 use sentry_schedule::{scheduled, Overlap, Scheduler};
@@ -23,6 +28,7 @@ async fn tick() {
     }
 }
 
+/// A `pub` job.
 #[scheduled(cron = "0 3 * * *", overlap = "allow")]
 pub async fn nightly() -> Result<(), String> {
     Ok(())

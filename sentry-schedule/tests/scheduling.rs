@@ -3,6 +3,11 @@
 //! Jobs report every run through a channel (scheduled instant and the wall-clock time the
 //! job saw), so these tests observe what the job fns themselves experienced. Expected
 //! instants are written by hand.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 use chrono::{DateTime, TimeDelta, Utc};
 use sentry_schedule::clock::{Clock, TestClock};
 use sentry_schedule::{Error, Job, JobBuilder, JobContext, JobStats, Overlap, Scheduler};

@@ -1,6 +1,11 @@
 //! The default shutdown signals: SIGINT (Ctrl-C) and SIGTERM stop the scheduler gracefully.
 //! (Its own test binary: the signals go to the whole process.)
 #![cfg(unix)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 use sentry_schedule::{Job, JobContext, Scheduler};
 use std::time::Duration;
 use tokio::sync::mpsc;

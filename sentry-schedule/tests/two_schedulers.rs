@@ -1,6 +1,11 @@
 //! A second scheduler in one process running the same `#[scheduled]` jobs is an error
 //! (every tick would run twice), unless it is built with `allow_same_jobs_twice`; once the
 //! first has stopped, the jobs can run again.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed `expect` is a failed test"
+)]
 use sentry_schedule::{scheduled, Error, Scheduler};
 use tokio::sync::oneshot;
 

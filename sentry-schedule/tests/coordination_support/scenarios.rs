@@ -248,7 +248,7 @@ fn batch(jobs: usize, minute: u32, slugs: &[String]) -> Vec<(&str, DateTime<Utc>
 /// Six replicas claim the same 300 ticks in one batch each, at once, each in another order,
 /// for five instants: every tick is won exactly once, each answer is about its own tick, the
 /// losers name the winner, and the history agrees.
-pub async fn concurrent_batches_win_each_tick_exactly_once(store: &impl Store) {
+pub(crate) async fn concurrent_batches_win_each_tick_exactly_once(store: &impl Store) {
     const JOBS: usize = 300;
     let slugs: Arc<Vec<String>> = Arc::new((0..JOBS).map(|j| format!("job-{j}")).collect());
     let mut replicas = Vec::new();
@@ -324,7 +324,7 @@ pub async fn concurrent_batches_win_each_tick_exactly_once(store: &impl Store) {
 /// A batch mixing new, running and finished ticks answers each in place; renewing and
 /// finishing in batches answer per token (a token taken over answers `false` and changes
 /// nothing), finishing twice records once, and the history holds each outcome.
-pub async fn batches_answer_each_tick_in_place(store: &impl Store) {
+pub(crate) async fn batches_answer_each_tick_in_place(store: &impl Store) {
     let a = store.replica("a").await;
     let b = store.replica("b").await;
     let running = won(b.claim("running", tick(1), LONG).await.unwrap());
@@ -406,7 +406,7 @@ pub async fn batches_answer_each_tick_in_place(store: &impl Store) {
 
 /// The sweep's query lists exactly the unfinished claims of the asked slugs whose lease has
 /// expired, with a tick at or after `since`.
-pub async fn expired_claims_are_exactly_the_expired_unfinished_ones(store: &impl Store) {
+pub(crate) async fn expired_claims_are_exactly_the_expired_unfinished_ones(store: &impl Store) {
     let a = store.replica("a").await;
     let ok = RunOutcome::new(RunStatus::Ok, Duration::from_millis(1));
     let expired_1 = won(a.claim("job", tick(10), Duration::ZERO).await.unwrap());
