@@ -323,11 +323,7 @@ mod tests {
         (clock, coordinator)
     }
 
-    fn tick(minute: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2025, 3, 1, 12, minute, 0).unwrap()
-    }
-
-    const LEASE: Duration = Duration::from_secs(30);
+    use crate::coordinator::test_support::{tick, LEASE};
 
     #[tokio::test]
     async fn a_tick_is_won_once() {

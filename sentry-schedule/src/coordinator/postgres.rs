@@ -6,8 +6,8 @@
 //! `chrono` features: no compile-time checked queries (they would need a database while
 //! compiling), no TLS of its own (the pool's connect options decide).
 use super::{
-    millis, new_token, only, with_timeout, Claim, ClaimToken, Coordinator, CoordinatorError,
-    CoordinatorFuture, Held, RunOutcome, RunRecord, RunStatus, DEFAULT_RETENTION,
+    millis, new_token, one_each, only, with_timeout, Claim, ClaimToken, Coordinator,
+    CoordinatorError, CoordinatorFuture, Held, RunOutcome, RunRecord, RunStatus, DEFAULT_RETENTION,
 };
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
@@ -371,13 +371,11 @@ impl Postgres {
             .fetch_all(&self.pool)
             .await
             .map_err(CoordinatorError::backend)?;
-        if rows.len() != order.len() {
-            return Err(CoordinatorError::Data(format!(
-                "a batch of {} claims answered {} rows",
-                order.len(),
-                rows.len()
-            )));
-        }
+        let rows = one_each(
+            format_args!("a batch of {} claims", order.len()),
+            order.len(),
+            rows,
+        )?;
         let mut claims: Vec<Option<Claim>> = vec![None; ticks.len()];
         let mut unseen = Vec::new();
         for ((row, index), token) in rows.iter().zip(&order).zip(tokens) {

@@ -3,8 +3,8 @@
 //! Built on the `redis` crate 0.32 (the stable line whose minimum Rust version fits this
 //! crate's) with only `tokio-comp`, `connection-manager` (reconnects by itself) and `script`.
 use super::{
-    millis, new_token, only, with_timeout, Claim, ClaimToken, Coordinator, CoordinatorError,
-    CoordinatorFuture, Held, RunOutcome, RunRecord, RunStatus,
+    millis, new_token, one_each, only, with_timeout, Claim, ClaimToken, Coordinator,
+    CoordinatorError, CoordinatorFuture, Held, RunOutcome, RunRecord, RunStatus,
 };
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{Client, ErrorKind, FromRedisValue, Script, ScriptInvocation};
@@ -242,14 +242,11 @@ impl Redis {
             }
             result => result.map_err(CoordinatorError::backend)?,
         };
-        if answers.len() != calls.len() {
-            return Err(CoordinatorError::Data(format!(
-                "{} script calls got {} answers",
-                calls.len(),
-                answers.len()
-            )));
-        }
-        Ok(answers)
+        one_each(
+            format_args!("{} script calls", calls.len()),
+            calls.len(),
+            answers,
+        )
     }
 
     /// Claims (`mode` `claim`) or takes over (`take_over`) every tick of `ticks` in one round
