@@ -182,8 +182,17 @@ pub fn derive_slug(module_path: &str, name: &str) -> String {
     }
 }
 
-/// Checks an explicit slug: it must be in normal form (Sentry keeps it unchanged) and
-/// not made only of digits; the error suggests the normal form.
+/// Checks an explicit slug: it must be in normal form (Sentry keeps it unchanged); the
+/// error suggests the normal form.
+///
+/// Nothing else is asked of it. Slugs made only of digits (`2024`) are accepted as Sentry's
+/// check-in path accepts them: Relay only cuts the slug and refuses an empty one
+/// (`process_check_in` in getsentry/relay `relay-monitors/src/lib.rs`), and the monitor
+/// consumer creates the monitor with `Monitor.objects.update_or_create(slug=...)` on the
+/// normalised slug, without the API's slug field and its rule against numeric slugs
+/// (`_ensure_monitor_with_config` in getsentry/sentry
+/// `src/sentry/monitors/consumers/monitor_consumer.py`; `SentrySerializerSlugField` checks
+/// only slugs sent to the REST API).
 ///
 /// ```
 /// use sentry_schedule_core::slug::validate_slug;
@@ -217,15 +226,6 @@ pub fn validate_slug(slug: &str) -> Result<(), Violation> {
                  not match the slug the code uses"
             ),
             format!("write `{normal}`: {FORM}"),
-        ));
-    }
-    if slug.bytes().all(|b| b.is_ascii_digit()) {
-        // Sentry's API slug field (`SentrySerializerSlugField`, used by
-        // `MonitorValidator.slug` in `monitors/validators.py`) refuses entirely numeric
-        // slugs, so such a monitor could not be edited.
-        return Err(Violation::new(
-            format!("invalid slug `{slug}`: Sentry refuses slugs made only of digits"),
-            format!("add a letter, e.g. `job-{slug}`"),
         ));
     }
     Ok(())
@@ -371,10 +371,10 @@ mod tests {
             .unwrap_err()
             .message
             .starts_with("empty slug"));
-        assert!(validate_slug("123")
-            .unwrap_err()
-            .message
-            .contains("only of digits"));
+        // Sentry's check-in path keeps numeric slugs as they are.
+        for digits in ["123", "2024", "0"] {
+            assert_eq!(validate_slug(digits), Ok(()), "{digits}");
+        }
     }
 
     #[test]

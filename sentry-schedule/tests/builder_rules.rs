@@ -124,7 +124,8 @@ fn timeout_within_the_duration_cap_and_the_effective_max_runtime() {
 
 #[test]
 fn explicit_slugs_must_be_in_sentrys_normal_form() {
-    for ok in ["a-b", "nightly_backup-2", &"x".repeat(50)] {
+    // Made only of digits too: Sentry's check-in path keeps `2024` as it is.
+    for ok in ["a-b", "nightly_backup-2", "2024", &"x".repeat(50)] {
         assert!(job(ok, "@daily").build().is_ok(), "{ok}");
     }
     for (bad, normal) in [
@@ -142,6 +143,15 @@ fn explicit_slugs_must_be_in_sentrys_normal_form() {
         );
     }
     one_problem(job(&"x".repeat(51), "@daily"), &["Sentry would show it as"]);
+    for nothing in ["---", "!!", "日本"] {
+        one_problem(
+            job(nothing, "@daily"),
+            &[
+                &format!("`{nothing}`"),
+                "nothing of it is left after Sentry's normalisation",
+            ],
+        );
+    }
 }
 
 #[test]

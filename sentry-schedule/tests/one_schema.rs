@@ -76,6 +76,10 @@ fn the_builder_states_the_problems_the_attribute_shows() {
             Job::builder("Daily Report!", "0 12 * * *").run(|_: JobContext| async {}),
         ),
         (
+            "slug_nothing_left",
+            Job::builder("---", "0 12 * * *").run(|_: JobContext| async {}),
+        ),
+        (
             "slug_not_normal",
             Job::builder("nightly--backup_", "0 12 * * *").run(|_: JobContext| async {}),
         ),
