@@ -10,9 +10,9 @@
 //! clock watch ([`crate::clock_watch`]) reports a wall-clock jump.
 //!
 //! One timer and one task whatever the number of jobs: an idle scheduler holds a timer
-//! entry and a cursor per job and wakes for nothing but the earliest instant. Jobs due at the same
-//! instant are started from one wake-up, in batches of [`START_BATCH`] handed to start tasks,
-//! so every worker thread shares the cost of starting them.
+//! entry and a cursor per job and wakes for nothing but the earliest instant. The runs due at
+//! one instant are handed to the run pipeline from one wake-up as one batch
+//! ([`pipeline::start_due`]), whose start tasks share the starting among the worker threads.
 //!
 //! tokio's timer has a granularity of one millisecond and fires up to a millisecond after
 //! its deadline. With the system clock ([`Clock::precise_wake`](crate::clock::Clock::precise_wake)) the dispatcher therefore
@@ -31,7 +31,7 @@
 //!   the latest due tick by at most that much.
 use crate::clock::PRECISE_WINDOW;
 use crate::job::Job;
-use crate::launch::{self, LoopShared, Scheduled};
+use crate::run::pipeline::{self, DueRun, JobEntry, RunEnv};
 use crate::timers::Timers;
 use chrono::{DateTime, TimeDelta, Utc};
 use sentry_schedule_core::schedule::Upcoming;
@@ -47,12 +47,6 @@ const MAX_TICK_WALK: u64 = 10_000;
 /// Longest single sleep (tokio cannot represent deadlines much further out).
 const MAX_SLEEP: Duration = Duration::from_secs(60 * 60 * 24 * 365);
 
-/// How many due runs one start task starts.
-const START_BATCH: usize = 64;
-
-/// A run to start: the job's index in the table and the tick.
-pub(crate) type DueRun = (u32, DateTime<Utc>);
-
 /// Consecutive fire instants of any schedule are at least this far apart: crontab instants
 /// are whole minutes, intervals whole seconds.
 const MIN_SPACING: TimeDelta = TimeDelta::seconds(1);
@@ -62,9 +56,9 @@ const MIN_SPACING: TimeDelta = TimeDelta::seconds(1);
 ///
 /// On time, the runs of all jobs due at an instant are handed to start tasks first and the
 /// jobs' cursors advanced afterwards, so the starting is never behind the bookkeeping.
-pub(crate) async fn dispatch(table: Arc<[Scheduled]>, shared: Arc<LoopShared>) {
-    let mut jumps = Some(shared.jumps.clone());
-    let start = shared.clock.now();
+pub(crate) async fn dispatch(table: Arc<[JobEntry]>, env: Arc<RunEnv>) {
+    let mut jumps = Some(env.jumps.clone());
+    let start = env.clock.now();
     if u32::try_from(table.len()).is_err() {
         tracing::error!(jobs = table.len(), "more than 2^32 jobs; none is scheduled");
         return;
@@ -73,8 +67,8 @@ pub(crate) async fn dispatch(table: Arc<[Scheduled]>, shared: Arc<LoopShared>) {
     // exactly as Sentry's server iterates the schedule, so no tick can repeat.
     let mut cursors = Vec::with_capacity(table.len());
     let mut timers = Timers::default();
+    pipeline::start_up(&table, &env, start);
     for (index, entry) in (0u32..).zip(table.iter()) {
-        launch::on_start(&entry.job, &entry.runs, &shared, start);
         let mut ticks = entry.job.schedule.upcoming(start, entry.job.timezone);
         if let Some(next) = next_tick(&entry.job, ticks.next()) {
             timers.add(next, index);
@@ -83,10 +77,10 @@ pub(crate) async fn dispatch(table: Arc<[Scheduled]>, shared: Arc<LoopShared>) {
     }
     timers.flush();
     loop {
-        if !wait_until(timers.earliest(), &shared, &mut jumps).await {
+        if !wait_until(timers.earliest(), &env, &mut jumps).await {
             return;
         }
-        let now = shared.clock.now();
+        let now = env.clock.now();
         let mut passed_over = PassedOver::default();
         while let Some((instant, due)) = timers.take_due(now) {
             // On time (the usual case) no later tick of these jobs can be due yet, so each
@@ -96,7 +90,7 @@ pub(crate) async fn dispatch(table: Arc<[Scheduled]>, shared: Arc<LoopShared>) {
             let mut runs: Vec<DueRun> = Vec::with_capacity(due.len());
             if !late {
                 runs.extend(due.iter().map(|&index| (index, instant)));
-                start_all(&table, &runs, &shared);
+                pipeline::start_due(&table, &runs, &env);
             }
             for &index in &due {
                 let (Some(entry), Some(ticks)) =
@@ -117,7 +111,7 @@ pub(crate) async fn dispatch(table: Arc<[Scheduled]>, shared: Arc<LoopShared>) {
                 }
             }
             if late {
-                start_all(&table, &runs, &shared);
+                pipeline::start_due(&table, &runs, &env);
             }
         }
         passed_over.log(now);
@@ -125,28 +119,21 @@ pub(crate) async fn dispatch(table: Arc<[Scheduled]>, shared: Arc<LoopShared>) {
     }
 }
 
-/// Hands `runs` to start tasks, [`START_BATCH`] to a task.
-fn start_all(table: &Arc<[Scheduled]>, runs: &[DueRun], shared: &Arc<LoopShared>) {
-    for batch in runs.chunks(START_BATCH) {
-        launch::spawn_starts(table, batch.to_vec(), shared);
-    }
-}
-
 /// Sleeps until the wall clock reads `instant` or later (forever when `None`); `false`
 /// when shut down first.
 async fn wait_until(
     instant: Option<DateTime<Utc>>,
-    shared: &LoopShared,
+    env: &RunEnv,
     jumps: &mut Option<watch::Receiver<u64>>,
 ) -> bool {
-    let precise = shared.clock.precise_wake();
+    let precise = env.clock.precise_wake();
     loop {
-        if shared.is_stopping() {
+        if env.is_stopping() {
             return false;
         }
         let wait = match instant {
             Some(instant) => {
-                let now = shared.clock.now();
+                let now = env.clock.now();
                 if now >= instant {
                     return true;
                 }
@@ -180,7 +167,7 @@ async fn wait_until(
         };
         tokio::select! {
             biased;
-            () = shared.shutdown.cancelled() => return false,
+            () = env.shutdown.cancelled() => return false,
             () = tokio::time::sleep_until(deadline) => {}
             () = jump => {}
         }

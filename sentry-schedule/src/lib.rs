@@ -51,7 +51,6 @@ macro_rules! link_jobs {
 #[doc(hidden)]
 pub mod __private;
 mod checkin;
-mod claim;
 pub mod cli;
 pub mod clock;
 mod clock_watch;
@@ -63,7 +62,6 @@ pub mod forecast;
 mod job;
 mod job_builder;
 pub mod job_output;
-mod launch;
 mod registry;
 mod run;
 mod run_report;

@@ -11,6 +11,7 @@
 mod body;
 mod cancel;
 mod ids;
+pub(crate) mod pipeline;
 mod report;
 mod wait;
 

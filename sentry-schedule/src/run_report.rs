@@ -1,13 +1,8 @@
 //! Running one job on demand ([`Scheduler::run_now`](crate::Scheduler::run_now)) and the
 //! public report of how it went.
-use crate::checkin::Delivery;
-use crate::clock::Clock;
-use crate::job::Job;
-use crate::run::{self, RunCancel};
 use crate::RunStatus;
 use chrono::{DateTime, Utc};
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// How one run went: returned by [`Scheduler::run_now`](crate::Scheduler::run_now).
@@ -55,47 +50,5 @@ fn short_duration(d: Duration) -> String {
         format!("{:.2}s", d.as_secs_f64())
     } else {
         crate::run::human_duration(Duration::from_secs(d.as_secs()))
-    }
-}
-
-/// Runs `job` once now, counting it in the job's stats like a scheduled run.
-pub(crate) async fn run_now(
-    job: Arc<Job>,
-    clock: Arc<dyn Clock>,
-    delivery: Arc<Delivery>,
-) -> RunReport {
-    let scheduled = clock.now();
-    let slug = job.slug.clone();
-    let stats = job.stats.clone();
-    stats.add_started();
-    // Its own task, as for scheduled runs: a bug in `execute` cannot take the caller down.
-    let run = run::execute(job, scheduled, RunCancel::new(), clock, delivery);
-    let outcome = tokio::spawn(run).await;
-    let (status, duration, message) = match outcome {
-        Ok(outcome) => {
-            if outcome.is_ok() {
-                stats.add_succeeded();
-            } else {
-                stats.add_failed();
-            }
-            let recorded = crate::coordinator::RunOutcome::from(&outcome);
-            (recorded.status, outcome.duration(), recorded.message)
-        }
-        Err(e) => {
-            stats.add_crashed();
-            tracing::error!(slug = %slug, error = %e, "run task died");
-            (
-                RunStatus::Error,
-                Duration::ZERO,
-                Some(format!("the run task died: {e}")),
-            )
-        }
-    };
-    RunReport {
-        slug: slug.to_string(),
-        scheduled,
-        status,
-        duration,
-        message,
     }
 }

@@ -1,17 +1,17 @@
 //! The scheduler: builder, start-up validation, `run` and `run_all`.
 use crate::checkin::{CheckInCounters, CheckInSender, Delivery, DEFAULT_CHECK_IN_QUEUE_CAPACITY};
-use crate::claim::{self, Coordination};
 use crate::clock::{Clock, SystemClock};
 use crate::clock_watch;
+use crate::coordinator::claimer::{self, Claimer};
 use crate::coordinator::{
     Coordinator, CoordinatorError, OnCoordinatorError, RunRecord, DEFAULT_LEASE,
 };
 use crate::dispatcher;
 use crate::error::Error;
 use crate::job::Job;
-use crate::launch::{LoopShared, Scheduled};
 use crate::registry;
-use crate::run_report::{self, RunReport};
+use crate::run::pipeline::{self, JobEntry, RunEnv};
+use crate::run_report::RunReport;
 use crate::run_set::RunSet;
 use crate::shutdown;
 use crate::startup;
@@ -20,12 +20,9 @@ use chrono::{DateTime, Utc};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 /// How long running runs get to finish on shutdown unless set otherwise.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -75,9 +72,10 @@ pub async fn run_all() -> Result<(), Error> {
 ///
 /// # Several replicas
 ///
-/// With a [coordinator](SchedulerBuilder::coordinator) each tick is claimed before it runs,
-/// in a task of its own (the job's timing does not wait for the backend): the replica that
-/// wins runs it and sends its check-ins, the others skip it or — while it is unfinished —
+/// With a [coordinator](SchedulerBuilder::coordinator) each tick is claimed before it runs;
+/// the ticks due at one instant are claimed in one call, in a task of its own (the jobs'
+/// timing does not wait for the backend); a jittered run is claimed after its delay. The
+/// replica that wins runs it and sends its check-ins, the others skip it or — while it is unfinished —
 /// wait out the holder's lease and take it over if the holder died. The overlap policy is
 /// applied by the winner, among its own runs; a tick it skips for overlap is recorded as
 /// `cancelled`, so no other replica takes it over. Waiting to take a tick over is not a run.
@@ -99,7 +97,7 @@ pub struct Scheduler {
     clock: Arc<dyn Clock>,
     shutdown_timeout: Duration,
     shutdown_signal: Option<BoxedSignal>,
-    coordination: Option<Arc<Coordination>>,
+    claimer: Option<Arc<Claimer>>,
     allow_same_jobs_twice: bool,
     pub(crate) delivery: Arc<Delivery>,
 }
@@ -134,7 +132,7 @@ impl Default for SchedulerBuilder {
             coordinator: None,
             lease: DEFAULT_LEASE,
             on_coordinator_error: OnCoordinatorError::Skip,
-            prune_every: claim::DEFAULT_PRUNE_EVERY,
+            prune_every: claimer::DEFAULT_PRUNE_EVERY,
             allow_same_jobs_twice: false,
             check_in_sender: CheckInSender::default(),
             check_in_queue_capacity: DEFAULT_CHECK_IN_QUEUE_CAPACITY,
@@ -325,8 +323,8 @@ impl SchedulerBuilder {
                 self.check_in_sender,
                 self.check_in_queue_capacity,
             )),
-            coordination: self.coordinator.map(|coordinator| {
-                Arc::new(Coordination::new(
+            claimer: self.coordinator.map(|coordinator| {
+                Arc::new(Claimer::new(
                     coordinator,
                     self.lease,
                     self.on_coordinator_error,
@@ -389,7 +387,7 @@ impl Scheduler {
                 near: crate::cli::near_slugs(slug, self.jobs()),
             });
         };
-        Ok(run_report::run_now(
+        Ok(pipeline::run_on_demand(
             Arc::clone(job),
             Arc::clone(&self.clock),
             Arc::clone(&self.delivery),
@@ -428,7 +426,7 @@ impl Scheduler {
 
     /// The coordinator set with [`SchedulerBuilder::coordinator`], if any.
     pub fn coordinator(&self) -> Option<&Arc<dyn Coordinator>> {
-        self.coordination.as_ref().map(|c| &c.coordinator)
+        self.claimer.as_ref().map(|c| &c.coordinator)
     }
 
     /// The last `limit` runs of the job `slug`, newest tick first, as the coordinator
@@ -439,9 +437,9 @@ impl Scheduler {
         slug: &str,
         limit: usize,
     ) -> Result<Vec<RunRecord>, CoordinatorError> {
-        match &self.coordination {
+        match &self.claimer {
             None => Ok(Vec::new()),
-            Some(coordination) => coordination.coordinator.history(slug, limit).await,
+            Some(claimer) => claimer.coordinator.history(slug, limit).await,
         }
     }
 
@@ -475,39 +473,34 @@ impl Scheduler {
             Some(signal) => signal,
             None => shutdown::default_signal(),
         };
-        let shutdown = CancellationToken::new();
-        let tracker = TaskTracker::new();
         let (jump_tx, jump_rx) = watch::channel(0);
+        let env = Arc::new(RunEnv::new(
+            Arc::clone(&self.clock),
+            jump_rx,
+            self.claimer.clone(),
+            Arc::clone(&self.delivery),
+        ));
+        let shutdown = env.shutdown.clone();
         let watcher = tokio::spawn(clock_watch::watch_clock(
             Arc::clone(&self.clock),
             jump_tx,
             shutdown.clone(),
         ));
-        let shared = Arc::new(LoopShared {
-            clock: Arc::clone(&self.clock),
-            shutdown: shutdown.clone(),
-            jumps: jump_rx,
-            tracker: tracker.clone(),
-            coordination: self.coordination.clone(),
-            delivery: Arc::clone(&self.delivery),
-            stopping: AtomicBool::new(false),
-        });
         let mut pruner = None;
-        if let Some(coordination) = &self.coordination {
+        if let Some(claimer) = &self.claimer {
             tracing::info!(
-                replica = %coordination.coordinator.replica_id(),
-                lease_ms = u64::try_from(coordination.lease.as_millis()).unwrap_or(u64::MAX),
+                replica = %claimer.coordinator.replica_id(),
+                lease_ms = u64::try_from(claimer.lease.as_millis()).unwrap_or(u64::MAX),
                 "coordinating with other replicas"
             );
             // Failures are logged and retried before each claim: start anyway.
-            coordination.ensure_prepared().await;
-            pruner = Some(tokio::spawn(claim::prune_loop(
-                Arc::clone(coordination),
-                shutdown.clone(),
-            )));
+            claimer.ensure_prepared().await;
+            pruner = Some(tokio::spawn(
+                Arc::clone(claimer).prune_loop(shutdown.clone()),
+            ));
         }
 
-        let table: Arc<[Scheduled]> = self
+        let table: Arc<[JobEntry]> = self
             .jobs
             .iter()
             .map(|job| {
@@ -517,16 +510,14 @@ impl Scheduler {
                     timezone = %job.timezone(),
                     "job scheduled"
                 );
-                Scheduled {
+                JobEntry {
                     job: Arc::clone(job),
                     runs: Arc::new(RunSet::default()),
                 }
             })
             .collect();
-        let mut dispatcher = tokio::spawn(dispatcher::dispatch(
-            Arc::clone(&table),
-            Arc::clone(&shared),
-        ));
+        let mut dispatcher =
+            tokio::spawn(dispatcher::dispatch(Arc::clone(&table), Arc::clone(&env)));
         let mut dispatcher_ended = false;
         loop {
             tokio::select! {
@@ -537,7 +528,7 @@ impl Scheduler {
                 }
             }
         }
-        shared.stop();
+        env.stop();
         if !dispatcher_ended {
             log_dispatcher_end(dispatcher.await);
         }
@@ -550,7 +541,7 @@ impl Scheduler {
         } {
             tracing::error!(error = %e, "the claim pruner died");
         }
-        shutdown::drain(&tracker, &table, self.shutdown_timeout, &self.delivery).await;
+        shutdown::drain(&env.tracker, &table, self.shutdown_timeout, &self.delivery).await;
         tracing::info!("scheduler stopped");
         Ok(())
     }
@@ -601,10 +592,7 @@ impl fmt::Debug for Scheduler {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field(
                 "coordinator",
-                &self
-                    .coordination
-                    .as_ref()
-                    .map(|c| c.coordinator.replica_id()),
+                &self.claimer.as_ref().map(|c| c.coordinator.replica_id()),
             )
             .finish_non_exhaustive()
     }

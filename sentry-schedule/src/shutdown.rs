@@ -7,7 +7,7 @@
 //! [`FLUSH_TIMEOUT`], so nothing is lost at exit; check-ins still unsent then are counted
 //! and logged at warn level.
 use crate::checkin::Delivery;
-use crate::launch::Scheduled;
+use crate::run::pipeline::JobEntry;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -72,7 +72,7 @@ pub(crate) fn default_signal() -> Pin<Box<dyn Future<Output = ()> + Send + 'stat
 /// what still runs and waits for the final check-ins; finally [`flush`]es.
 pub(crate) async fn drain(
     tracker: &TaskTracker,
-    jobs: &[Scheduled],
+    jobs: &[JobEntry],
     timeout: Duration,
     delivery: &Delivery,
 ) {

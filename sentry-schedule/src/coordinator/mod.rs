@@ -54,6 +54,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub(crate) mod claimer;
 // The replica's coordination tasks; the run path starts using them in the next change.
 #[allow(dead_code)]
 mod claims;
