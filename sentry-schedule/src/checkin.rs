@@ -20,6 +20,9 @@ mod rate_limit;
 #[cfg(feature = "http")]
 mod sender;
 
+/// How long the check-in queue and the Sentry client may take to flush at the end.
+pub(crate) const FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub use counters::{CheckInCounters, CheckInStats, DroppedCheckIns};
 pub(crate) use deliver::Delivery;
 pub use deliver::{CheckInSender, DEFAULT_CHECK_IN_QUEUE_CAPACITY};

@@ -51,39 +51,29 @@ macro_rules! link_jobs {
 #[doc(hidden)]
 pub mod __private;
 mod checkin;
-pub mod cli;
 pub mod clock;
-mod clock_watch;
-mod context;
 pub mod coordinator;
-mod dispatcher;
+mod dispatch;
 mod error;
-pub mod forecast;
 mod job;
-mod job_builder;
-pub mod job_output;
-mod registry;
 mod run;
-mod run_report;
-mod run_set;
 mod scheduler;
-mod shutdown;
-mod signal;
-mod startup;
-mod state;
-mod timers;
+
+#[doc(inline)]
+pub use job::output as job_output;
+#[doc(inline)]
+pub use scheduler::{cli, forecast};
 
 pub use checkin::{
     CheckInCounters, CheckInSender, CheckInStats, DroppedCheckIns, DEFAULT_CHECK_IN_QUEUE_CAPACITY,
 };
 pub use clock::{Clock, SystemClock, TestClock};
-pub use context::JobContext;
 pub use coordinator::RunStatus;
 pub use error::Error;
+pub use job::state::{State, DEFAULT_CANCEL_GRACE};
 pub use job::{Job, JobBuilder, JobStats, MonitorConfig, SourceLocation};
-pub use run::DEFAULT_CANCEL_GRACE;
-pub use run_report::RunReport;
+pub use run::context::JobContext;
+pub use run::report::RunReport;
+pub use scheduler::signal::{shutdown_signal, ShutdownSignal};
 pub use scheduler::{run_all, Scheduler, SchedulerBuilder, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use sentry_schedule_core::options::Overlap;
-pub use signal::{shutdown_signal, ShutdownSignal};
-pub use state::State;

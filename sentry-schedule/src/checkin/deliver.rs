@@ -159,14 +159,14 @@ impl Delivery {
 
 /// Dropped without a flush (a cancelled [`Scheduler::run`](crate::Scheduler::run) future,
 /// a scheduler used only for [`Scheduler::run_now`](crate::Scheduler::run_now)), the sender
-/// keeps sending what is queued for at most [`FLUSH_TIMEOUT`](crate::shutdown::FLUSH_TIMEOUT)
+/// keeps sending what is queued for at most [`FLUSH_TIMEOUT`](super::FLUSH_TIMEOUT)
 /// on its own thread, then counts and logs what is left, per monitor. A process that exits
 /// sooner loses it uncounted: call [`Scheduler::flush`](crate::Scheduler::flush) first.
 impl Drop for Delivery {
     fn drop(&mut self) {
         #[cfg(feature = "http")]
         if let Some(sender) = &self.sender {
-            sender.close_after(crate::shutdown::FLUSH_TIMEOUT);
+            sender.close_after(super::FLUSH_TIMEOUT);
         }
     }
 }

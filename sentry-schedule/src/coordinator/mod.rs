@@ -462,24 +462,6 @@ impl RunOutcome {
     }
 }
 
-impl From<&crate::run::RunOutcome> for RunOutcome {
-    fn from(outcome: &crate::run::RunOutcome) -> Self {
-        use crate::run::RunOutcome as Run;
-        let status = match outcome {
-            Run::Ok { .. } => RunStatus::Ok,
-            Run::Failed { .. } => RunStatus::Error,
-            Run::Panicked { .. } => RunStatus::Panicked,
-            Run::TimedOut { .. } => RunStatus::TimedOut,
-            Run::Cancelled { .. } => RunStatus::Cancelled,
-        };
-        RunOutcome {
-            status,
-            duration: outcome.duration(),
-            message: outcome.failure(),
-        }
-    }
-}
-
 /// One tick of a job as the backend knows it: a line of the run history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunRecord {

@@ -3,11 +3,12 @@
 //!
 //! A second task per run for the body would cost a task allocation, a spawn and a join
 //! for every run; catching the body's panics around each poll gives the same isolation.
-use super::wait::panic_message;
-use crate::__private::{JobError, JobFuture};
-use crate::context::JobContext;
+use crate::job::output::JobError;
+use crate::job::registered::JobFuture;
 use crate::job::RunFn;
+use crate::run::context::JobContext;
 use sentry::Hub;
+use std::any::Any;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -112,6 +113,17 @@ impl Future for Body {
     }
 }
 
+/// The message of a panic payload (`&str` or `String`; anything else is unnamed).
+pub(super) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(message) = payload.downcast_ref::<&str>() {
+        (*message).to_owned()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "Box<dyn Any>".to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +135,13 @@ mod tests {
 
     fn dynamic(start: impl Fn(JobContext) -> JobFuture + Send + Sync + 'static) -> RunFn {
         RunFn::Dynamic(Arc::new(start))
+    }
+
+    #[test]
+    fn panic_messages_of_str_string_and_other_payloads() {
+        assert_eq!(panic_message(&"boom"), "boom");
+        assert_eq!(panic_message(&String::from("formatted 7")), "formatted 7");
+        assert_eq!(panic_message(&7_u8), "Box<dyn Any>");
     }
 
     #[tokio::test]

@@ -22,9 +22,9 @@ use crate::clock::Clock;
 use crate::coordinator::claimer::{Claimer, Decision, Lease};
 use crate::coordinator::{self, RunStatus};
 use crate::job::Job;
-use crate::run::{self, RunCancel, RunOutcome};
-use crate::run_report::RunReport;
-use crate::run_set::{RunGuard, RunSet};
+use crate::run::report::RunReport;
+use crate::run::run_set::{RunGuard, RunSet};
+use crate::run::{self, Ended, RunCancel};
 use chrono::{DateTime, Utc};
 use sentry_schedule_core::options::Overlap;
 use std::future::Future;
@@ -358,7 +358,7 @@ struct Execute {
 /// whose panics never leave `execute`).
 struct Executed {
     job: Arc<Job>,
-    outcome: Result<RunOutcome, String>,
+    outcome: Result<Ended, String>,
 }
 
 impl Execute {
@@ -403,9 +403,9 @@ impl Execute {
 // --- record ----------------------------------------------------------------------------
 
 /// Counts the run's end in its job's stats; a run task that died is logged.
-fn record(job: &Job, tick: DateTime<Utc>, outcome: &Result<RunOutcome, String>) {
+fn record(job: &Job, tick: DateTime<Utc>, outcome: &Result<Ended, String>) {
     match outcome {
-        Ok(RunOutcome::Ok { .. }) => job.stats.add_succeeded(),
+        Ok(Ended::Ok { .. }) => job.stats.add_succeeded(),
         Ok(_) => job.stats.add_failed(),
         Err(e) => {
             job.stats.add_crashed();
@@ -415,7 +415,7 @@ fn record(job: &Job, tick: DateTime<Utc>, outcome: &Result<RunOutcome, String>) 
 }
 
 /// What the coordinator records for `outcome`.
-fn recorded(outcome: &Result<RunOutcome, String>) -> coordinator::RunOutcome {
+fn recorded(outcome: &Result<Ended, String>) -> coordinator::RunOutcome {
     match outcome {
         Ok(outcome) => coordinator::RunOutcome::from(outcome),
         Err(error) => coordinator::RunOutcome {

@@ -1,14 +1,13 @@
 //! Waiting for a run's body: normal end, panic, timeout, or cancel with grace and drop.
 use super::body::{Body, BodyResult};
 use super::RunCancel;
-use crate::__private::JobError;
+use crate::job::output::JobError;
 use crate::job::Job;
-use std::any::Any;
 use std::time::Duration;
 
 /// How the run's body ended.
 #[derive(Debug)]
-pub(super) enum Ended {
+pub(super) enum BodyEnded {
     /// The job's future returned.
     Returned(Result<(), JobError>),
     /// The job's future panicked with this message.
@@ -25,7 +24,7 @@ pub(super) enum Ended {
 ///
 /// The body comes boxed: it is the largest part of a run's state, and boxing it keeps the
 /// future of every run small enough for the allocator's fast per-thread caches.
-pub(super) async fn wait(mut body: Box<Body>, job: &Job, cancel: &RunCancel) -> Ended {
+pub(super) async fn wait(mut body: Box<Body>, job: &Job, cancel: &RunCancel) -> BodyEnded {
     let timeout = job.policy.timeout;
     // Boxed: a timer is large and most jobs have no timeout, so the run's future (which
     // every run allocates) stays small.
@@ -39,10 +38,10 @@ pub(super) async fn wait(mut body: Box<Body>, job: &Job, cancel: &RunCancel) -> 
     let interrupted = tokio::select! {
         biased;
         ended = &mut *body => return from_body(ended),
-        () = cancel.stopped() => Ended::Cancelled(
+        () = cancel.stopped() => BodyEnded::Cancelled(
             cancel.reason().unwrap_or_else(|| "cancelled".to_owned()),
         ),
-        () = timed_out => Ended::TimedOut(timeout.unwrap_or_default()),
+        () = timed_out => BodyEnded::TimedOut(timeout.unwrap_or_default()),
     };
     cancel.signal();
     tokio::select! {
@@ -57,32 +56,9 @@ pub(super) async fn wait(mut body: Box<Body>, job: &Job, cancel: &RunCancel) -> 
     interrupted
 }
 
-fn from_body(ended: BodyResult) -> Ended {
+fn from_body(ended: BodyResult) -> BodyEnded {
     match ended {
-        Ok(result) => Ended::Returned(result),
-        Err(message) => Ended::Panicked(message),
-    }
-}
-
-/// The message of a panic payload (`&str` or `String`; anything else is unnamed).
-pub(super) fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(message) = payload.downcast_ref::<&str>() {
-        (*message).to_owned()
-    } else if let Some(message) = payload.downcast_ref::<String>() {
-        message.clone()
-    } else {
-        "Box<dyn Any>".to_owned()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn panic_messages_of_str_string_and_other_payloads() {
-        assert_eq!(panic_message(&"boom"), "boom");
-        assert_eq!(panic_message(&String::from("formatted 7")), "formatted 7");
-        assert_eq!(panic_message(&7_u8), "Box<dyn Any>");
+        Ok(result) => BodyEnded::Returned(result),
+        Err(message) => BodyEnded::Panicked(message),
     }
 }

@@ -126,7 +126,7 @@ commands:
 impl Scheduler {
     /// Runs the operations command in `args` (the arguments after the program name, e.g.
     /// `std::env::args().skip(1)`): none runs the scheduler ([`Scheduler::run`]), `list`
-    /// prints the jobs, `run <slug>` runs one job now. See [`crate::cli`].
+    /// prints the jobs, `run <slug>` runs one job now. See [`crate::scheduler::cli`].
     pub async fn run_or_command<I, S>(self, args: I) -> ExitCode
     where
         I: IntoIterator<Item = S>,
@@ -145,7 +145,7 @@ impl Scheduler {
     }
 
     /// Runs the operations command in `args` (`list`, `run <slug>`, `help`; see
-    /// [`crate::cli`]) and returns its exit code, or `None` when `args` is empty: then
+    /// [`crate::scheduler::cli`]) and returns its exit code, or `None` when `args` is empty: then
     /// there is no command and the caller runs the service (its server and
     /// [`Scheduler::run`]). A usage error is printed and returns `Some` (exit code 2).
     pub async fn run_command<I, S>(&self, args: I) -> Option<ExitCode>
@@ -163,7 +163,7 @@ impl Scheduler {
         Some(match command {
             Command::Run => return None,
             Command::List => {
-                crate::startup::warn_if_sentry_missing();
+                crate::scheduler::startup::warn_if_sentry_missing();
                 print!("{}", self.list().await);
                 if self.jobs().len() == 0 {
                     eprintln!("error: {}", crate::Error::NoJobs);
@@ -177,7 +177,7 @@ impl Scheduler {
                 ExitCode::SUCCESS
             }
             Command::RunJob(slug) => {
-                crate::startup::warn_if_sentry_missing();
+                crate::scheduler::startup::warn_if_sentry_missing();
                 let code = match self.run_now(&slug).await {
                     Ok(report) if report.is_ok() => {
                         println!("{report}");
@@ -192,7 +192,7 @@ impl Scheduler {
                         return Some(ExitCode::from(USAGE_ERROR));
                     }
                 };
-                crate::shutdown::flush(&self.delivery, crate::shutdown::FLUSH_TIMEOUT).await;
+                super::shutdown::flush(&self.delivery, crate::checkin::FLUSH_TIMEOUT).await;
                 code
             }
         })

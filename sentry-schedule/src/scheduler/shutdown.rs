@@ -6,7 +6,7 @@
 //! check-in queue is drained and the Sentry client flushed, side by side and each within
 //! [`FLUSH_TIMEOUT`], so nothing is lost at exit; check-ins still unsent then are counted
 //! and logged at warn level.
-use crate::checkin::Delivery;
+use crate::checkin::{Delivery, FLUSH_TIMEOUT};
 use crate::run::pipeline::JobEntry;
 use std::future::Future;
 use std::pin::Pin;
@@ -16,9 +16,6 @@ use tokio_util::task::TaskTracker;
 /// How long cancelled runs get to report their final check-in after the deadline. A run's
 /// own cancellation grace is shorter; this only bounds a run that ignores being dropped.
 pub(crate) const CANCELLED_RUNS_WAIT: Duration = Duration::from_secs(30);
-
-/// How long the check-in queue and the Sentry client may take to flush at the end.
-pub(crate) const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Resolves on Ctrl-C (SIGINT), or on SIGTERM on unix.
 ///
@@ -70,7 +67,7 @@ pub(crate) fn default_signal() -> Pin<Box<dyn Future<Output = ()> + Send + 'stat
 
 /// Waits for the runs on `tracker` (closed by the caller) until `timeout`, then cancels
 /// what still runs and waits for the final check-ins; finally [`flush`]es.
-pub(crate) async fn drain(
+pub(crate) async fn stop_runs(
     tracker: &TaskTracker,
     jobs: &[JobEntry],
     timeout: Duration,

@@ -1,6 +1,6 @@
 //! The per-run context handed to jobs.
+use crate::job::state::{State, StateMap};
 use crate::run::{HexId, RunCancel, RunIds};
-use crate::state::{State, StateMap};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;

@@ -1,9 +1,9 @@
 //! Collects the `#[scheduled]` descriptors, resolves them into [`Job`]s and checks that
 //! every slug is unique.
-use crate::__private::{ScheduleSpec, StaticJob};
 use crate::error::Error;
+use crate::job::builder::{resolve, JobSpec};
+use crate::job::registered::{ScheduleSpec, StaticJob};
 use crate::job::{Job, RunFn, SourceLocation};
-use crate::job_builder::{resolve, JobSpec};
 use sentry_schedule_core::options::{Given, JobOptions};
 
 /// Every job registered with `#[scheduled]` in the binary, resolved, in slug order.
@@ -94,7 +94,7 @@ pub(crate) fn sort_and_check_unique(jobs: &mut [Job]) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::__private::{JobFuture, StaticOptions};
+    use crate::job::registered::{JobFuture, StaticOptions};
 
     fn noop(_: &crate::JobContext) -> JobFuture {
         Box::pin(async { Ok(()) })

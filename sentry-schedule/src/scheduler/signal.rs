@@ -40,7 +40,7 @@ pub struct ShutdownSignal {
 /// [`ShutdownSignal::trigger`].
 pub fn shutdown_signal() -> ShutdownSignal {
     let token = CancellationToken::new();
-    let signals = crate::shutdown::default_signal();
+    let signals = crate::scheduler::shutdown::default_signal();
     let fired = token.clone();
     tokio::spawn(async move {
         tokio::select! {

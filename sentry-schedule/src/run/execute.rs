@@ -1,30 +1,11 @@
-//! One run of a job: fresh hub and trace id, check-ins, panic and error capture.
-//!
-//! Interface used by the scheduler loop:
-//! - [`RunCancel::new`], [`RunCancel::cancel`]: asks a run to stop (timeout, overlap replace,
-//!   shutdown deadline); the run's `JobContext` token fires, after the scheduler's cancel
-//!   grace ([`DEFAULT_CANCEL_GRACE`] unless set) the future
-//!   is dropped, and the run is reported `error` with the reason. [`RunCancel::token`] alone
-//!   (firing it without a reason) only tells the job to wrap up; its own outcome counts.
-//! - [`execute`]: performs one whole run including both check-ins; never panics; returns after
-//!   the final check-in was handed to the scheduler's check-in delivery.
-mod body;
-mod cancel;
-mod ids;
-pub(crate) mod pipeline;
-mod report;
-mod wait;
-
-pub(crate) use report::human_duration;
-
+//! Executing one run: fresh hub and trace id, both check-ins, panic and error capture.
+use super::body::{self, Body};
+use super::{capture, wait, Ended, RunCancel, RunIds};
 use crate::checkin::{CheckIn, CheckInStatus, Delivery};
 use crate::clock::Clock;
-use crate::context::JobContext;
 use crate::job::Job;
-use body::Body;
-pub(crate) use cancel::RunCancel;
+use crate::run::context::JobContext;
 use chrono::{DateTime, Utc};
-pub(crate) use ids::{random, HexId, RunIds};
 use sentry::protocol::SpanStatus;
 use sentry::{Client, Hub, Transaction, TransactionContext};
 use std::future::Future;
@@ -33,58 +14,6 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 use tokio::time::Instant;
-
-/// How long a run may keep going after its token fired for a timeout or a cancel, before
-/// its future is dropped, unless set with
-/// [`SchedulerBuilder::cancel_grace`](crate::SchedulerBuilder::cancel_grace): 5 s.
-pub const DEFAULT_CANCEL_GRACE: Duration = Duration::from_secs(5);
-
-/// How a run ended. Every variant but `Ok` was reported `error` to Sentry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum RunOutcome {
-    /// The job returned `()` or `Ok(())`.
-    Ok { duration: Duration },
-    /// The job returned `Err`.
-    Failed { duration: Duration, message: String },
-    /// The job panicked.
-    Panicked { duration: Duration, message: String },
-    /// The job ran longer than its `timeout`.
-    TimedOut { duration: Duration, after: Duration },
-    /// [`RunCancel::cancel`] stopped the run.
-    Cancelled { duration: Duration, reason: String },
-}
-
-impl RunOutcome {
-    /// How long the run took (monotonic clock).
-    pub(crate) fn duration(&self) -> Duration {
-        match self {
-            Self::Ok { duration }
-            | Self::Failed { duration, .. }
-            | Self::Panicked { duration, .. }
-            | Self::TimedOut { duration, .. }
-            | Self::Cancelled { duration, .. } => *duration,
-        }
-    }
-
-    /// Whether the run was reported `ok`.
-    pub(crate) fn is_ok(&self) -> bool {
-        matches!(self, Self::Ok { .. })
-    }
-
-    /// One line saying what went wrong, `None` for `Ok`.
-    pub(crate) fn failure(&self) -> Option<String> {
-        match self {
-            Self::Ok { .. } => None,
-            Self::Failed { message, .. } => Some(message.clone()),
-            Self::Panicked { message, .. } => Some(format!("panicked: {message}")),
-            Self::TimedOut { after, .. } => Some(format!(
-                "timed out after {}",
-                report::human_duration(*after)
-            )),
-            Self::Cancelled { reason, .. } => Some(reason.clone()),
-        }
-    }
-}
 
 /// [`execute`] in the caller's task, a panic in it (a bug in this crate, not in the job,
 /// whose panics `execute` catches itself) caught and returned as its message instead of
@@ -95,13 +24,13 @@ pub(crate) async fn execute_caught(
     cancel: RunCancel,
     clock: Arc<dyn Clock>,
     delivery: Arc<Delivery>,
-) -> Result<RunOutcome, String> {
+) -> Result<Ended, String> {
     let mut run = std::pin::pin!(execute(job, scheduled, cancel, clock, delivery));
     std::future::poll_fn(
         move |cx| match catch_unwind(AssertUnwindSafe(|| run.as_mut().poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(outcome)) => Poll::Ready(Ok(outcome)),
-            Err(payload) => Poll::Ready(Err(wait::panic_message(payload.as_ref()))),
+            Err(payload) => Poll::Ready(Err(body::panic_message(payload.as_ref()))),
         },
     )
     .await
@@ -119,7 +48,7 @@ pub(crate) async fn execute(
     cancel: RunCancel,
     clock: Arc<dyn Clock>,
     delivery: Arc<Delivery>,
-) -> RunOutcome {
+) -> Ended {
     let started = Instant::now();
     let ids = RunIds::new();
     let client = Hub::current().client();
@@ -178,10 +107,10 @@ pub(crate) async fn execute(
     let duration = started.elapsed();
 
     let outcome = match &sentry {
-        Some(run_hub) => report::capture(&run_hub.hub, &job.slug, ended, duration),
-        None => report::outcome(ended, duration),
+        Some(run_hub) => capture::capture(&run_hub.hub, &job.slug, ended, duration),
+        None => capture::outcome(ended, duration),
     };
-    span.in_scope(|| report::log(&job.slug, &outcome));
+    span.in_scope(|| capture::log(&job.slug, &outcome));
     // Closing the tracing span finishes its sentry-tracing child span, which must happen
     // before the transaction is finished to be part of it.
     drop(span);
@@ -223,19 +152,19 @@ impl RunHub {
         ));
         hub.configure_scope(|scope| {
             scope.set_tag("monitor.slug", &job.slug);
-            scope.set_context("monitor", report::monitor_context(&job.slug, ids));
+            scope.set_context("monitor", capture::monitor_context(&job.slug, ids));
             scope.set_span(Some(transaction.clone().into()));
         });
         Self { hub, transaction }
     }
 
-    fn finish(self, outcome: &RunOutcome) {
+    fn finish(self, outcome: &Ended) {
         let Self { hub, transaction } = self;
         transaction.set_status(match outcome {
-            RunOutcome::Ok { .. } => SpanStatus::Ok,
-            RunOutcome::TimedOut { .. } => SpanStatus::DeadlineExceeded,
-            RunOutcome::Cancelled { .. } => SpanStatus::Cancelled,
-            RunOutcome::Failed { .. } | RunOutcome::Panicked { .. } => SpanStatus::InternalError,
+            Ended::Ok { .. } => SpanStatus::Ok,
+            Ended::TimedOut { .. } => SpanStatus::DeadlineExceeded,
+            Ended::Cancelled { .. } => SpanStatus::Cancelled,
+            Ended::Failed { .. } | Ended::Panicked { .. } => SpanStatus::InternalError,
         });
         hub.configure_scope(|scope| scope.set_span(None));
         Hub::run(hub, || transaction.finish());

@@ -1,21 +1,24 @@
 //! The scheduler: builder, start-up validation, `run` and `run_all`.
+pub mod cli;
+pub mod forecast;
+pub(crate) mod shutdown;
+pub(crate) mod signal;
+pub(crate) mod startup;
 use crate::checkin::{CheckInCounters, CheckInSender, Delivery, DEFAULT_CHECK_IN_QUEUE_CAPACITY};
 use crate::clock::{Clock, SystemClock};
-use crate::clock_watch;
 use crate::coordinator::claimer::{self, Claimer};
 use crate::coordinator::{
     Coordinator, CoordinatorError, OnCoordinatorError, RunRecord, DEFAULT_LEASE,
 };
-use crate::dispatcher;
+use crate::dispatch;
+use crate::dispatch::clock_watch;
 use crate::error::Error;
+use crate::job::registry;
+use crate::job::state::{self, StateMap};
 use crate::job::Job;
-use crate::registry;
 use crate::run::pipeline::{self, JobEntry, RunEnv};
-use crate::run_report::RunReport;
-use crate::run_set::RunSet;
-use crate::shutdown;
-use crate::startup;
-use crate::state::{self, StateMap};
+use crate::run::report::RunReport;
+use crate::run::run_set::RunSet;
 use chrono::{DateTime, Utc};
 use std::fmt;
 use std::future::Future;
@@ -361,7 +364,7 @@ impl Scheduler {
     /// Runs the job `slug` once now, with its check-ins, its timeout and its state, and
     /// returns how it went; the scheduled instant of the run is [`Scheduler::now`]. It does
     /// not need [`Scheduler::run`] and does not claim the tick with the coordinator: it is
-    /// for the `run <slug>` command ([`crate::cli`]), tests and benchmarks.
+    /// for the `run <slug>` command ([`crate::scheduler::cli`]), tests and benchmarks.
     ///
     /// Fails with [`Error::UnknownSlug`] (naming the nearest slugs) when no job has `slug`.
     /// Its check-ins are queued like those of scheduled runs and sent in the background. The
@@ -384,7 +387,7 @@ impl Scheduler {
         let Some(job) = self.jobs.iter().find(|j| j.slug() == slug) else {
             return Err(Error::UnknownSlug {
                 slug: slug.to_owned(),
-                near: crate::cli::near_slugs(slug, self.jobs()),
+                near: crate::scheduler::cli::near_slugs(slug, self.jobs()),
             });
         };
         Ok(pipeline::run_on_demand(
@@ -516,8 +519,7 @@ impl Scheduler {
                 }
             })
             .collect();
-        let mut dispatcher =
-            tokio::spawn(dispatcher::dispatch(Arc::clone(&table), Arc::clone(&env)));
+        let mut dispatcher = tokio::spawn(dispatch::dispatch(Arc::clone(&table), Arc::clone(&env)));
         let mut dispatcher_ended = false;
         loop {
             tokio::select! {
@@ -541,7 +543,7 @@ impl Scheduler {
         } {
             tracing::error!(error = %e, "the claim pruner died");
         }
-        shutdown::drain(&env.tracker, &table, self.shutdown_timeout, &self.delivery).await;
+        shutdown::stop_runs(&env.tracker, &table, self.shutdown_timeout, &self.delivery).await;
         tracing::info!("scheduler stopped");
         Ok(())
     }

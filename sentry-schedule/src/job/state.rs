@@ -11,6 +11,11 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
+/// How long a run may keep going after its token fired for a timeout or a cancel, before
+/// its future is dropped, unless set with
+/// [`SchedulerBuilder::cancel_grace`](crate::SchedulerBuilder::cancel_grace): 5 s.
+pub const DEFAULT_CANCEL_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A value registered with [`SchedulerBuilder::state`](crate::SchedulerBuilder::state),
 /// handed to a job that takes a `State<T>` parameter.
 ///
@@ -84,7 +89,7 @@ impl Default for StateMap {
     fn default() -> Self {
         Self {
             values: HashMap::new(),
-            cancel_grace: crate::run::DEFAULT_CANCEL_GRACE,
+            cancel_grace: DEFAULT_CANCEL_GRACE,
         }
     }
 }

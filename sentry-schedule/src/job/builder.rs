@@ -4,11 +4,12 @@
 //! The builder fills the option schema the macro fills (`sentry_schedule_core::options`)
 //! and validates it with the same `validate()`, so an option set accepted by one is
 //! accepted by the other, and a rejected one gets the same problems.
-use crate::__private::{into_job_future, JobOutput};
-use crate::context::JobContext;
 use crate::error::Error;
+use crate::job::output::JobOutput;
+use crate::job::registered::into_job_future;
+use crate::job::state::StateMap;
 use crate::job::{Job, JobStats, MonitorConfig, RunFn, RunPolicy, SourceLocation};
-use crate::state::StateMap;
+use crate::run::context::JobContext;
 use sentry_schedule_core::options::{Given, JobOptions, Overlap, Problem, Target};
 use sentry_schedule_core::{slug, Schedule};
 use std::future::Future;
@@ -51,7 +52,7 @@ pub(crate) struct JobSpec {
     pub location: Option<SourceLocation>,
     pub run: Option<RunFn>,
     /// State checks of a `#[scheduled]` fn's parameters.
-    pub requires: &'static [crate::__private::StateCheck],
+    pub requires: &'static [crate::job::param::StateCheck],
 }
 
 /// Builds a job at run time, with every option `#[scheduled]` has.

@@ -7,7 +7,7 @@
 //! and are slept for on tokio's monotonic clock. On waking the wall clock is read again; a
 //! job fires only when the wall clock has reached its instant — **never early** — and
 //! otherwise the dispatcher sleeps again. The deadline is also recomputed whenever the
-//! clock watch ([`crate::clock_watch`]) reports a wall-clock jump.
+//! clock watch ([`crate::dispatch::clock_watch`]) reports a wall-clock jump.
 //!
 //! One timer and one task whatever the number of jobs: an idle scheduler holds a timer
 //! entry and a cursor per job and wakes for nothing but the earliest instant. The runs due at
@@ -29,10 +29,12 @@
 //!   line for all jobs (also when the process was stopped or stalled). A jump
 //!   is noticed within the clock watch's check interval (5 s), so a forward jump delays
 //!   the latest due tick by at most that much.
+pub(crate) mod clock_watch;
+mod timers;
 use crate::clock::PRECISE_WINDOW;
+use crate::dispatch::timers::Timers;
 use crate::job::Job;
 use crate::run::pipeline::{self, DueRun, JobEntry, RunEnv};
-use crate::timers::Timers;
 use chrono::{DateTime, TimeDelta, Utc};
 use sentry_schedule_core::schedule::Upcoming;
 use std::sync::Arc;

@@ -2,10 +2,17 @@
 //!
 //! Jobs come from `#[scheduled]` (collected by the registry) or are built at run time with
 //! [`Job::cron`], [`Job::every`] or [`Job::builder`]; both paths go through the same
-//! validation (see [`crate::job_builder`]).
-use crate::__private::{JobFuture, StateCheck};
-use crate::context::JobContext;
-use crate::state::StateMap;
+//! validation (see [`crate::job::builder`]).
+pub(crate) mod builder;
+pub mod output;
+pub(crate) mod param;
+pub(crate) mod registered;
+pub(crate) mod registry;
+pub(crate) mod state;
+use crate::job::param::StateCheck;
+use crate::job::registered::JobFuture;
+use crate::job::state::StateMap;
+use crate::run::context::JobContext;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sentry_schedule_core::options::Overlap;
@@ -15,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use crate::job_builder::JobBuilder;
+pub use crate::job::builder::JobBuilder;
 
 /// Where a job was declared: the `#[scheduled]` fn, or the call that built a dynamic job.
 #[derive(Debug, Clone, PartialEq, Eq)]
