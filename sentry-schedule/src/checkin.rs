@@ -25,5 +25,5 @@ pub(crate) const FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_
 
 pub use counters::{CheckInCounters, CheckInStats, DroppedCheckIns};
 pub(crate) use deliver::Delivery;
-pub use deliver::{CheckInSender, DEFAULT_CHECK_IN_QUEUE_CAPACITY};
+pub use deliver::{CheckInSender, CHECK_IN_REQUESTS_IN_FLIGHT, DEFAULT_CHECK_IN_QUEUE_CAPACITY};
 pub(crate) use payload::{CheckIn, CheckInStatus, MonitorUpsert};

@@ -65,7 +65,8 @@ pub use job::output as job_output;
 pub use scheduler::{cli, forecast};
 
 pub use checkin::{
-    CheckInCounters, CheckInSender, CheckInStats, DroppedCheckIns, DEFAULT_CHECK_IN_QUEUE_CAPACITY,
+    CheckInCounters, CheckInSender, CheckInStats, DroppedCheckIns, CHECK_IN_REQUESTS_IN_FLIGHT,
+    DEFAULT_CHECK_IN_QUEUE_CAPACITY,
 };
 pub use clock::{Clock, SystemClock, TestClock};
 pub use coordinator::RunStatus;

@@ -1,6 +1,6 @@
 //! A minimal HTTP/1.1 server for `POST /api/<project>/envelope/`: keep-alive,
 //! `Content-Length` bodies.
-use crate::{parse_envelope, Mode, Shared};
+use crate::{parse_envelope, Envelope, Mode, Shared};
 use std::net::TcpListener as StdListener;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -32,29 +32,52 @@ pub(crate) fn serve(listener: StdListener, shared: Arc<Shared>) {
 
 async fn connection(mut stream: TcpStream, shared: &Shared) -> Result<(), String> {
     let mut buffer = Vec::new();
-    let mut modes = shared.mode.subscribe();
     loop {
         let Some(request) = read_request(&mut stream, &mut buffer).await? else {
             return Ok(());
         };
-        let mut mode = *modes.borrow_and_update();
-        let first = {
+        let envelope = parse_envelope(&request.body);
+        let arrived = std::time::Instant::now();
+        let mut mode = *shared.mode.borrow();
+        let index = {
             let mut state = shared.lock();
             state.requests.push(crate::Request {
-                at: std::time::Instant::now(),
+                at: arrived,
                 mode,
+                check_ins: envelope.as_ref().map(check_ins).unwrap_or_default(),
+                events: envelope.as_ref().map_or(0, |e| items(e, "event")),
+                abandoned_after: None,
             });
             shared.changed.notify_all();
-            state.requests.len() == 1
+            state.requests.len() - 1
         };
-        if mode == Mode::HoldFirst {
-            if first {
-                // Answered (and stored) only after a later request, or a change of mode.
-                let _ = modes.wait_for(|mode| *mode != Mode::HoldFirst).await;
-            } else {
-                shared.mode.send_replace(Mode::Accept);
-            }
+        if let Mode::Hold(only) = mode {
+            let held = only.is_none_or(|ty| envelope.as_ref().is_ok_and(|e| items(e, ty) > 0));
             mode = Mode::Accept;
+            if held {
+                match unanswered(&mut stream, &mut buffer, shared, index, |m| {
+                    m == Mode::Hold(only)
+                })
+                .await
+                {
+                    Unanswered::Released => {}
+                    Unanswered::ModeChanged(Mode::Hold(_)) => {}
+                    Unanswered::ModeChanged(new) => mode = new,
+                    Unanswered::ClientClosed => {
+                        abandoned(shared, index, arrived);
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        if mode == Mode::Hang {
+            // Closed unanswered once the mode changes (or never).
+            if unanswered(&mut stream, &mut buffer, shared, index, |m| m == Mode::Hang).await
+                == Unanswered::ClientClosed
+            {
+                abandoned(shared, index, arrived);
+            }
+            return Ok(());
         }
         {
             let mut state = shared.lock();
@@ -67,7 +90,7 @@ async fn connection(mut stream: TcpStream, shared: &Shared) -> Result<(), String
                     .errors
                     .push(format!("unsupported Content-Encoding {encoding}"));
             } else if mode == Mode::Accept {
-                match parse_envelope(&request.body) {
+                match envelope {
                     Ok(envelope) => state.envelopes.push(envelope),
                     Err(error) => state.errors.push(error),
                 }
@@ -76,7 +99,6 @@ async fn connection(mut stream: TcpStream, shared: &Shared) -> Result<(), String
         }
         let mut headers = String::new();
         let status = match mode {
-            Mode::Accept | Mode::HoldFirst => 200,
             Mode::Status(status) => status,
             Mode::RateLimited {
                 retry_after,
@@ -90,11 +112,7 @@ async fn connection(mut stream: TcpStream, shared: &Shared) -> Result<(), String
                 }
                 429
             }
-            Mode::Hang => {
-                // Closed unanswered once the mode changes (or never).
-                let _ = modes.wait_for(|mode| *mode != Mode::Hang).await;
-                return Ok(());
-            }
+            _ => 200,
         };
         let response = format!(
             "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{headers}Content-Length: 2\r\n\r\n{{}}"
@@ -103,6 +121,79 @@ async fn connection(mut stream: TcpStream, shared: &Shared) -> Result<(), String
             .write_all(response.as_bytes())
             .await
             .map_err(|e| e.to_string())?;
+    }
+}
+
+/// How many items of type `ty` `envelope` has.
+fn items(envelope: &Envelope, ty: &str) -> usize {
+    envelope.items.iter().filter(|i| i.ty == ty).count()
+}
+
+/// The check-ins of `envelope`.
+fn check_ins(envelope: &Envelope) -> Vec<crate::CheckInSeen> {
+    envelope
+        .items
+        .iter()
+        .filter(|i| i.ty == "check_in")
+        .filter_map(|i| i.json().ok())
+        .map(|c| {
+            let text = |key: &str| c[key].as_str().unwrap_or_default().to_owned();
+            crate::CheckInSeen {
+                monitor_slug: text("monitor_slug"),
+                status: text("status"),
+                check_in_id: text("check_in_id"),
+            }
+        })
+        .collect()
+}
+
+/// Records that the client closed the connection of request `index` unanswered.
+fn abandoned(shared: &Shared, index: usize, arrived: std::time::Instant) {
+    let mut state = shared.lock();
+    state.requests[index].abandoned_after = Some(arrived.elapsed());
+    shared.changed.notify_all();
+}
+
+/// How a request left unanswered ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Unanswered {
+    /// [`Ingest::release`](crate::Ingest::release) answered it.
+    Released,
+    /// The mode changed to one `still` does not hold for.
+    ModeChanged(Mode),
+    /// The client closed the connection.
+    ClientClosed,
+}
+
+/// Leaves request `index` unanswered while the mode is one `still` holds for, until it is
+/// released or the client closes the connection.
+async fn unanswered(
+    stream: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+    shared: &Shared,
+    index: usize,
+    still: impl Fn(Mode) -> bool,
+) -> Unanswered {
+    // Subscribed before the checks: a change after them wakes the select below.
+    let mut modes = shared.mode.subscribe();
+    let mut releases = shared.releases.subscribe();
+    loop {
+        if shared.lock().released.contains(&index) {
+            return Unanswered::Released;
+        }
+        let mode = *modes.borrow_and_update();
+        if !still(mode) {
+            return Unanswered::ModeChanged(mode);
+        }
+        let mut chunk = [0_u8; 1024];
+        tokio::select! {
+            _ = modes.changed() => {}
+            _ = releases.changed() => {}
+            read = stream.read(&mut chunk) => match read {
+                Ok(0) | Err(_) => return Unanswered::ClientClosed,
+                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            },
+        }
     }
 }
 

@@ -37,22 +37,52 @@ pub enum Mode {
         /// `X-Sentry-Rate-Limits`, when sent.
         rate_limits: Option<&'static str>,
     },
-    /// Holds the first request unanswered until another request arrives or the mode
-    /// changes; then accepts it, after that other request, and from then on accepts
-    /// everything (a request that is slow to be answered, overtaken by a later one).
-    HoldFirst,
+    /// Holds requests unanswered until the test answers one ([`Ingest::release`]: `200`,
+    /// stored) or changes the mode (then each is answered in the new mode): every request
+    /// with `None`, or with `Some(ty)` only those carrying an item of type `ty` (the others
+    /// are accepted). A request held until the client gives up is recorded as
+    /// [`Request::abandoned_after`].
+    Hold(Option<&'static str>),
     /// Reads the request and does not answer; when the mode changes, closes the connection
-    /// unanswered (as a server that recovers drops the connections it hung on).
+    /// unanswered (as a server that recovers drops the connections it hung on). A client
+    /// that gives up first is recorded as [`Request::abandoned_after`].
     Hang,
 }
 
 /// One request as the endpoint saw it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Request {
     /// When it arrived (real time).
     pub at: Instant,
-    /// The mode it was answered in.
+    /// The mode it arrived in.
     pub mode: Mode,
+    /// The check-ins it carried, in order.
+    pub check_ins: Vec<CheckInSeen>,
+    /// How many events it carried.
+    pub events: usize,
+    /// How long it was left unanswered before the client closed the connection (gave up
+    /// on it), if the client did.
+    pub abandoned_after: Option<Duration>,
+}
+
+/// What identifies one check-in a request carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckInSeen {
+    /// `monitor_slug`.
+    pub monitor_slug: String,
+    /// `status`.
+    pub status: String,
+    /// `check_in_id`: the run's.
+    pub check_in_id: String,
+}
+
+impl Request {
+    /// Whether it carried the check-in of `slug` with `status`.
+    pub fn has_check_in(&self, slug: &str, status: &str) -> bool {
+        self.check_ins
+            .iter()
+            .any(|c| c.monitor_slug == slug && c.status == status)
+    }
 }
 
 /// A local ingest endpoint on 127.0.0.1, served from its own thread and runtime so that
@@ -68,6 +98,8 @@ struct Shared {
     state: Mutex<State>,
     changed: Condvar,
     mode: tokio::sync::watch::Sender<Mode>,
+    /// Bumped by each [`Ingest::release`].
+    releases: tokio::sync::watch::Sender<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -75,6 +107,8 @@ struct State {
     envelopes: Vec<Envelope>,
     requests: Vec<Request>,
     errors: Vec<String>,
+    /// Held requests the test answered, by arrival index.
+    released: std::collections::HashSet<usize>,
 }
 
 impl Shared {
@@ -95,6 +129,7 @@ impl Ingest {
             state: Mutex::default(),
             changed: Condvar::new(),
             mode: tokio::sync::watch::Sender::new(mode),
+            releases: tokio::sync::watch::Sender::new(0),
         });
         let server = Arc::clone(&shared);
         std::thread::Builder::new()
@@ -105,9 +140,17 @@ impl Ingest {
     }
 
     /// Answers from now on in `mode` (a recovery, an outage); connections hanging in
-    /// [`Mode::Hang`] are closed unanswered.
+    /// [`Mode::Hang`] are closed unanswered, requests held in [`Mode::Hold`] are answered
+    /// in `mode`.
     pub fn set_mode(&self, mode: Mode) {
         self.shared.mode.send_replace(mode);
+    }
+
+    /// Answers the held request number `request` (0-based, in arrival order) with `200`
+    /// and stores it; the others stay held.
+    pub fn release(&self, request: usize) {
+        self.shared.lock().released.insert(request);
+        self.shared.releases.send_modify(|n| *n += 1);
     }
 
     /// This endpoint's base URL, `http://127.0.0.1:<port>` (e.g. to use it as a proxy).
@@ -168,6 +211,12 @@ impl Ingest {
     /// Returns whether they did.
     pub fn wait_for_requests(&self, n: usize, limit: Duration) -> bool {
         self.wait(limit, |state| state.requests.len() >= n)
+    }
+
+    /// Blocks until `done` holds for the requests so far (it must not call back into this
+    /// endpoint), or `limit` has passed (real time). Returns whether it holds.
+    pub fn wait_for_log(&self, limit: Duration, done: impl Fn(&[Request]) -> bool) -> bool {
+        self.wait(limit, |state| done(&state.requests))
     }
 
     /// Blocks until `done` holds (it must not call back into this endpoint) for the stored envelopes, or `limit` has passed (real

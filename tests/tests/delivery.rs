@@ -10,9 +10,12 @@
 )]
 use sentry_schedule::{
     CheckInCounters, CheckInSender, CheckInStats, Job, JobContext, SchedulerBuilder,
+    CHECK_IN_REQUESTS_IN_FLIGHT,
 };
 use sentry_schedule_tests::three_ticks::{DUE, RUN_FOR, START};
-use sentry_schedule_tests::{bind, client, client_with, count, run_scheduler_with, Ingest, Mode};
+use sentry_schedule_tests::{
+    bind, client, client_with, count, run_scheduler_with, Ingest, Mode, Request,
+};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -93,40 +96,21 @@ async fn a_thousand_jobs_due_together_deliver_all_2000_check_ins_in_order() {
 async fn recovers_from(fault: Mode) -> (Ingest, CheckInStats) {
     let ingest = Ingest::start(fault);
     let _hub = bind(client(&ingest.dsn(), false));
-    let t0 = Instant::now();
-    let starts = Arc::new(Mutex::new(Vec::new()));
-    let job = {
-        let (ingest, starts) = (ingest.clone(), Arc::clone(&starts));
-        Job::builder("nightly-export", "* * * * *")
-            .run(move |_ctx: JobContext| {
-                let run = {
-                    let mut starts = starts.lock().expect("lock");
-                    starts.push(t0.elapsed());
-                    starts.len()
-                };
-                let ingest = ingest.clone();
-                async move {
-                    if run == 1 {
-                        // Real time; tokio's clock does not move while a blocking task runs.
-                        let seen =
-                            tokio::task::spawn_blocking(move || ingest.wait_for_requests(1, LIMIT));
-                        assert!(seen.await.expect("wait"), "no check-in was sent");
-                    } else if run == DUE.len() {
-                        if fault == Mode::HoldFirst {
-                            // A window for the final check-in that must not be sent yet: a
-                            // second request would end the hold itself, before this.
-                            let (ingest, window) = (ingest.clone(), Duration::from_secs(1));
-                            let overtaken = tokio::task::spawn_blocking(move || {
-                                ingest.wait_for_requests(2, window)
-                            });
-                            let _ = overtaken.await;
-                        }
-                        ingest.set_mode(Mode::Accept);
-                    }
+    let (job, starts) = {
+        let ingest = ingest.clone();
+        every_minute(move |run| {
+            let ingest = ingest.clone();
+            async move {
+                if run == 1 {
+                    // Real time; tokio's clock does not move while a blocking task runs.
+                    let seen =
+                        tokio::task::spawn_blocking(move || ingest.wait_for_requests(1, LIMIT));
+                    assert!(seen.await.expect("wait"), "no check-in was sent");
+                } else if run == DUE.len() {
+                    ingest.set_mode(Mode::Accept);
                 }
-            })
-            .build()
-            .expect("valid job")
+            }
+        })
     };
 
     let (_, counters) = run_scheduler_with(START, RUN_FOR, vec![job], |builder| builder).await;
@@ -162,12 +146,270 @@ async fn a_hanging_endpoint_delays_no_run_and_gets_every_check_in_once_it_recove
     assert!(stats.retried >= 1, "{stats:?}");
 }
 
-/// The first run's `in_progress` is answered late (the endpoint holds it until another
-/// request arrives, or for the last run's 1 s window): its final check-in must wait for
-/// that answer, or it would be stored first.
+/// `nightly-export` on every minute, recording when each run started (on tokio's clock,
+/// from now); `body` makes the run's future from its number (1 for the first run).
+fn every_minute<Fut>(
+    body: impl Fn(usize) -> Fut + Send + Sync + 'static,
+) -> (Job, Arc<Mutex<Vec<Duration>>>)
+where
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let t0 = Instant::now();
+    let starts = Arc::new(Mutex::new(Vec::new()));
+    let recorded = Arc::clone(&starts);
+    let job = Job::builder("nightly-export", "* * * * *")
+        .run(move |_ctx: JobContext| {
+            let run = {
+                let mut starts = recorded.lock().expect("lock");
+                starts.push(t0.elapsed());
+                starts.len()
+            };
+            body(run)
+        })
+        .build()
+        .expect("valid job");
+    (job, starts)
+}
+
+/// A scheduler of only the jobs it is given, its wall clock starting at [`START`] and
+/// following tokio's, that shuts down after `run_for` on tokio's clock.
+fn scheduler_for(run_for: Duration) -> SchedulerBuilder {
+    sentry_schedule::Scheduler::builder()
+        .registered_jobs(false)
+        .clock(sentry_schedule::TestClock::new(
+            START.parse().expect("start"),
+        ))
+        .shutdown_signal(tokio::time::sleep(run_for))
+}
+
+/// The request time-out of [`an_endpoint_silent_for_longer_than_the_request_timeout_recovers`]
+/// (30 s by default; shorter here so the test takes seconds, not minutes).
+const SHORT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// An endpoint that accepts connections and reads every request but answers none, for
+/// longer than the sender's request time-out: the first `in_progress` and at least one
+/// retry are given up by the client at the time-out (the endpoint sees the client close
+/// the connection), while the runs keep starting on their ticks. Then the endpoint
+/// recovers: every check-in arrives, `in_progress` before final per run, with the
+/// retries counted. Each step waits on what the endpoint or the counters saw.
+#[tokio::test(start_paused = true)]
+async fn an_endpoint_silent_for_longer_than_the_request_timeout_recovers() {
+    let ingest = Ingest::start(Mode::Hang);
+    let _hub = bind(client(&ingest.dsn(), false));
+    let waited = Arc::new(Mutex::new(Vec::new()));
+    let recovered_at = Arc::new(Mutex::new(None));
+    let counters = Arc::new(std::sync::OnceLock::<CheckInCounters>::new());
+    let (job, starts) = {
+        let (ingest, waited, recovered_at, counters) = (
+            ingest.clone(),
+            Arc::clone(&waited),
+            Arc::clone(&recovered_at),
+            Arc::clone(&counters),
+        );
+        every_minute(move |run| {
+            let (ingest, waited, recovered_at, counters) = (
+                ingest.clone(),
+                Arc::clone(&waited),
+                Arc::clone(&recovered_at),
+                Arc::clone(&counters),
+            );
+            async move {
+                // The first request's check-in (run 1's `in_progress`) given up `n` times.
+                let given_up = move |n: usize| {
+                    move |log: &[Request]| {
+                        let Some(first) = log.first().and_then(|r| r.check_ins.first()) else {
+                            return false;
+                        };
+                        let attempts = log
+                            .iter()
+                            .filter(|r| r.abandoned_after.is_some() && r.check_ins.contains(first));
+                        attempts.count() >= n
+                    }
+                };
+                if run == 1 {
+                    // Until the client gave up on the first `in_progress`.
+                    let ingest = ingest.clone();
+                    let done = tokio::task::spawn_blocking(move || {
+                        ingest.wait_for_log(LIMIT, given_up(1))
+                    });
+                    let done = done.await.expect("wait");
+                    waited.lock().expect("lock").push(("first timed out", done));
+                } else if run == DUE.len() {
+                    // Until its retry timed out too; then the endpoint recovers, and
+                    // the run waits until all but its own final check-in are sent.
+                    let silent = ingest.clone();
+                    let done = tokio::task::spawn_blocking(move || {
+                        silent.wait_for_log(LIMIT, given_up(2))
+                    });
+                    let done = done.await.expect("wait");
+                    waited.lock().expect("lock").push(("retry timed out", done));
+                    *recovered_at.lock().expect("lock") = Some(std::time::Instant::now());
+                    ingest.set_mode(Mode::Accept);
+                    let counters = counters.get().expect("counters");
+                    let sent = counts_reach(counters, |stats| stats.sent >= 5).await;
+                    waited
+                        .lock()
+                        .expect("lock")
+                        .push(("sent after recovery", sent));
+                }
+            }
+        })
+    };
+    let scheduler = scheduler_for(RUN_FOR)
+        .check_in_request_timeout(SHORT_TIMEOUT)
+        .jobs([job])
+        .build()
+        .expect("valid scheduler");
+    let _ = counters.set(scheduler.check_ins());
+    scheduler.run().await.expect("scheduler ran");
+
+    let counters = counters.get().expect("counters");
+    let log = ingest.request_log();
+    assert_eq!(
+        *waited.lock().expect("lock"),
+        [
+            ("first timed out", true),
+            ("retry timed out", true),
+            ("sent after recovery", true)
+        ],
+        "{log:#?} {:?}",
+        counters.snapshot()
+    );
+    assert_eq!(*starts.lock().expect("lock"), DUE, "runs started late");
+    // The client gave up on each unanswered request at its time-out, not sooner (the
+    // endpoint's clock starts once it has read the request, a little after the client's).
+    let given_up: Vec<Duration> = log.iter().filter_map(|r| r.abandoned_after).collect();
+    assert!(given_up.len() >= 2, "{log:#?}");
+    for after in &given_up {
+        assert!(
+            *after >= SHORT_TIMEOUT * 9 / 10,
+            "given up after {after:?}: {log:#?}"
+        );
+    }
+    // Silent for longer than two time-outs: the first attempt's and the retry's.
+    let recovered_at = recovered_at.lock().expect("lock").expect("recovered");
+    let silent = recovered_at.duration_since(log[0].at);
+    assert!(silent > 2 * SHORT_TIMEOUT, "silent for {silent:?}");
+    assert!(ingest.wait_until(LIMIT, |e| count(e, "check_in") >= 6));
+    let check_ins = ingest.check_ins();
+    assert_eq!(check_ins.len(), 6, "{check_ins:#?}");
+    assert_eq!(assert_per_run_order(&check_ins).len(), 3);
+    let stats = counters.snapshot();
+    assert_eq!((stats.queued, stats.sent), (6, 6), "{stats:?}");
+    assert_eq!(stats.dropped.total(), 0, "{stats:?}");
+    assert!(stats.retried >= 2, "{stats:?}");
+    for r in &log {
+        println!(
+            "{:?} {:?} {:?} {:?}",
+            r.at.duration_since(log[0].at),
+            r.mode,
+            r.check_ins,
+            r.abandoned_after
+        );
+    }
+    println!(
+        "silent endpoint: silent {silent:?} with a {SHORT_TIMEOUT:?} request time-out, \
+         {} requests given up, {} retried, all 6 check-ins delivered after recovery",
+        given_up.len(),
+        stats.retried
+    );
+}
+
+/// The endpoint holds every request until the test answers it. `first` (12:00) ends while
+/// its `in_progress` is held; `second` (12:01) has its `in_progress` sent past `first`'s
+/// waiting final and answered, then its final follows. By then `first`'s final must not
+/// have been sent: it waits for the answer to its `in_progress`, and follows it once the
+/// endpoint answers (12:02). Deterministic: every step waits on what the endpoint saw.
 #[tokio::test(start_paused = true)]
 async fn a_final_check_in_never_overtakes_its_in_progress() {
-    recovers_from(Mode::HoldFirst).await;
+    let ingest = Ingest::start(Mode::Hold(None));
+    let _hub = bind(client(&ingest.dsn(), false));
+    // What the endpoint had seen when `second`'s final arrived, and each wait's outcome.
+    let seen = Arc::new(Mutex::new(None::<Vec<Request>>));
+    let waited = Arc::new(Mutex::new(Vec::new()));
+    let step = |slug: &'static str, schedule: &'static str, monitor: bool| {
+        let (ingest, seen, waited) = (ingest.clone(), Arc::clone(&seen), Arc::clone(&waited));
+        Job::builder(slug, schedule)
+            .monitor(monitor)
+            .run(move |_ctx: JobContext| {
+                let (ingest, seen, waited) = (ingest.clone(), seen.clone(), waited.clone());
+                async move {
+                    let ok = tokio::task::spawn_blocking(move || match slug {
+                        // Until its `in_progress` is held (request 0).
+                        "first" => ingest.wait_for_requests(1, LIMIT),
+                        // Until its `in_progress` arrived (request 1), then answered.
+                        "second" => {
+                            let sent = ingest.wait_for_log(LIMIT, |log| {
+                                log.iter().any(|r| r.has_check_in("second", "in_progress"))
+                            });
+                            let log = ingest.request_log();
+                            if let Some(at) = log
+                                .iter()
+                                .position(|r| r.has_check_in("second", "in_progress"))
+                            {
+                                ingest.release(at);
+                            }
+                            sent
+                        }
+                        // Until `second`'s final arrived; then the endpoint recovers.
+                        _ => {
+                            let done = ingest.wait_for_log(LIMIT, |log| {
+                                log.iter().any(|r| r.has_check_in("second", "ok"))
+                            });
+                            *seen.lock().expect("lock") = Some(ingest.request_log());
+                            ingest.set_mode(Mode::Accept);
+                            done
+                        }
+                    });
+                    let ok = ok.await.expect("wait");
+                    waited.lock().expect("lock").push((slug, ok));
+                }
+            })
+            .build()
+            .expect("valid job")
+    };
+    let jobs = vec![
+        step("first", "0 12 * * *", true),
+        step("second", "1 12 * * *", true),
+        step("recovery", "2 12 * * *", false),
+    ];
+
+    let (_, counters) = run_scheduler_with(START, RUN_FOR, jobs, |builder| builder).await;
+
+    assert_eq!(
+        *waited.lock().expect("lock"),
+        [("first", true), ("second", true), ("recovery", true)],
+        "{:#?}",
+        ingest.request_log()
+    );
+    let seen: Vec<(String, String)> = seen
+        .lock()
+        .expect("lock")
+        .take()
+        .expect("the recovery step ran")
+        .into_iter()
+        .flat_map(|r| r.check_ins)
+        .map(|c| (c.monitor_slug, c.status))
+        .collect();
+    let pair = |slug: &str, status: &str| (slug.to_owned(), status.to_owned());
+    assert_eq!(
+        seen,
+        [
+            pair("first", "in_progress"),
+            pair("second", "in_progress"),
+            pair("second", "ok")
+        ],
+        "`first`'s final overtook its unanswered in_progress"
+    );
+    assert!(ingest.wait_until(LIMIT, |e| count(e, "check_in") >= 4));
+    let check_ins = ingest.check_ins();
+    assert_eq!(assert_per_run_order(&check_ins).len(), 2, "{check_ins:#?}");
+    let stats = counters.snapshot();
+    assert_eq!(
+        (stats.queued, stats.sent, stats.pending),
+        (4, 4, 0),
+        "{stats:?}"
+    );
 }
 
 /// A `429` whose `X-Sentry-Rate-Limits` limits the `monitor` category for 2 s (and whose
@@ -192,69 +434,95 @@ async fn rate_limits_pause_sending_as_long_as_sentry_asks() {
     }
 }
 
-/// With the queue's capacity forced to 6, 20 jobs, one per minute, push 40 check-ins
-/// while sending is paused by a rate limit (3 s, real time, answered to the first
-/// `in_progress`, which goes back to the queue): the oldest waiting `in_progress` goes
-/// first, then (only finals waiting) a new `in_progress` or the oldest final. Worked out by
-/// hand: the queue ends with the finals of jobs 14 to 19; 34 dropped.
+/// The endpoint holds every request until the test lets it answer. Eight `holder` jobs
+/// started at start-up fill the sender's [`CHECK_IN_REQUESTS_IN_FLIGHT`] requests with
+/// their `in_progress` check-ins, so nothing else can be sent; the queue's capacity is
+/// forced to those plus 6. Then 20 jobs, one per minute, push 40 check-ins into the 6
+/// places: the oldest waiting `in_progress` goes first, then (only finals waiting) a new
+/// `in_progress` or the oldest final. Worked out by hand: the queue ends with the finals
+/// of jobs 14 to 19; 34 dropped. At 12:20 the endpoint answers and the 6 are delivered;
+/// the holders end at 12:25 and their finals follow.
 #[tokio::test(start_paused = true)]
 async fn at_capacity_the_oldest_in_progress_check_ins_are_dropped_first() {
-    let ingest = Ingest::start(Mode::RateLimited {
-        retry_after: None,
-        rate_limits: Some("3:monitor:project"),
-    });
+    let ingest = Ingest::start(Mode::Hold(None));
     let _hub = bind(client(&ingest.dsn(), false));
     let (warnings, _logs) = Warnings::capture();
     let counters = Arc::new(std::sync::OnceLock::<CheckInCounters>::new());
-    let jobs = (0..20).map(|minute| {
-        let (ingest, counters) = (ingest.clone(), Arc::clone(&counters));
-        Job::builder(format!("job-{minute:02}"), format!("{minute} 12 * * *"))
+    let waited = Arc::new(Mutex::new(Vec::new()));
+    let holders = (0..CHECK_IN_REQUESTS_IN_FLIGHT).map(|n| {
+        let (ingest, waited) = (ingest.clone(), Arc::clone(&waited));
+        Job::builder(format!("holder-{n}"), "0 0 * * *")
+            .run_at_startup(true)
             .run(move |_ctx: JobContext| {
-                let (ingest, counters) = (ingest.clone(), Arc::clone(&counters));
+                let (ingest, waited) = (ingest.clone(), Arc::clone(&waited));
                 async move {
-                    if minute == 0 {
-                        // Until the sender has the 429 and put the check-in back.
-                        let limited = tokio::task::spawn_blocking(move || {
-                            let counters = counters.get().expect("counters");
-                            let deadline = std::time::Instant::now() + LIMIT;
-                            while counters.snapshot().rate_limited == 0 {
-                                if std::time::Instant::now() > deadline {
-                                    return false;
-                                }
-                                std::thread::sleep(Duration::from_millis(1));
-                            }
-                            true
-                        });
-                        assert!(limited.await.expect("wait"), "no 429 was answered");
-                    } else if minute == 19 {
-                        ingest.set_mode(Mode::Accept);
-                    }
+                    // Until every holder's `in_progress` is held in flight.
+                    let full = tokio::task::spawn_blocking(move || {
+                        ingest.wait_for_requests(CHECK_IN_REQUESTS_IN_FLIGHT, LIMIT)
+                    });
+                    let full = full.await.expect("wait");
+                    waited.lock().expect("lock").push(("in flight", full));
+                    // Past the burst and the recovery (tokio's clock).
+                    tokio::time::sleep(Duration::from_secs(26 * 60)).await;
                 }
             })
             .build()
             .expect("valid job")
     });
-    let clock = sentry_schedule::TestClock::new(START.parse().expect("start"));
-    let scheduler = sentry_schedule::Scheduler::builder()
-        .registered_jobs(false)
-        .clock(clock)
-        .shutdown_signal(tokio::time::sleep(Duration::from_secs(20 * 60)))
-        .check_in_queue_capacity(6)
-        .jobs(jobs)
+    let burst = (0..20).map(|minute| {
+        Job::builder(format!("job-{minute:02}"), format!("{minute} 12 * * *"))
+            .run(|_ctx: JobContext| async {})
+            .build()
+            .expect("valid job")
+    });
+    let recovery = {
+        let (ingest, counters, waited) =
+            (ingest.clone(), Arc::clone(&counters), Arc::clone(&waited));
+        Job::builder("recovery", "20 12 * * *")
+            .monitor(false)
+            .run(move |_ctx: JobContext| {
+                let (ingest, counters, waited) =
+                    (ingest.clone(), Arc::clone(&counters), Arc::clone(&waited));
+                async move {
+                    ingest.set_mode(Mode::Accept);
+                    // Until the holders' in_progress and the 6 left are sent, before the
+                    // holders end and push their finals.
+                    let counters = counters.get().expect("counters").clone();
+                    let sent = counts_reach(&counters, |stats| stats.sent >= 14).await;
+                    waited.lock().expect("lock").push(("recovered", sent));
+                }
+            })
+            .build()
+            .expect("valid job")
+    };
+    let scheduler = scheduler_for(Duration::from_secs(31 * 60))
+        .check_in_queue_capacity(CHECK_IN_REQUESTS_IN_FLIGHT + 6)
+        // Held requests must not time out, whatever the machine's speed.
+        .check_in_request_timeout(Duration::from_secs(3600))
+        .jobs(holders.chain(burst).chain([recovery]))
         .build()
         .expect("valid scheduler");
     let _ = counters.set(scheduler.check_ins());
     scheduler.run().await.expect("scheduler ran");
 
-    let arrived = ingest.wait_until(LIMIT, |e| count(e, "check_in") >= 6);
     let counters = counters.get().expect("counters");
+    let mut expected_waits = vec![("in flight", true); CHECK_IN_REQUESTS_IN_FLIGHT];
+    expected_waits.push(("recovered", true));
+    assert_eq!(
+        *waited.lock().expect("lock"),
+        expected_waits,
+        "{:?}",
+        counters.snapshot()
+    );
+    let holders = 2 * CHECK_IN_REQUESTS_IN_FLIGHT;
+    let arrived = ingest.wait_until(LIMIT, |e| count(e, "check_in") >= holders + 6);
     assert!(
         arrived,
         "{:#?} {:?}",
         ingest.check_ins(),
         counters.snapshot()
     );
-    // Sent side by side once the limit passed: compared in slug order.
+    // Sent side by side once the endpoint answered: compared in slug order.
     let mut delivered: Vec<(String, String)> = ingest
         .check_ins()
         .iter()
@@ -262,6 +530,7 @@ async fn at_capacity_the_oldest_in_progress_check_ins_are_dropped_first() {
             let text = |key: &str| c[key].as_str().expect(key).to_owned();
             (text("monitor_slug"), text("status"))
         })
+        .filter(|(slug, _)| slug.starts_with("job-"))
         .collect();
     delivered.sort();
     let expected: Vec<(String, String)> = (14..20)
@@ -270,13 +539,27 @@ async fn at_capacity_the_oldest_in_progress_check_ins_are_dropped_first() {
     let stats = counters.snapshot();
     assert_eq!(delivered, expected, "{stats:?}");
     assert_eq!(
+        assert_per_run_order(
+            &ingest
+                .check_ins()
+                .into_iter()
+                .filter(|c| c["monitor_slug"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("holder-")))
+                .collect::<Vec<_>>()
+        )
+        .len(),
+        CHECK_IN_REQUESTS_IN_FLIGHT
+    );
+    let holders = holders as u64;
+    assert_eq!(
         (
             stats.queued,
             stats.sent,
             stats.dropped.queue_full,
             stats.pending
         ),
-        (40, 6, 34, 0),
+        (40 + holders, 6 + holders, 34, 0),
         "{stats:?}"
     );
     assert_eq!(stats.dropped.total(), 34, "{stats:?}");
@@ -293,6 +576,32 @@ async fn at_capacity_the_oldest_in_progress_check_ins_are_dropped_first() {
         let found = drops.iter().filter(|line| line.contains(&monitor)).count();
         assert_eq!(found, expected, "{monitor}: {logged}");
     }
+    // In the order worked out by hand: the `in_progress` of jobs 0 to 5, oldest first,
+    // while one waits; then each new `in_progress` itself and the oldest final.
+    let field = |line: &str, key: &str| {
+        let at = line
+            .find(key)
+            .map(|at| at + key.len())
+            .unwrap_or(line.len());
+        line[at..]
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .trim_matches('"')
+            .to_owned()
+    };
+    let order: Vec<(String, String)> = drops
+        .iter()
+        .map(|line| (field(line, "monitor="), field(line, "status=")))
+        .collect();
+    let mut expected: Vec<(String, String)> = (0..6)
+        .map(|n| (format!("job-{n:02}"), "in_progress".to_owned()))
+        .collect();
+    for n in 6..20 {
+        expected.push((format!("job-{n:02}"), "in_progress".to_owned()));
+        expected.push((format!("job-{:02}", n - 6), "ok".to_owned()));
+    }
+    assert_eq!(order, expected, "{logged}");
 }
 
 /// What the scheduler logged (a `tracing` writer).

@@ -39,6 +39,11 @@ pub enum CheckInSender {
 /// The default capacity of the check-in queue, in check-ins (waiting plus in flight).
 pub const DEFAULT_CHECK_IN_QUEUE_CAPACITY: usize = 20_000;
 
+/// How many check-in requests the scheduler's sender has in flight at most (one check-in
+/// each, on connections of its own): a slow endpoint holds back at most this many
+/// check-ins at once, and the rest wait in the queue.
+pub const CHECK_IN_REQUESTS_IN_FLIGHT: usize = 8;
+
 /// The scheduler's check-in delivery: its route, queue and counters.
 pub(crate) struct Delivery {
     counters: CheckInCounters,
@@ -47,15 +52,22 @@ pub(crate) struct Delivery {
 }
 
 impl Delivery {
-    /// Delivery by `route`, queueing at most `capacity` check-ins.
-    pub(crate) fn new(route: CheckInSender, capacity: usize) -> Self {
+    /// Delivery by `route`, queueing at most `capacity` check-ins, giving up on a request
+    /// after `request_timeout` (default 30 s).
+    pub(crate) fn new(
+        route: CheckInSender,
+        capacity: usize,
+        request_timeout: Option<Duration>,
+    ) -> Self {
         let counters = CheckInCounters::default();
         #[cfg(not(feature = "http"))]
-        let _ = (route, capacity);
+        let _ = (route, capacity, request_timeout);
         Self {
             #[cfg(feature = "http")]
-            sender: (route == CheckInSender::Http)
-                .then(|| super::sender::Sender::new(capacity, counters.clone())),
+            sender: (route == CheckInSender::Http).then(|| {
+                let timeout = request_timeout.unwrap_or(super::http::REQUEST_TIMEOUT);
+                super::sender::Sender::new(capacity, counters.clone(), timeout)
+            }),
             counters,
         }
     }

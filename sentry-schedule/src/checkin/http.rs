@@ -8,7 +8,10 @@ use super::rate_limit::{self, RateLimitHeaders};
 use sentry::Client;
 use std::time::Duration;
 
-/// How long one request may take before it counts as failed and is tried again.
+/// How long one request may take before it counts as failed and is tried again, unless
+/// the scheduler sets another ([`SchedulerBuilder::check_in_request_timeout`]).
+///
+/// [`SchedulerBuilder::check_in_request_timeout`]: crate::SchedulerBuilder::check_in_request_timeout
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -33,13 +36,15 @@ pub(crate) enum Answer {
 }
 
 impl Endpoint {
-    /// The endpoint of `client`'s DSN; `Err` when it has none or reqwest cannot be set up.
-    pub(crate) fn of(client: &Client) -> Result<Self, String> {
+    /// The endpoint of `client`'s DSN, giving up on a request after `timeout` (its
+    /// connection after at most [`CONNECT_TIMEOUT`]); `Err` when it has no DSN or reqwest
+    /// cannot be set up.
+    pub(crate) fn of(client: &Client, timeout: Duration) -> Result<Self, String> {
         let options = client.options();
         let dsn = options.dsn.as_ref().ok_or("the client has no DSN")?;
         let mut builder = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(timeout)
+            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
             .user_agent(options.user_agent.as_ref());
         #[cfg(any(feature = "native-tls", feature = "rustls"))]
         if options.accept_invalid_certs {
@@ -160,7 +165,7 @@ mod tests {
                 .dsn("https://abc@o1.ingest.example.com/42")
                 .user_agent("app/1"),
         );
-        let endpoint = Endpoint::of(&client).expect("an endpoint");
+        let endpoint = Endpoint::of(&client, REQUEST_TIMEOUT).expect("an endpoint");
         assert_eq!(
             endpoint.url,
             "https://o1.ingest.example.com/api/42/envelope/"
@@ -183,8 +188,8 @@ mod tests {
                 .dsn("https://abc@o1.ingest.example.com/42")
                 .http_proxy("not a url"),
         );
-        assert!(Endpoint::of(&proxied).is_err());
+        assert!(Endpoint::of(&proxied, REQUEST_TIMEOUT).is_err());
         let without_dsn = Client::from(sentry::ClientOptions::new());
-        assert!(Endpoint::of(&without_dsn).is_err());
+        assert!(Endpoint::of(&without_dsn, REQUEST_TIMEOUT).is_err());
     }
 }

@@ -1,6 +1,6 @@
 //! The bounded queue of check-ins waiting to be sent, with its drop policy and the per-run
 //! order: a run's final check-in never leaves while its `in_progress` is still in flight or
-//! waiting ahead of it.
+//! waiting ahead of it; check-ins of other monitors may pass it meanwhile.
 use super::payload::CheckInStatus;
 use crate::run::HexId;
 use sentry::Client;
@@ -102,14 +102,29 @@ impl Queue {
         }
     }
 
-    /// Takes the next check-in to send, moving it in flight; `None` when nothing waits or
-    /// the next one is a final check-in whose `in_progress` is still in flight.
+    /// Takes the oldest check-in that may be sent now, moving it in flight; `None` when
+    /// nothing waits that may. A final check-in whose `in_progress` is still in flight
+    /// waits, and so do the check-ins of its monitor queued behind it (Sentry takes a
+    /// monitor's check-ins in the order they arrive); other monitors' check-ins are sent
+    /// past it, so one slow answer holds back only its own monitor. Only finals of runs
+    /// whose `in_progress` is in flight wait, so the scan passes at most as many monitors
+    /// as there are requests in flight.
     pub(crate) fn start(&mut self) -> Option<Entry> {
-        let next = self.waiting.front()?;
-        if next.status != CheckInStatus::InProgress && self.starts_in_flight.contains(&next.run) {
-            return None;
+        let mut held: Vec<&str> = Vec::new();
+        let mut found = None;
+        for (at, next) in self.waiting.iter().enumerate() {
+            if held.contains(&&*next.slug) {
+                continue;
+            }
+            if next.status != CheckInStatus::InProgress && self.starts_in_flight.contains(&next.run)
+            {
+                held.push(&next.slug);
+                continue;
+            }
+            found = Some(at);
+            break;
         }
-        let entry = self.waiting.pop_front()?;
+        let entry = self.waiting.remove(found?)?;
         if entry.status == CheckInStatus::InProgress {
             self.starts_in_flight.insert(entry.run);
         }
@@ -240,6 +255,35 @@ mod tests {
         assert_eq!(&*dropped.slug, "job-2");
         queue.finish(&started);
         assert!(queue.push(entry(&c, 2, InProgress)).is_none());
+    }
+
+    #[test]
+    fn other_monitors_pass_a_waiting_final_and_its_own_monitor_waits_behind_it() {
+        let c = client();
+        let mut queue = Queue::new(10);
+        queue.push(entry(&c, 1, InProgress));
+        queue.push(entry(&c, 1, Ok));
+        // The next run of job-1's monitor (another check-in id, the same slug).
+        queue.push(Entry::new(
+            Arc::clone(&c),
+            "job-1".into(),
+            run_id(4),
+            InProgress,
+            Box::new([]),
+        ));
+        queue.push(entry(&c, 2, InProgress));
+        let first = queue.start().expect("job-1 in_progress");
+        let other = queue.start().expect("job-2 passes job-1's waiting final");
+        assert_eq!(&*other.slug, "job-2");
+        assert!(
+            queue.start().is_none(),
+            "job-1's next run waits behind its final"
+        );
+        queue.finish(&first);
+        let final_one = queue.start().expect("job-1's final");
+        assert_eq!((&*final_one.slug, final_one.status), ("job-1", Ok));
+        let next_run = queue.start().expect("then job-1's next run");
+        assert_eq!((next_run.run, next_run.status), (run_id(4), InProgress));
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! The scheduler's check-in sender: one thread with its own small runtime that takes
-//! check-ins from the bounded [`Queue`] and posts them, [`MAX_IN_FLIGHT`] at a time, to the
-//! DSN of the client each was built with.
+//! check-ins from the bounded [`Queue`] and posts them, [`CHECK_IN_REQUESTS_IN_FLIGHT`] at a
+//! time, to the DSN of the client each was built with.
 //!
 //! It runs apart from the application's runtime, as sentry's own transport does: pushing
 //! never waits for the network, so neither the dispatcher nor any run is held up by a slow,
 //! failing or rate-limited endpoint, and the application's events (the client's transport,
-//! its own queue) and the check-ins (this queue) cannot crowd each other out.
+//! its own queue) and the check-ins (this queue) cannot crowd each other out: the two share
+//! no queue, thread, runtime or connection (this sender builds its own reqwest client from
+//! the client's options), only the `Client` whose options and DSN both read.
 //!
 //! Outcomes: a `2xx` is sent; a `429` pauses sending for as long as Sentry asks (see
 //! [`rate_limit`](super::rate_limit)) and tries again, without counting as a failure; a
@@ -13,6 +15,7 @@
 //! ([`backoff`]) and tries again, at most [`MAX_FAILURES`] times per check-in; another `4xx`
 //! drops the check-in. Every drop is counted and logged at warn level with the slug.
 use super::counters::{CheckInCounters, Count};
+use super::deliver::CHECK_IN_REQUESTS_IN_FLIGHT;
 use super::envelope::envelope;
 use super::http::{Answer, Endpoint};
 use super::queue::{Entry, Queue};
@@ -23,11 +26,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
-/// Requests in flight at once (one check-in each).
-pub(crate) const MAX_IN_FLIGHT: usize = 8;
-
-/// Failed attempts after which a check-in is dropped. With [`backoff`] and the request
-/// time-out that is about six minutes of an endpoint that does not answer.
+/// Failed attempts after which a check-in is dropped. With [`backoff`] and the default
+/// request time-out that is about six minutes of an endpoint that does not answer.
 pub(crate) const MAX_FAILURES: u8 = 8;
 
 /// The pause after the `n`th round of failures in a row: 1 s, 2 s, 4 s, … at most 60 s.
@@ -49,6 +49,8 @@ struct Shared {
     wake: Notify,
     started: Once,
     counters: CheckInCounters,
+    /// How long one request may take.
+    request_timeout: Duration,
 }
 
 struct State {
@@ -67,9 +69,13 @@ impl Shared {
 }
 
 impl Sender {
-    /// A sender holding at most `capacity` check-ins, counting into `counters`. Its thread
-    /// starts with the first check-in.
-    pub(crate) fn new(capacity: usize, counters: CheckInCounters) -> Self {
+    /// A sender holding at most `capacity` check-ins, counting into `counters`, giving up
+    /// on a request after `request_timeout`. Its thread starts with the first check-in.
+    pub(crate) fn new(
+        capacity: usize,
+        counters: CheckInCounters,
+        request_timeout: Duration,
+    ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
@@ -81,6 +87,7 @@ impl Sender {
                 wake: Notify::new(),
                 started: Once::new(),
                 counters,
+                request_timeout,
             }),
         }
     }
@@ -104,19 +111,24 @@ impl Sender {
 
     fn start_thread(&self) {
         let shared = Arc::clone(&self.shared);
+        // Its logs go where the scheduler's go (the subscriber where the first check-in
+        // was queued).
+        let logs = tracing::dispatcher::get_default(|logs| logs.clone());
         let spawned = std::thread::Builder::new()
             .name("sentry-schedule-check-ins".into())
             .spawn(move || {
-                match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime.block_on(send_loop(shared)),
-                    Err(e) => tracing::error!(
-                        error = %e,
-                        "cannot start the check-in sender's runtime; check-ins stay queued"
-                    ),
-                }
+                tracing::dispatcher::with_default(&logs, || {
+                    match tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(runtime) => runtime.block_on(send_loop(shared)),
+                        Err(e) => tracing::error!(
+                            error = %e,
+                            "cannot start the check-in sender's runtime; check-ins stay queued"
+                        ),
+                    }
+                })
             });
         if let Err(e) = spawned {
             tracing::error!(error = %e, "cannot start the check-in sender; check-ins stay queued");
@@ -239,11 +251,11 @@ type ClientEndpoint = Result<Arc<Endpoint>, String>;
 struct Endpoints(Vec<(Arc<Client>, ClientEndpoint)>);
 
 impl Endpoints {
-    fn of(&mut self, client: &Arc<Client>) -> ClientEndpoint {
+    fn of(&mut self, client: &Arc<Client>, timeout: Duration) -> ClientEndpoint {
         if let Some((_, endpoint)) = self.0.iter().find(|(c, _)| Arc::ptr_eq(c, client)) {
             return endpoint.clone();
         }
-        let endpoint = Endpoint::of(client).map(Arc::new);
+        let endpoint = Endpoint::of(client, timeout).map(Arc::new);
         self.0.push((Arc::clone(client), endpoint.clone()));
         endpoint
     }
@@ -286,11 +298,11 @@ async fn send_loop(shared: Arc<Shared>) {
             return;
         }
         if pause.active().is_none() {
-            while in_flight.len() < MAX_IN_FLIGHT {
+            while in_flight.len() < CHECK_IN_REQUESTS_IN_FLIGHT {
                 let Some(entry) = shared.lock().queue.start() else {
                     break;
                 };
-                match endpoints.of(&entry.client) {
+                match endpoints.of(&entry.client, shared.request_timeout) {
                     Ok(endpoint) => {
                         in_flight.spawn(async move {
                             let answer = endpoint.post(envelope(&entry.payload)).await;

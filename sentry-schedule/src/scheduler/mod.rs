@@ -121,6 +121,7 @@ pub struct SchedulerBuilder {
     allow_same_jobs_twice: bool,
     check_in_sender: CheckInSender,
     check_in_queue_capacity: usize,
+    check_in_request_timeout: Option<Duration>,
 }
 
 impl Default for SchedulerBuilder {
@@ -139,6 +140,7 @@ impl Default for SchedulerBuilder {
             allow_same_jobs_twice: false,
             check_in_sender: CheckInSender::default(),
             check_in_queue_capacity: DEFAULT_CHECK_IN_QUEUE_CAPACITY,
+            check_in_request_timeout: None,
         }
     }
 }
@@ -296,6 +298,16 @@ impl SchedulerBuilder {
         self
     }
 
+    /// How long one check-in request may take before it counts as failed and is sent again
+    /// later (default 30 s; at least 1 ms). Sentry answers in milliseconds; a request that
+    /// takes longer usually hangs on a broken connection or proxy, and waiting for it holds
+    /// back one of the [`CHECK_IN_REQUESTS_IN_FLIGHT`](crate::CHECK_IN_REQUESTS_IN_FLIGHT)
+    /// requests. Only for the scheduler's own sender ([`CheckInSender::Http`]).
+    pub fn check_in_request_timeout(mut self, timeout: Duration) -> Self {
+        self.check_in_request_timeout = Some(timeout.max(Duration::from_millis(1)));
+        self
+    }
+
     /// Collects the registered jobs, adds the dynamic ones and checks that every monitor
     /// slug is unique, that the Sentry client's `environment` is one Sentry accepts
     /// ([`Error::InvalidEnvironment`]) and that no job asks for `catch_up` without a
@@ -325,6 +337,7 @@ impl SchedulerBuilder {
             delivery: Arc::new(Delivery::new(
                 self.check_in_sender,
                 self.check_in_queue_capacity,
+                self.check_in_request_timeout,
             )),
             claimer: self.coordinator.map(|coordinator| {
                 Arc::new(Claimer::new(
