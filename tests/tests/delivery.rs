@@ -49,15 +49,7 @@ fn assert_per_run_order(check_ins: &[Value]) -> HashMap<String, Vec<String>> {
 async fn a_thousand_jobs_due_together_deliver_all_2000_check_ins_in_order() {
     let ingest = Ingest::start(Mode::Accept);
     let _hub = bind(client(&ingest.dsn(), false));
-    let jobs = (0..1000)
-        .map(|i| {
-            Job::builder(format!("job-{i:04}"), "0 0 * * *")
-                .run_at_startup(true)
-                .run(|_ctx: JobContext| async {})
-                .build()
-                .expect("valid job")
-        })
-        .collect();
+    let jobs = startup_jobs("job", 1000);
 
     let (_, counters) =
         run_scheduler_with(START, Duration::from_secs(10), jobs, |builder| builder).await;
@@ -169,6 +161,33 @@ where
         .build()
         .expect("valid job");
     (job, starts)
+}
+
+/// `n` monitored jobs `<prefix>-0000`, `<prefix>-0001`, … that run once at start-up and
+/// succeed.
+fn startup_jobs(prefix: &str, n: usize) -> Vec<Job> {
+    (0..n)
+        .map(|i| {
+            Job::builder(format!("{prefix}-{i:04}"), "0 0 * * *")
+                .run_at_startup(true)
+                .run(|_ctx: JobContext| async {})
+                .build()
+                .expect("valid job")
+        })
+        .collect()
+}
+
+/// The unmonitored job `recovery` on `schedule` (it ends a fault, so it sends no
+/// check-ins of its own); `body` makes each run's future.
+fn recovery_job<Fut>(schedule: &str, body: impl Fn() -> Fut + Send + Sync + 'static) -> Job
+where
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    Job::builder("recovery", schedule)
+        .monitor(false)
+        .run(move |_ctx: JobContext| body())
+        .build()
+        .expect("valid job")
 }
 
 /// A scheduler of only the jobs it is given, its wall clock starting at [`START`] and
@@ -412,6 +431,198 @@ async fn a_final_check_in_never_overtakes_its_in_progress() {
     );
 }
 
+/// Monitored jobs of [`arrive_while_the_others_wait`], and how many of them fail.
+const MONITORED: usize = 200;
+const FAILING: usize = 20;
+
+/// Events and check-ins don't wait for each other. 200 monitored jobs run at start-up, 20
+/// of them fail (each failure an error event, sent by the client's own transport), and
+/// the application captures an event outside the jobs once the burst is under way. The
+/// client samples transactions (at rate 0), so final check-ins also make it send envelopes
+/// for its client reports. The endpoint holds every request carrying an item of type
+/// `held`; what the other kind sends must all arrive meanwhile, and the held kind after.
+async fn arrive_while_the_others_wait(held: &'static str) -> (Ingest, CheckInStats) {
+    let ingest = Ingest::start(Mode::Hold(Some(held)));
+    let _hub = bind(client_with(&ingest.dsn(), false, |o| {
+        o.traces_sample_rate(0.0)
+    }));
+    let app = sentry::Hub::current();
+    let counters = Arc::new(std::sync::OnceLock::<CheckInCounters>::new());
+    let waited = Arc::new(Mutex::new(Vec::new()));
+    let jobs = (0..MONITORED).map(|n| {
+        Job::builder(format!("job-{n:03}"), "0 0 * * *")
+            .run_at_startup(true)
+            .run(move |_ctx: JobContext| async move {
+                if n % (MONITORED / FAILING) == 0 {
+                    Err(anyhow::anyhow!("job-{n:03} failed"))
+                } else {
+                    Ok(())
+                }
+            })
+            .build()
+            .expect("valid job")
+    });
+    // The application's own event, once the endpoint holds a request of the `held` kind.
+    let application = {
+        let (ingest, waited) = (ingest.clone(), Arc::clone(&waited));
+        tokio::spawn(async move {
+            let holding = tokio::task::spawn_blocking(move || {
+                ingest.wait_for_log(LIMIT, |log| {
+                    log.iter().any(|r| match held {
+                        "check_in" => !r.check_ins.is_empty(),
+                        _ => r.events > 0,
+                    })
+                })
+            });
+            let holding = holding.await.expect("wait");
+            waited
+                .lock()
+                .expect("lock")
+                .push(("burst under way", holding));
+            app.capture_message("application event during the burst", sentry::Level::Warning);
+        })
+    };
+    let events = FAILING + 1;
+    let check_ins = 2 * MONITORED as u64;
+    let recovery = {
+        let (ingest, counters, waited) =
+            (ingest.clone(), Arc::clone(&counters), Arc::clone(&waited));
+        recovery_job("0 12 * * *", move || {
+            let (ingest, counters, waited) =
+                (ingest.clone(), Arc::clone(&counters), Arc::clone(&waited));
+            async move {
+                let counters = counters.get().expect("counters").clone();
+                let events_arrived = {
+                    let ingest = ingest.clone();
+                    move || ingest.wait_until(LIMIT, |e| count(e, "event") >= events)
+                };
+                // The other kind, all of it, while the held kind waits.
+                let (others, none_held) = if held == "check_in" {
+                    let all = tokio::task::spawn_blocking(events_arrived.clone());
+                    let all = all.await.expect("wait");
+                    (all, ingest.check_ins().is_empty())
+                } else {
+                    let all = counts_reach(&counters, move |s| s.sent >= check_ins).await;
+                    (all, ingest.events().is_empty())
+                };
+                waited
+                    .lock()
+                    .expect("lock")
+                    .push(("others arrived", others));
+                waited
+                    .lock()
+                    .expect("lock")
+                    .push(("none held arrived", none_held));
+                ingest.set_mode(Mode::Accept);
+                // Then the held kind.
+                let then = if held == "check_in" {
+                    counts_reach(&counters, move |s| s.sent >= check_ins).await
+                } else {
+                    let all = tokio::task::spawn_blocking(events_arrived);
+                    all.await.expect("wait")
+                };
+                waited.lock().expect("lock").push(("held arrived", then));
+            }
+        })
+    };
+    let scheduler = scheduler_for(RUN_FOR)
+        .jobs(jobs.chain([recovery]))
+        .build()
+        .expect("valid scheduler");
+    let _ = counters.set(scheduler.check_ins());
+    scheduler.run().await.expect("scheduler ran");
+    application.await.expect("the application task");
+
+    let stats = counters.get().expect("counters").snapshot();
+    assert_eq!(
+        *waited.lock().expect("lock"),
+        [
+            ("burst under way", true),
+            ("others arrived", true),
+            ("none held arrived", true),
+            ("held arrived", true)
+        ],
+        "{} events, {stats:?}",
+        ingest.events().len()
+    );
+    let stored = ingest.events();
+    assert_eq!(stored.len(), events, "{stored:#?}");
+    let mut failed: Vec<&str> = stored
+        .iter()
+        .filter_map(|e| e["tags"]["monitor.slug"].as_str())
+        .collect();
+    failed.sort_unstable();
+    let expected: Vec<String> = (0..MONITORED)
+        .step_by(MONITORED / FAILING)
+        .map(|n| format!("job-{n:03}"))
+        .collect();
+    assert_eq!(failed, expected);
+    assert!(
+        stored
+            .iter()
+            .any(|e| e["message"] == "application event during the burst"
+                || e["logentry"]["message"] == "application event during the burst"),
+        "{stored:#?}"
+    );
+    let check_ins = ingest.check_ins();
+    assert_eq!(check_ins.len(), 2 * MONITORED);
+    assert_eq!(assert_per_run_order(&check_ins).len(), MONITORED);
+    assert_eq!(
+        (stats.queued, stats.sent, stats.dropped.total()),
+        (2 * MONITORED as u64, 2 * MONITORED as u64, 0),
+        "{stats:?}"
+    );
+    (ingest, stats)
+}
+
+/// Every check-in request is held (the sender's 8 in flight, the rest queued): all the
+/// jobs' error events and the application's event arrive meanwhile.
+#[tokio::test(start_paused = true)]
+async fn events_arrive_while_check_in_requests_hang() {
+    arrive_while_the_others_wait("check_in").await;
+}
+
+/// Every event request is held (the client's transport sends one at a time, so it waits
+/// on the first): all 400 check-ins arrive meanwhile.
+#[tokio::test(start_paused = true)]
+async fn check_ins_arrive_while_event_requests_hang() {
+    arrive_while_the_others_wait("event").await;
+}
+
+/// Ten unsampled runs ending together (transactions sampled at rate 0): the client counts
+/// each transaction it drops in a client report, sent with the next envelope. One empty
+/// envelope carries the reports of a burst, at most one a second; the reports of runs
+/// that end after it are carried by the shutdown's flush. All ten reach Sentry.
+#[tokio::test(start_paused = true)]
+async fn the_client_reports_of_a_burst_all_reach_sentry() {
+    let ingest = Ingest::start(Mode::Accept);
+    let _hub = bind(client_with(&ingest.dsn(), false, |o| {
+        o.traces_sample_rate(0.0)
+    }));
+    let jobs = startup_jobs("unsampled", 10);
+
+    run_scheduler_with(START, Duration::from_secs(10), jobs, |builder| builder).await;
+
+    let dropped = |e: &[sentry_schedule_tests::Envelope]| -> u64 {
+        e.iter()
+            .flat_map(|e| &e.items)
+            .filter(|i| i.ty == "client_report")
+            .filter_map(|i| i.json().ok())
+            .flat_map(|r| {
+                r["discarded_events"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter(|d| d["reason"] == "sample_rate" && d["category"] == "transaction")
+            .map(|d| d["quantity"].as_u64().unwrap_or(0))
+            .sum()
+    };
+    let all = ingest.wait_until(LIMIT, |e| dropped(e) >= 10);
+    assert!(all, "{} of 10 reported", dropped(&ingest.envelopes()));
+    assert_eq!(dropped(&ingest.envelopes()), 10);
+}
+
 /// A `429` whose `X-Sentry-Rate-Limits` limits the `monitor` category for 2 s (and whose
 /// `Retry-After` says 1 s, which the header overrides): nothing is sent for 2 s after it.
 #[tokio::test(start_paused = true)]
@@ -478,22 +689,18 @@ async fn at_capacity_the_oldest_in_progress_check_ins_are_dropped_first() {
     let recovery = {
         let (ingest, counters, waited) =
             (ingest.clone(), Arc::clone(&counters), Arc::clone(&waited));
-        Job::builder("recovery", "20 12 * * *")
-            .monitor(false)
-            .run(move |_ctx: JobContext| {
-                let (ingest, counters, waited) =
-                    (ingest.clone(), Arc::clone(&counters), Arc::clone(&waited));
-                async move {
-                    ingest.set_mode(Mode::Accept);
-                    // Until the holders' in_progress and the 6 left are sent, before the
-                    // holders end and push their finals.
-                    let counters = counters.get().expect("counters").clone();
-                    let sent = counts_reach(&counters, |stats| stats.sent >= 14).await;
-                    waited.lock().expect("lock").push(("recovered", sent));
-                }
-            })
-            .build()
-            .expect("valid job")
+        recovery_job("20 12 * * *", move || {
+            let (ingest, counters, waited) =
+                (ingest.clone(), Arc::clone(&counters), Arc::clone(&waited));
+            async move {
+                ingest.set_mode(Mode::Accept);
+                // Until the holders' in_progress and the 6 left are sent, before the
+                // holders end and push their finals.
+                let counters = counters.get().expect("counters").clone();
+                let sent = counts_reach(&counters, |stats| stats.sent >= 14).await;
+                waited.lock().expect("lock").push(("recovered", sent));
+            }
+        })
     };
     let scheduler = scheduler_for(Duration::from_secs(31 * 60))
         .check_in_queue_capacity(CHECK_IN_REQUESTS_IN_FLIGHT + 6)

@@ -5,8 +5,8 @@ use super::payload::{CheckIn, CheckInStatus};
 use crate::run::HexId;
 use sentry::{Client, Envelope};
 use std::io::Write;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// How the scheduler sends check-ins to Sentry ([`SchedulerBuilder::check_in_sender`](crate::SchedulerBuilder::check_in_sender)).
 ///
@@ -44,9 +44,24 @@ pub const DEFAULT_CHECK_IN_QUEUE_CAPACITY: usize = 20_000;
 /// check-ins at once, and the rest wait in the queue.
 pub const CHECK_IN_REQUESTS_IN_FLIGHT: usize = 8;
 
+/// The shortest time between two empty envelopes sent to carry client reports: one per
+/// burst of final check-ins is enough, as the client attaches all pending reports to it,
+/// and more would fill the client's own queue (30 envelopes) and crowd out events.
+const REPORT_CARRIER_EVERY: Duration = Duration::from_secs(1);
+
+/// When the last empty envelope carrying client reports was sent (real time), and the
+/// client owed one since.
+#[derive(Default)]
+struct ReportCarrier {
+    last: Option<Instant>,
+    owed: Option<Arc<Client>>,
+}
+
 /// The scheduler's check-in delivery: its route, queue and counters.
 pub(crate) struct Delivery {
     counters: CheckInCounters,
+    /// Empty envelopes that carry client reports.
+    report_carrier: Mutex<ReportCarrier>,
     #[cfg(feature = "http")]
     sender: Option<super::sender::Sender>,
 }
@@ -69,6 +84,7 @@ impl Delivery {
                 super::sender::Sender::new(capacity, counters.clone(), timeout)
             }),
             counters,
+            report_carrier: Mutex::default(),
         }
     }
 
@@ -100,8 +116,13 @@ impl Delivery {
         // The client attaches pending client reports (counts of dropped data) to the next
         // envelope it sends, and cannot add them to a check-in: where the run itself caused
         // one (a transaction not sampled), an empty envelope takes them; with nothing
-        // pending, the transport discards it unsent.
-        if check_in.status != CheckInStatus::InProgress && tracing_enabled(client) {
+        // pending, the transport discards it unsent. At most one a second: each takes a
+        // place in the client's queue (30 envelopes), and a burst of them crowded out the
+        // events captured at the same time.
+        if check_in.status != CheckInStatus::InProgress
+            && tracing_enabled(client)
+            && self.report_carrier_due(client)
+        {
             client.send_envelope(Envelope::new());
         }
         #[cfg(feature = "http")]
@@ -135,11 +156,44 @@ impl Delivery {
         }
     }
 
+    /// Whether an empty envelope may carry `client`'s reports now (none was sent in the
+    /// last [`REPORT_CARRIER_EVERY`]); if so, counts it as sent, if not, owes `client` one
+    /// (sent by the next [`flush`](Self::flush) unless a later check-in sends it).
+    fn report_carrier_due(&self, client: &Arc<Client>) -> bool {
+        let mut carrier = self
+            .report_carrier
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if carrier
+            .last
+            .is_some_and(|at| now.duration_since(at) < REPORT_CARRIER_EVERY)
+        {
+            carrier.owed = Some(Arc::clone(client));
+            return false;
+        }
+        *carrier = ReportCarrier {
+            last: Some(now),
+            owed: None,
+        };
+        true
+    }
+
     /// Sends what is queued, waiting at most `timeout` (real time, on a thread of its own:
     /// the blocking pool is the application's and may be taken); what is left then is
-    /// counted (`dropped.shutdown`) and logged at warn level. Returns whether everything
-    /// queued was sent or settled.
+    /// counted (`dropped.shutdown`) and logged at warn level. First sends the empty
+    /// envelope a client is owed for its client reports. Returns whether everything queued
+    /// was sent or settled.
     pub(crate) async fn flush(&self, timeout: Duration) -> bool {
+        let owed = self
+            .report_carrier
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .owed
+            .take();
+        if let Some(client) = owed {
+            client.send_envelope(Envelope::new());
+        }
         #[cfg(feature = "http")]
         if let Some(sender) = self.sender.clone() {
             let (done, flushed) = tokio::sync::oneshot::channel();
