@@ -912,11 +912,12 @@ async fn check_ins_of_a_test_transport(
 
 /// An endpoint that never answers: the shutdown's flush waits its bound (5 s, real time)
 /// and then counts what is unsent, the `in_progress` in flight and the final waiting
-/// behind it.
+/// behind it, and names both in warnings.
 #[tokio::test(start_paused = true)]
 async fn what_the_shutdown_flush_cannot_send_is_counted() {
     let ingest = Ingest::start(Mode::Hang);
     let _hub = bind(client(&ingest.dsn(), false));
+    let (warnings, _logs) = Warnings::capture();
     let job = startup_rollup();
 
     let real = std::time::Instant::now();
@@ -937,6 +938,7 @@ async fn what_the_shutdown_flush_cannot_send_is_counted() {
     );
     assert!(ingest.requests() >= 1, "the in_progress was sent");
     assert!(real < Duration::from_secs(10), "the flush took {real:?}");
+    assert_unsent_rollup_named(&warnings.text());
 }
 
 /// The client's `http_proxy` carries the check-ins: the DSN names a host that cannot
@@ -1042,15 +1044,22 @@ async fn a_scheduler_dropped_with_check_ins_pending_counts_and_names_them() {
         (2, 0, 0),
         "{stats:?}"
     );
-    let logged = warnings.text();
-    assert!(
-        logged.contains("in flight") && logged.contains("monitors=rollup"),
-        "{logged}"
-    );
-    assert!(
-        logged.contains("monitor=\"rollup\"") || logged.contains("monitor=rollup"),
-        "{logged}"
-    );
+    assert_unsent_rollup_named(&warnings.text());
+}
+
+/// Warnings (`logged`) that name `rollup` for a check-in still in flight and for one still
+/// waiting when a flush bound passed.
+#[track_caller]
+fn assert_unsent_rollup_named(logged: &str) {
+    let in_flight = logged
+        .lines()
+        .any(|l| l.contains("WARN") && l.contains("in flight") && l.contains("monitors=rollup"));
+    let waiting = logged.lines().any(|l| {
+        l.contains("WARN")
+            && l.contains("not sent within the flush bound")
+            && (l.contains("monitor=\"rollup\"") || l.contains("monitor=rollup"))
+    });
+    assert!(in_flight && waiting, "{logged}");
 }
 
 /// One monitored job, `rollup`, that runs once at start-up and succeeds: two check-ins.

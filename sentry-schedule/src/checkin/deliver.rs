@@ -198,11 +198,15 @@ impl Delivery {
         if let Some(sender) = self.sender.clone() {
             let (done, flushed) = tokio::sync::oneshot::channel();
             let flusher = sender.clone();
+            // Its warnings go where the caller's go.
+            let logs = tracing::dispatcher::get_default(|logs| logs.clone());
             let spawned = std::thread::Builder::new()
                 .name("sentry-schedule-check-in-flush".into())
                 .spawn(move || {
+                    let flushed =
+                        tracing::dispatcher::with_default(&logs, || flusher.flush(timeout));
                     // The receiver is gone only if the flush's caller was dropped.
-                    let _ = done.send(flusher.flush(timeout));
+                    let _ = done.send(flushed);
                 });
             return match spawned {
                 // A thread that died before answering drained nothing that is known.
