@@ -13,6 +13,8 @@
 //! | *(none)* | Runs the scheduler until Ctrl-C or SIGTERM | 0, or 1 when it fails to start |
 //! | `list` | Prints every job: slug (`*` marks a slug derived from the fn path), schedule, time zone, next 3 runs (in the job's time zone), source location, and with a coordinator the last run | 0, or 1 when there is no job |
 //! | `run <slug>` | Runs one job now, with its check-ins, and flushes the Sentry client | 0 when the run is `ok`, 1 when it is `error` |
+//! | `check` | Checks every job's schedule over the next 12 months in its time zone: DST changes that make a run late, once, fewer or more; a declared run length (`max_runtime`, else `timeout`) longer than the gaps between ticks; five or more jobs starting in one minute. One line per finding with the job and the date | 1 when there is an error (a run length longer than every gap), else 0 |
+//! | `timeline [--hours N]` | Draws the next N hours (24 unless given, at most 168) of every job as a chart in UTC, one row per job, with the minutes where five or more jobs start together and the jobs whose run length exceeds their period | 0 |
 //! | `help` | Prints the commands | 0 |
 //!
 //! An unknown command or slug exits with 2; an unknown slug gets the nearest slugs
@@ -86,8 +88,28 @@ pub enum Command {
     List,
     /// `run <slug>`: run one job now.
     RunJob(String),
+    /// `check`: every DST hazard, overlap and cluster of the jobs' schedules.
+    Check,
+    /// `timeline [--hours N]`: the next `N` hours (24 unless given) of every job as a chart.
+    Timeline {
+        /// How many hours the chart shows.
+        hours: u32,
+    },
     /// `help`, `-h`, `--help`.
     Help,
+}
+
+/// The most hours `timeline --hours` draws (a week).
+const MAX_TIMELINE_HOURS: u32 = 168;
+
+/// Reads the value of `timeline --hours`.
+fn timeline_hours(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(hours @ 1..=MAX_TIMELINE_HOURS) => Ok(hours),
+        _ => Err(format!(
+            "`--hours` takes a whole number of hours from 1 to {MAX_TIMELINE_HOURS}, not `{text}`"
+        )),
+    }
 }
 
 impl Command {
@@ -104,8 +126,16 @@ impl Command {
             ["list"] => Ok(Self::List),
             ["run", slug] => Ok(Self::RunJob((*slug).to_owned())),
             ["run"] => Err("`run` needs the slug of the job to run: `run <slug>`".into()),
+            ["check"] => Ok(Self::Check),
+            ["timeline"] => Ok(Self::Timeline { hours: 24 }),
+            ["timeline", "--hours", hours] => {
+                timeline_hours(hours).map(|hours| Self::Timeline { hours })
+            }
+            ["timeline", "--hours"] => {
+                Err("`--hours` needs a number of hours: `timeline --hours 48`".into())
+            }
             ["help" | "-h" | "--help"] => Ok(Self::Help),
-            ["list" | "run" | "help", ..] => Err(format!(
+            ["list" | "run" | "check" | "timeline" | "help", ..] => Err(format!(
                 "too many arguments: `{}`",
                 words.get(1..).unwrap_or_default().join(" ")
             )),
@@ -120,6 +150,9 @@ commands:
   (none)        run the scheduler until Ctrl-C or SIGTERM
   list          list the jobs with their next runs
   run <slug>    run one job now, with its check-ins (exit code 1 when it fails)
+  check         DST hazards, overlaps and clusters of the schedules (exit code 1 on errors)
+  timeline [--hours N]
+                the next N hours (default 24) of every job as a chart, clusters marked
   help          show this text
 ";
 
@@ -171,6 +204,25 @@ impl Scheduler {
                 } else {
                     ExitCode::SUCCESS
                 }
+            }
+            Command::Check => {
+                let findings = self.check();
+                print!(
+                    "{}",
+                    super::forecast::check_text(&findings, self.jobs().len())
+                );
+                if findings
+                    .iter()
+                    .any(|f| f.severity == super::forecast::Severity::Error)
+                {
+                    ExitCode::FAILURE
+                } else {
+                    ExitCode::SUCCESS
+                }
+            }
+            Command::Timeline { hours } => {
+                print!("{}", super::forecast::timeline_text(&self.timeline(hours)));
+                ExitCode::SUCCESS
             }
             Command::Help => {
                 print!("{USAGE}");

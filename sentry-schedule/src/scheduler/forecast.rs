@@ -69,3 +69,73 @@ impl Scheduler {
         Timeline::new(&jobs, self.now(), hours, CheckRules::default().cluster_size)
     }
 }
+
+/// Cells of a timeline chart: 15 minutes each up to a day and a half, fewer per hour for
+/// longer windows (about 144 columns), at least one per hour.
+fn cells_for(hours: u32) -> usize {
+    const MAX_CELLS: u32 = 144;
+    let per_hour = (MAX_CELLS / hours.max(1)).clamp(1, 4);
+    (hours.max(1) * per_hour) as usize
+}
+
+/// What the `timeline` command prints: the chart in UTC.
+pub(crate) fn timeline_text(timeline: &Timeline) -> String {
+    let hours = u32::try_from((timeline.to - timeline.from).num_hours()).unwrap_or(24);
+    timeline.render(cells_for(hours), chrono_tz::UTC)
+}
+
+/// What the `check` command prints: one line per finding, errors first, then the count.
+pub(crate) fn check_text(findings: &[Finding], jobs: usize) -> String {
+    let mut text = String::new();
+    for finding in findings {
+        text.push_str(&finding.to_string());
+        text.push('\n');
+    }
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    text.push_str(&format!(
+        "{jobs} job(s) checked over the next 12 months: {errors} error(s), {} warning(s)\n",
+        findings.len() - errors
+    ));
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeline_cells_per_hour_shrink_for_longer_windows() {
+        assert_eq!(cells_for(24), 96);
+        assert_eq!(cells_for(48), 144);
+        assert_eq!(cells_for(168), 168);
+        assert_eq!(cells_for(1), 4);
+    }
+
+    #[test]
+    fn check_text_lists_the_findings_then_counts_them() {
+        let finding = |severity, slug: &str, message: &str| Finding {
+            severity,
+            kind: FindingKind::Cluster,
+            slug: slug.to_owned(),
+            date: chrono::NaiveDate::from_ymd_opt(2027, 3, 28).unwrap_or_default(),
+            message: message.to_owned(),
+        };
+        let findings = [
+            finding(Severity::Error, "slow", "overlaps"),
+            finding(Severity::Warning, "nightly", "runs late"),
+        ];
+        assert_eq!(
+            check_text(&findings, 3),
+            "error: slow on 2027-03-28: overlaps\n\
+             warning: nightly on 2027-03-28: runs late\n\
+             3 job(s) checked over the next 12 months: 1 error(s), 1 warning(s)\n"
+        );
+        assert_eq!(
+            check_text(&[], 2),
+            "2 job(s) checked over the next 12 months: 0 error(s), 0 warning(s)\n"
+        );
+    }
+}
