@@ -13,21 +13,21 @@ pub trait Clock: Send + Sync + 'static {
     /// The current wall-clock time.
     fn now(&self) -> DateTime<Utc>;
 
-    /// Whether this clock is the real time of the machine, so the scheduler may sleep the
-    /// last [`PRECISE_WINDOW`] before a fire instant on a
-    /// blocking thread (accurate to tens of microseconds) instead of on tokio's timer,
-    /// which has a granularity of one millisecond.
-    ///
-    /// `false` unless overridden: a clock driven by tokio's time, such as [`TestClock`]
-    /// under a paused runtime, must leave all waiting to tokio. [`SystemClock`] says `true`.
+    // Whether this clock is the real time of the machine, so the scheduler may sleep the
+    // last `PRECISE_WINDOW` before a fire instant on a blocking thread (accurate to tens of
+    // microseconds) instead of on tokio's timer, which has a granularity of one millisecond.
+    // `false` unless overridden: a clock driven by tokio's time, such as `TestClock` under a
+    // paused runtime, must leave all waiting to tokio. `SystemClock` says `true`. Hidden: only
+    // the scheduler asks it.
+    #[doc(hidden)]
     fn precise_wake(&self) -> bool {
         false
     }
 }
 
-/// The last stretch before a fire instant that a [`Clock::precise_wake`] clock sleeps on
+/// The last stretch before a fire instant that a `Clock::precise_wake` clock sleeps on
 /// a blocking thread.
-pub const PRECISE_WINDOW: std::time::Duration = std::time::Duration::from_millis(2);
+pub(crate) const PRECISE_WINDOW: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// The system's wall clock.
 #[derive(Debug, Clone, Copy, Default)]

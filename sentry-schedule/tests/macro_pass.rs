@@ -140,18 +140,18 @@ async fn runner_reports_what_the_job_returned() {
     let error = (job("failing_job").run)(&ctx())
         .await
         .expect_err("failing_job returns Err");
-    assert_eq!(error.message, "warehouse unreachable");
-    assert_eq!(error.debug, "ReportError");
+    assert_eq!(error.message(), "warehouse unreachable");
+    assert_eq!(error.debug(), "ReportError");
     assert!(
-        error.type_name.ends_with("ReportError"),
+        error.type_name().ends_with("ReportError"),
         "{}",
-        error.type_name
+        error.type_name()
     );
 
     let error = (job("anyhow_job").run)(&ctx())
         .await
         .expect_err("anyhow_job returns Err");
-    assert_eq!(error.message, "nightly export failed: disk full");
+    assert_eq!(error.message(), "nightly export failed: disk full");
 }
 
 #[test]
@@ -194,11 +194,11 @@ async fn runner_takes_state_and_context_by_type_in_any_order() {
     let error = (job("with_params").run)(&ctx)
         .await
         .expect_err("returns Err");
-    assert_eq!(error.message, "main reports");
+    assert_eq!(error.message(), "main reports");
     let error = (job("with_params_reversed").run)(&ctx)
         .await
         .expect_err("returns Err");
-    assert_eq!(error.message, "reports main");
+    assert_eq!(error.message(), "reports main");
 
     // One start-up check per parameter (the scheduler's build runs them).
     assert_eq!(job("with_params_reversed").requires.len(), 3);
@@ -209,7 +209,7 @@ async fn runner_takes_state_and_context_by_type_in_any_order() {
         .await
         .expect_err("state missing");
     assert_eq!(
-        error.message,
+        error.message(),
         "no value of type `macro_pass::Pool` was registered with `Scheduler::builder().state(...)`"
     );
 }

@@ -532,7 +532,7 @@ impl CoordinatorError {
 /// Several missed ticks are coalesced into this one run; `None` when nothing was missed.
 ///
 /// Claim the returned tick like any other: the claim makes it run on one replica only.
-pub fn catch_up_tick(
+pub(crate) fn catch_up_tick(
     last_claimed: Option<DateTime<Utc>>,
     due_ticks: impl IntoIterator<Item = DateTime<Utc>>,
 ) -> Option<DateTime<Utc>> {

@@ -763,7 +763,9 @@ fn record(row: &PgRow) -> Result<RunRecord, CoordinatorError> {
         status,
         duration,
         message: get(row, "message")?,
-        takeovers: u32::try_from(takeovers).unwrap_or(0),
+        takeovers: u32::try_from(takeovers).map_err(|_| {
+            CoordinatorError::Data(format!("take-over count {takeovers} out of range"))
+        })?,
     })
 }
 

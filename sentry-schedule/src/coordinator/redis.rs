@@ -638,10 +638,20 @@ fn record(
         finished_at: time("finished_at")?,
         status,
         duration: number("duration_ms")?
-            .map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
+            .map(|ms| {
+                u64::try_from(ms)
+                    .map(Duration::from_millis)
+                    .map_err(|_| CoordinatorError::Data(format!("negative duration {ms} ms")))
+            })
+            .transpose()?,
         message: hash.get("message").cloned(),
         takeovers: number("takeovers")?
-            .map(|n| u32::try_from(n).unwrap_or(0))
+            .map(|n| {
+                u32::try_from(n).map_err(|_| {
+                    CoordinatorError::Data(format!("take-over count {n} out of range"))
+                })
+            })
+            .transpose()?
             .unwrap_or(0),
     })
 }

@@ -98,6 +98,8 @@ pub(crate) async fn dispatch(table: Arc<[JobEntry]>, env: Arc<RunEnv>) {
                 let (Some(entry), Some(ticks)) =
                     (table.get(index as usize), cursors.get_mut(index as usize))
                 else {
+                    // Timers only hold indices of the table: a bug, reported, not skipped quietly.
+                    tracing::error!(index, "a timer names no job; it is dropped");
                     continue;
                 };
                 let following = if late {

@@ -43,16 +43,14 @@ impl Timers {
             let (group, tail) = rest.split_at(same);
             rest = tail;
             let indices = group.iter().map(|(_, index)| *index);
-            match self.due.get_mut(&instant) {
-                None if group.len() == 1 => {
-                    if let Some(&(_, index)) = group.first() {
-                        self.due.insert(instant, Jobs::One(index));
-                    }
+            match (self.due.get_mut(&instant), group) {
+                (None, &[(_, index)]) => {
+                    self.due.insert(instant, Jobs::One(index));
                 }
-                None => {
+                (None, _) => {
                     self.due.insert(instant, Jobs::Many(indices.collect()));
                 }
-                Some(jobs) => {
+                (Some(jobs), _) => {
                     let mut all = match std::mem::replace(jobs, Jobs::Many(Vec::new())) {
                         Jobs::One(index) => vec![index],
                         Jobs::Many(all) => all,

@@ -5,12 +5,39 @@ use std::fmt::{Debug, Display};
 #[derive(Debug, Clone)]
 pub struct JobError {
     /// `std::any::type_name` of the returned error type.
-    pub type_name: &'static str,
+    pub(crate) type_name: &'static str,
     /// The error's `Display` (alternate form `{:#}`, which includes anyhow's chain), with a
     /// cause that its parent's message already ends with left out once.
-    pub message: String,
+    pub(crate) message: String,
     /// The error's `Debug`.
-    pub debug: String,
+    pub(crate) debug: String,
+}
+
+impl JobError {
+    /// The failure of a run that returned `error`, as Sentry is told it.
+    pub fn new<E: Display + Debug + ?Sized>(error: &E) -> Self {
+        Self {
+            type_name: std::any::type_name::<E>(),
+            message: without_repeated_causes(&format!("{error:#}")),
+            debug: format!("{error:?}"),
+        }
+    }
+
+    /// `std::any::type_name` of the returned error type.
+    pub fn type_name(&self) -> &'static str {
+        self.type_name
+    }
+
+    /// The error's `Display` (alternate form `{:#}`, which includes anyhow's chain), with a
+    /// cause that its parent's message already ends with left out once.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The error's `Debug`.
+    pub fn debug(&self) -> &str {
+        &self.debug
+    }
 }
 
 /// Return types a `#[scheduled]` job may have.
@@ -32,11 +59,7 @@ impl JobOutput for () {
 
 impl<E: Display + Debug + Send + 'static> JobOutput for Result<(), E> {
     fn into_job_result(self) -> Result<(), JobError> {
-        self.map_err(|e| JobError {
-            type_name: std::any::type_name::<E>(),
-            message: without_repeated_causes(&format!("{e:#}")),
-            debug: format!("{e:?}"),
-        })
+        self.map_err(|e| JobError::new(&e))
     }
 }
 

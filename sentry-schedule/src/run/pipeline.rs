@@ -110,8 +110,7 @@ pub(crate) fn start_due(table: &Arc<[JobEntry]>, due: &[DueRun], env: &Arc<RunEn
         Some(claimer) => {
             let mut now = Vec::with_capacity(due.len());
             for &(index, tick) in due {
-                let Some(entry) = table.get(index as usize) else {
-                    tracing::error!(index, "a due run names no job; not run");
+                let Some(entry) = job_at(table, index) else {
                     continue;
                 };
                 match entry.job.policy.jitter {
@@ -145,13 +144,23 @@ pub(crate) fn start_up(table: &Arc<[JobEntry]>, env: &Arc<RunEnv>, now: DateTime
     match &env.claimer {
         None => {
             for &(index, tick) in &at_startup {
-                if let Some(entry) = table.get(index as usize) {
+                if let Some(entry) = job_at(table, index) {
                     spawn_run(entry, tick, None, env);
                 }
             }
         }
         Some(claimer) => spawn_claim(claimer, table, at_startup, env),
     }
+}
+
+/// The job at `index` of `table`; a due run naming no job (a bug: the dispatcher only hands
+/// over indices of the table) is logged and not run.
+fn job_at(table: &[JobEntry], index: u32) -> Option<&JobEntry> {
+    let entry = table.get(index as usize);
+    if entry.is_none() {
+        tracing::error!(index, jobs = table.len(), "a due run names no job; not run");
+    }
+    entry
 }
 
 // --- jitter ----------------------------------------------------------------------------
@@ -209,7 +218,7 @@ fn spawn_claim(
     env.tracker.clone().spawn(async move {
         let entries: Vec<(&JobEntry, DateTime<Utc>)> = due
             .iter()
-            .filter_map(|&(index, tick)| Some((table.get(index as usize)?, tick)))
+            .filter_map(|&(index, tick)| Some((job_at(&table, index)?, tick)))
             .collect();
         let ticks: Vec<(&str, DateTime<Utc>)> = entries
             .iter()
@@ -484,7 +493,7 @@ impl StartQueue {
     fn take(&self) -> Option<(&JobEntry, DateTime<Utc>)> {
         loop {
             let &(index, tick) = self.runs.get(self.next.fetch_add(1, Ordering::Relaxed))?;
-            if let Some(entry) = self.table.get(index as usize) {
+            if let Some(entry) = job_at(&self.table, index) {
                 return Some((entry, tick));
             }
         }

@@ -81,6 +81,7 @@ pub async fn run_all_or_command() -> ExitCode {
 
 /// A command line of the operations commands.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Command {
     /// No arguments: run the scheduler.
     Run,
@@ -145,7 +146,7 @@ impl Command {
 }
 
 /// The text `help` prints.
-pub const USAGE: &str = "\
+pub(crate) const USAGE: &str = "\
 commands:
   (none)        run the scheduler until Ctrl-C or SIGTERM
   list          list the jobs with their next runs
