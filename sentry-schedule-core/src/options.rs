@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use chrono_tz::Tz;
 
-use crate::{duration, limits, slug, timezone, Schedule, ScheduleError};
+use crate::{duration, environment, limits, slug, timezone, Schedule, ScheduleError};
 
 /// What kind of literal a key takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +25,8 @@ pub enum ValueKind {
     Int,
     /// `true` or `false`.
     Bool,
+    /// A list of string literals, `["a", "b"]`.
+    StrList,
     /// A path (only `crate`, which the macro reads itself).
     Path,
 }
@@ -60,7 +62,7 @@ const fn key(
     }
 }
 
-use ValueKind::{Bool, Int, Path, Str};
+use ValueKind::{Bool, Int, Path, Str, StrList};
 
 /// Every key of the attribute, in the order the docs and the key list show them: one line
 /// per key (name, literal, example, doc, field).
@@ -81,6 +83,7 @@ pub const KEYS: &[Key] = &[
     key("timeout", Str, "\"10m\"", "cancels a run that takes longer", |o, v| o.timeout = Some(Given::Text(v.text()))),
     key("jitter", Str, "\"30s\"", "delays each run by a random amount below it", |o, v| o.jitter = Some(Given::Text(v.text()))),
     key("catch_up", Str, "\"1h\"", "at start-up, runs the latest tick missed within it", |o, v| o.catch_up = Some(Given::Text(v.text()))),
+    key("environments", StrList, "[\"production\"]", "runs the job only where the Sentry client's environment is one of these", |o, v| o.environments = Some(v.list())),
     key("crate", Path, "\"sentry_schedule\"", "the path the runtime crate is reachable under", |_, _| {}),
 ];
 
@@ -119,6 +122,8 @@ pub enum Value {
     Int(u64),
     /// `true` / `false`.
     Bool(bool),
+    /// A list of string literals.
+    List(Vec<String>),
 }
 
 impl Value {
@@ -128,6 +133,7 @@ impl Value {
             Self::Str(_) => Str,
             Self::Int(_) => Int,
             Self::Bool(_) => Bool,
+            Self::List(_) => StrList,
         }
     }
 
@@ -135,14 +141,21 @@ impl Value {
     fn text(self) -> String {
         match self {
             Self::Str(text) => text,
-            Self::Int(_) | Self::Bool(_) => String::new(),
+            Self::Int(_) | Self::Bool(_) | Self::List(_) => String::new(),
         }
     }
 
     fn int(self) -> u64 {
         match self {
             Self::Int(n) => n,
-            Self::Str(_) | Self::Bool(_) => 0,
+            Self::Str(_) | Self::Bool(_) | Self::List(_) => 0,
+        }
+    }
+
+    fn list(self) -> Vec<String> {
+        match self {
+            Self::List(items) => items,
+            Self::Str(_) | Self::Int(_) | Self::Bool(_) => Vec::new(),
         }
     }
 
@@ -158,6 +171,8 @@ pub enum Target {
     Key,
     /// The key's value.
     Value,
+    /// One item (0-based) of the key's list value.
+    Item(usize),
     /// No single key: the attribute as a whole (e.g. a missing schedule).
     Attribute,
 }
@@ -238,6 +253,8 @@ pub struct JobOptions {
     pub jitter: Option<Given<Duration>>,
     /// `catch_up = "1h"`
     pub catch_up: Option<Given<Duration>>,
+    /// `environments = ["production", ...]`
+    pub environments: Option<Vec<String>>,
 }
 
 /// The schedule key that was given and its text.
@@ -282,6 +299,8 @@ pub struct ValidOptions {
     pub jitter: Option<Duration>,
     /// `catch_up`
     pub catch_up: Option<Duration>,
+    /// `environments`: the Sentry environments the job runs in (`None`: all).
+    pub environments: Option<Vec<String>>,
 }
 
 impl JobOptions {
@@ -418,6 +437,10 @@ impl JobOptions {
         );
         let jitter = duration_option("jitter", self.jitter.as_ref(), &mut problems);
         let catch_up = duration_option("catch_up", self.catch_up.as_ref(), &mut problems);
+        let environments = self
+            .environments
+            .as_ref()
+            .and_then(|names| check_environments(names, &mut problems));
 
         if monitor {
             // Run control that Sentry's monitor would contradict (rules in `limits`).
@@ -470,6 +493,7 @@ impl JobOptions {
                 timeout: timeout.map(|(d, _)| d),
                 jitter: jitter.map(|(d, _)| d),
                 catch_up: catch_up.map(|(d, _)| d),
+                environments,
             }),
             _ => Err(problems),
         }
@@ -550,6 +574,37 @@ fn schedule_problem(key: &'static str, error: &ScheduleError) -> Problem {
     }
 }
 
+/// `environments`: each name one Sentry accepts for a check-in
+/// ([`environment::check_environment`]: the job runs only where the client's environment
+/// is one of them, and a client with a name Sentry refuses does not start), and at least
+/// one, or the job would run nowhere.
+fn check_environments(names: &[String], problems: &mut Vec<Problem>) -> Option<Vec<String>> {
+    const HELP: &str = "list the Sentry environments the job runs in, e.g. \
+                        `environments = [\"production\", \"staging\"]`: names of 1 to 64 \
+                        characters without `/`, line breaks or form feeds";
+    if names.is_empty() {
+        problems.push(Problem {
+            help: Some(HELP.into()),
+            ..Problem::new(
+                "environments",
+                Target::Value,
+                "`environments` is empty: the job would run in no environment",
+            )
+        });
+        return None;
+    }
+    let before = problems.len();
+    for (i, name) in names.iter().enumerate() {
+        if let Err(v) = environment::check_environment(name) {
+            problems.push(Problem {
+                help: Some(HELP.into()),
+                ..Problem::new("environments", Target::Item(i), v.message)
+            });
+        }
+    }
+    (problems.len() == before).then(|| names.to_vec())
+}
+
 /// A duration option, parsed when given as text, with the text its messages name (as
 /// written, or [`duration::display`] of a typed value).
 fn duration_option(
@@ -601,6 +656,7 @@ mod tests {
                 Str => Value::Str(String::new()),
                 Int => Value::Int(1),
                 Bool => Value::Bool(true),
+                StrList => Value::List(Vec::new()),
                 Path => {
                     assert_eq!(key.name, "crate");
                     continue;
@@ -670,6 +726,43 @@ mod tests {
         assert_eq!(
             ok.validate().unwrap().timezone,
             Some(chrono_tz::Europe::Vienna)
+        );
+    }
+
+    #[test]
+    fn environments_must_be_names_sentry_accepts_and_not_none() {
+        let cron = ("cron", Value::Str("@daily".into()));
+        let list =
+            |names: &[&str]| Value::List(names.iter().map(|name| (*name).to_owned()).collect());
+        let problems = options(&[cron.clone(), ("environments", list(&[]))])
+            .validate()
+            .unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert_eq!(
+            (problems[0].key, problems[0].target),
+            ("environments", Target::Value)
+        );
+        assert!(problems[0].message.contains("is empty"), "{problems:#?}");
+
+        let problems = options(&[
+            cron.clone(),
+            ("environments", list(&["production", "eu/staging", ""])),
+        ])
+        .validate()
+        .unwrap_err();
+        let targets: Vec<_> = problems.iter().map(|p| p.target).collect();
+        assert_eq!(targets, [Target::Item(1), Target::Item(2)], "{problems:#?}");
+        assert!(
+            problems[0].message.contains("\"eu/staging\""),
+            "{problems:#?}"
+        );
+
+        let valid = options(&[cron, ("environments", list(&["production", "staging"]))])
+            .validate()
+            .unwrap();
+        assert_eq!(
+            valid.environments.as_deref(),
+            Some(&["production".to_owned(), "staging".to_owned()][..])
         );
     }
 

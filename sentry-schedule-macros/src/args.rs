@@ -22,6 +22,8 @@ pub(crate) struct Written {
     pub(crate) key: Span,
     /// The value's tokens.
     pub(crate) value: TokenStream,
+    /// The tokens of each item of a list value (empty for other values).
+    pub(crate) items: Vec<TokenStream>,
 }
 
 /// The attribute's arguments: the options as given (the schema's [`JobOptions`]), where
@@ -97,11 +99,17 @@ impl Args {
             ValueKind::Str => str_value(key.name, &expr, errors).map(Value::Str),
             ValueKind::Int => int_value(key.name, &expr, errors).map(Value::Int),
             ValueKind::Bool => bool_value(key.name, &expr, errors).map(Value::Bool),
+            ValueKind::StrList => str_list_value(key.name, &expr, errors).map(Value::List),
+        };
+        let items = match list(&expr) {
+            Some(array) => array.elems.iter().map(ToTokens::to_token_stream).collect(),
+            None => Vec::new(),
         };
         self.written.push(Written {
             name: key.name,
             key: span,
             value: expr.to_token_stream(),
+            items,
         });
         if let Some(value) = value {
             // The kind was read from the same schema entry, so it always fits.
@@ -185,6 +193,49 @@ fn bool_value(key: &str, expr: &Expr, errors: &mut Errors) -> Option<bool> {
             None
         }
     }
+}
+
+fn list(expr: &Expr) -> Option<&syn::ExprArray> {
+    match expr {
+        Expr::Array(array) if array.attrs.is_empty() => Some(array),
+        Expr::Group(group) => list(&group.expr),
+        _ => None,
+    }
+}
+
+/// `["a", "b"]`: every item a string literal (each wrong one reported at itself).
+fn str_list_value(key: &str, expr: &Expr, errors: &mut Errors) -> Option<Vec<String>> {
+    let Some(array) = list(expr) else {
+        errors.at(
+            expr,
+            format!(
+                "expected a list of string literals for `{key}`, e.g. {}",
+                example(key)
+            ),
+        );
+        return None;
+    };
+    let mut items = Some(Vec::with_capacity(array.elems.len()));
+    for item in &array.elems {
+        match literal(item) {
+            Some(Lit::Str(lit)) => {
+                if let Some(items) = &mut items {
+                    items.push(lit.value());
+                }
+            }
+            _ => {
+                errors.at(
+                    item,
+                    format!(
+                        "expected a string literal in `{key}`, e.g. {}",
+                        example(key)
+                    ),
+                );
+                items = None;
+            }
+        }
+    }
+    items
 }
 
 /// `crate = "path"` or `crate = path`.

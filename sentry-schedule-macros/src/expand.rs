@@ -183,6 +183,9 @@ fn options(private: &TokenStream, options: &ValidOptions) -> TokenStream {
     if let Some(v) = options.catch_up {
         field("catch_up", millis(v));
     }
+    if let Some(v) = &options.environments {
+        field("environments", some(quote!(&[#(#v),*])));
+    }
     quote! {
         #private::StaticOptions {
             #(#fields,)*

@@ -65,6 +65,10 @@ fn report(args: &Args, problem: &Problem, errors: &mut Errors) {
     match (problem.target, args.written(problem.key)) {
         (Target::Key, Some(written)) => errors.at_span(written.key, message),
         (Target::Value, Some(written)) => errors.at(&written.value, message),
+        (Target::Item(i), Some(written)) => match written.items.get(i) {
+            Some(item) => errors.at(item, message),
+            None => errors.at(&written.value, message),
+        },
         // A missing key is no news when a key could not be read: it may be that one.
         (Target::Attribute, _) if args.incomplete => {}
         _ => errors.at_span(Span::call_site(), message),

@@ -76,6 +76,18 @@ pub enum Error {
         /// The closest slugs of existing jobs, best first.
         near: Vec<String>,
     },
+    /// A slug given to switch a job off ([`SENTRY_SCHEDULE_DISABLED`](crate::scheduler::off::DISABLED_VAR)
+    /// or [`SchedulerBuilder::disable_jobs`](crate::SchedulerBuilder::disable_jobs)) is no
+    /// job's slug: the job meant is probably still on, so the scheduler does not start.
+    #[error("{by} names `{slug}`, which is no job's slug{}", suggestions(near))]
+    UnknownDisabledSlug {
+        /// The slug given.
+        slug: String,
+        /// Where it was given: `SENTRY_SCHEDULE_DISABLED` or `SchedulerBuilder::disable_jobs`.
+        by: &'static str,
+        /// The closest slugs of existing jobs, best first.
+        near: Vec<String>,
+    },
     /// [`Scheduler::run`](crate::Scheduler::run) (or [`run_all`](crate::run_all)) was
     /// called with no job at all: no `#[scheduled]` fn is linked into the binary and none
     /// was added with [`SchedulerBuilder::job`](crate::SchedulerBuilder::job). Usually the

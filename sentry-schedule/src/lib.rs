@@ -62,7 +62,7 @@ mod scheduler;
 #[doc(inline)]
 pub use job::output as job_output;
 #[doc(inline)]
-pub use scheduler::{cli, forecast};
+pub use scheduler::{cli, forecast, off};
 
 pub use checkin::{
     CheckInCounters, CheckInSender, CheckInStats, DroppedCheckIns, CHECK_IN_REQUESTS_IN_FLIGHT,

@@ -49,7 +49,8 @@ mod billing {
         overlap = "replace",
         timeout = "9m",
         jitter = "90s",
-        catch_up = "1h"
+        catch_up = "1h",
+        environments = ["production", "eu-staging"]
     )]
     #[allow(unreachable_pub, reason = "the attribute on a `pub` fn")]
     pub async fn close_invoices() -> Result<(), String> {
@@ -93,6 +94,7 @@ fn plain_job_registers_with_defaults() {
     assert!(job.options.monitor);
     assert_eq!(job.options.overlap, Overlap::Skip);
     assert_eq!(job.options.timeout, None);
+    assert_eq!(job.options.environments, None);
 }
 
 #[test]
@@ -114,6 +116,7 @@ fn every_option_is_registered_as_written() {
     assert_eq!(o.timeout, Some(Duration::from_secs(9 * 60)));
     assert_eq!(o.jitter, Some(Duration::from_secs(90)));
     assert_eq!(o.catch_up, Some(Duration::from_secs(3600)));
+    assert_eq!(o.environments, Some(&["production", "eu-staging"][..]));
 }
 
 #[test]

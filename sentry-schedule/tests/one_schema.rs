@@ -106,6 +106,14 @@ fn the_builder_states_the_problems_the_attribute_shows() {
         ("cron_invalid_field", job("61 12 * * *")),
         ("cron_never_fires", job("0 0 30 2 *")),
         ("cron_day_name_typo", job("0 12 * * MOM")),
+        (
+            "environments_empty",
+            job("0 12 * * *").environments(Vec::<String>::new()),
+        ),
+        (
+            "environments_invalid",
+            job("0 12 * * *").environments(["production", "eu/staging"]),
+        ),
     ];
     for (case, builder) in table {
         let expected = compile_errors(case);

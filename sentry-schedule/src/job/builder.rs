@@ -226,6 +226,14 @@ impl JobBuilder {
         self.spec.options.catch_up = Some(Given::Value(window));
         self
     }
+    /// Runs the job only where the Sentry client's environment is one of `names` (each a
+    /// name Sentry accepts, at least one); elsewhere the job is off: it never fires, sends
+    /// no check-in, and `list` says why. A client without an environment counts as
+    /// `production`, where Sentry files its check-ins.
+    pub fn environments<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.spec.options.environments = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
     /// The async fn or closure run on every tick; it receives the run's [`JobContext`].
     pub fn run<F, Fut>(mut self, f: F) -> Self
     where
@@ -289,6 +297,7 @@ pub(crate) fn resolve(spec: JobSpec) -> Result<Job, Error> {
                 jitter: valid.jitter,
                 run_at_startup: valid.run_at_startup.unwrap_or(false),
                 catch_up: valid.catch_up,
+                environments: valid.environments.map(Vec::into_boxed_slice),
             };
             let monitor_json = monitor.as_deref().and_then(|config| {
                 crate::checkin::MonitorUpsert {

@@ -68,6 +68,8 @@ pub(crate) struct RunPolicy {
     pub jitter: Option<Duration>,
     pub run_at_startup: bool,
     pub catch_up: Option<Duration>,
+    /// The Sentry environments the job runs in; `None`: all.
+    pub environments: Option<Box<[String]>>,
 }
 
 /// The default policy, which most jobs have.
@@ -77,6 +79,7 @@ static DEFAULT_POLICY: RunPolicy = RunPolicy {
     jitter: None,
     run_at_startup: false,
     catch_up: None,
+    environments: None,
 };
 
 /// A job's [`RunPolicy`], boxed only when it differs from the default: a pointer per job
@@ -205,6 +208,12 @@ impl Job {
     /// The start-up catch-up window: a tick missed within it runs once at start-up.
     pub fn catch_up(&self) -> Option<Duration> {
         self.policy.catch_up
+    }
+
+    /// The Sentry environments the job runs in (`environments = [...]`), or `None` when it
+    /// runs in every environment.
+    pub fn environments(&self) -> Option<&[String]> {
+        self.policy.environments.as_deref()
     }
 
     /// The fire instants strictly after `after`, in order: `job.upcoming(now).take(3)`.

@@ -51,6 +51,8 @@ pub struct StaticOptions {
     pub jitter: Option<Duration>,
     /// `catch_up = "1h"`
     pub catch_up: Option<Duration>,
+    /// `environments = ["production", ...]`
+    pub environments: Option<&'static [&'static str]>,
 }
 
 impl StaticOptions {
@@ -69,6 +71,7 @@ impl StaticOptions {
         timeout: None,
         jitter: None,
         catch_up: None,
+        environments: None,
     };
 }
 

@@ -11,7 +11,7 @@
 //! | Command | What it does | Exit code |
 //! |---------|--------------|-----------|
 //! | *(none)* | Runs the scheduler until Ctrl-C or SIGTERM | 0, or 1 when it fails to start |
-//! | `list` | Prints every job: slug (`*` marks a slug derived from the fn path), schedule, time zone, next 3 runs (in the job's time zone), source location, and with a coordinator the last run | 0, or 1 when there is no job |
+//! | `list` | Prints every job: slug (`*` marks a slug derived from the fn path), schedule, time zone, next 3 runs (in the job's time zone) or, for a job off in this process, `off:` and why, source location, and with a coordinator the last run | 0, or 1 when there is no job |
 //! | `run <slug>` | Runs one job now, with its check-ins, and flushes the Sentry client | 0 when the run is `ok`, 1 when it is `error` |
 //! | `check` | Checks every job's schedule over the next 12 months in its time zone: DST changes that make a run late, once, fewer or more; a declared run length (`max_runtime`, else `timeout`) longer than the gaps between ticks; five or more jobs starting in one minute. One line per finding with the job and the date | 1 when there is an error (a run length longer than every gap), else 0 |
 //! | `timeline [--hours N]` | Draws the next N hours (24 unless given, at most 168) of every job as a chart in UTC, one row per job, with the minutes where five or more jobs start together and the jobs whose run length exceeds their period | 0 |
@@ -269,16 +269,19 @@ impl Scheduler {
             }
             last_runs = Some(found);
         }
-        render_list(self.jobs(), now, last_runs.as_deref())
+        render_list(self.jobs(), now, last_runs.as_deref(), |job| {
+            self.off(job.slug()).map(|why| format!("off: {why}"))
+        })
     }
 }
 
 /// `list`'s table for `jobs` at `now`; `last_runs` (one per job, same order) adds the
-/// LAST RUN column.
+/// LAST RUN column; a job `off` says so instead of its next runs.
 fn render_list<'a>(
     jobs: impl ExactSizeIterator<Item = &'a Job>,
     now: DateTime<Utc>,
     last_runs: Option<&[String]>,
+    off: impl Fn(&Job) -> Option<String>,
 ) -> String {
     if jobs.len() == 0 {
         return "no jobs\n".to_owned();
@@ -294,15 +297,18 @@ fn render_list<'a>(
     let mut any_derived = false;
     for (i, job) in jobs.enumerate() {
         let tz = job.timezone();
-        let next: Vec<String> = job
-            .upcoming(now)
-            .take(NEXT_RUNS)
-            .map(|t| {
-                t.with_timezone(&tz)
-                    .format("%Y-%m-%d %H:%M:%S %Z")
-                    .to_string()
-            })
-            .collect();
+        let next: Vec<String> = match off(job) {
+            Some(why) => vec![why],
+            None => job
+                .upcoming(now)
+                .take(NEXT_RUNS)
+                .map(|t| {
+                    t.with_timezone(&tz)
+                        .format("%Y-%m-%d %H:%M:%S %Z")
+                        .to_string()
+                })
+                .collect(),
+        };
         let mut schedule = job.schedule().to_string();
         if job.monitor_config().is_none() {
             schedule.push_str(" (unmonitored)");

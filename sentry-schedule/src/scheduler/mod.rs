@@ -1,6 +1,7 @@
 //! The scheduler: builder, start-up validation, `run` and `run_all`.
 pub mod cli;
 pub mod forecast;
+pub mod off;
 pub(crate) mod shutdown;
 pub(crate) mod signal;
 pub(crate) mod startup;
@@ -20,6 +21,8 @@ use crate::run::pipeline::{self, JobEntry, RunEnv};
 use crate::run::report::RunReport;
 use crate::run::run_set::RunSet;
 use chrono::{DateTime, Utc};
+use off::Off;
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -97,6 +100,8 @@ pub async fn run_all() -> Result<(), Error> {
 /// ```
 pub struct Scheduler {
     jobs: Vec<Arc<Job>>,
+    /// The jobs off in this process, by slug: listed, never scheduled.
+    off: HashMap<Arc<str>, Off>,
     clock: Arc<dyn Clock>,
     shutdown_timeout: Duration,
     shutdown_signal: Option<BoxedSignal>,
@@ -113,6 +118,7 @@ pub struct SchedulerBuilder {
     shutdown_signal: Option<BoxedSignal>,
     registered_jobs: bool,
     jobs: Vec<Job>,
+    disabled: Vec<String>,
     states: StateMap,
     coordinator: Option<Arc<dyn Coordinator>>,
     lease: Duration,
@@ -132,6 +138,7 @@ impl Default for SchedulerBuilder {
             shutdown_signal: None,
             registered_jobs: true,
             jobs: Vec::new(),
+            disabled: Vec::new(),
             states: StateMap::default(),
             coordinator: None,
             lease: DEFAULT_LEASE,
@@ -208,6 +215,17 @@ impl SchedulerBuilder {
     /// Adds several jobs built at run time.
     pub fn jobs(mut self, jobs: impl IntoIterator<Item = Job>) -> Self {
         self.jobs.extend(jobs);
+        self
+    }
+
+    /// Switches the jobs with these slugs off without a rebuild, as the comma-separated
+    /// `SENTRY_SCHEDULE_DISABLED` variable does (both are read by [`build`](Self::build);
+    /// whitespace around a slug is trimmed, empty ones are ignored). An off job never fires
+    /// and sends no check-in; `list` shows it as off, with why; `run <slug>` and
+    /// [`Scheduler::run_now`] still run it. [`build`](Self::build) fails with
+    /// [`Error::UnknownDisabledSlug`] (naming the nearest slugs) for a slug no job has.
+    pub fn disable_jobs<S: Into<String>>(mut self, slugs: impl IntoIterator<Item = S>) -> Self {
+        self.disabled.extend(slugs.into_iter().map(Into::into));
         self
     }
 
@@ -312,6 +330,13 @@ impl SchedulerBuilder {
     /// slug is unique, that the Sentry client's `environment` is one Sentry accepts
     /// ([`Error::InvalidEnvironment`]) and that no job asks for `catch_up` without a
     /// coordinator to remember its runs.
+    ///
+    /// It also decides which jobs are off in this process: those whose `environments` do
+    /// not include the environment of the Sentry client bound now (`production` when it has
+    /// none, or there is no client: where Sentry files check-ins without an environment),
+    /// and those switched off by `SENTRY_SCHEDULE_DISABLED` or
+    /// [`disable_jobs`](Self::disable_jobs) ([`Error::UnknownDisabledSlug`] for a slug no
+    /// job has).
     pub fn build(self) -> Result<Scheduler, Error> {
         let mut jobs = if self.registered_jobs {
             registry::registered_jobs()?
@@ -325,12 +350,20 @@ impl SchedulerBuilder {
         if self.coordinator.is_none() {
             check_catch_up_has_history(&jobs)?;
         }
+        let variable = std::env::var_os(off::DISABLED_VAR);
+        let off = off::off_jobs(
+            &jobs,
+            &off::client_environment(),
+            variable.as_deref().map(|v| v.to_string_lossy()).as_deref(),
+            &self.disabled,
+        )?;
         // Into a fresh buffer: `collect` would reuse the `Vec<Job>` allocation in place, and
         // keep its whole capacity (a `Job` per slot) alive for a pointer per job.
         let mut shared = Vec::with_capacity(jobs.len());
         shared.extend(jobs.into_iter().map(Arc::new));
         Ok(Scheduler {
             jobs: shared,
+            off,
             clock: self.clock,
             shutdown_timeout: self.shutdown_timeout,
             shutdown_signal: self.shutdown_signal,
@@ -368,6 +401,12 @@ impl Scheduler {
         self.jobs().find(|j| j.slug() == slug)
     }
 
+    /// Why the job `slug` is off in this process, or `None` when it is on (or no job has
+    /// `slug`). An off job is never scheduled; [`run_now`](Self::run_now) still runs it.
+    pub fn off(&self, slug: &str) -> Option<&Off> {
+        self.off.get(slug)
+    }
+
     /// The scheduler's wall-clock time: `job.upcoming(scheduler.now()).take(3)` lists the
     /// next runs.
     pub fn now(&self) -> DateTime<Utc> {
@@ -380,6 +419,8 @@ impl Scheduler {
     /// for the `run <slug>` command ([`crate::scheduler::cli`]), tests and benchmarks.
     ///
     /// Fails with [`Error::UnknownSlug`] (naming the nearest slugs) when no job has `slug`.
+    /// A job that is [off](Self::off) in this process runs too: this is an explicit
+    /// operator action.
     /// Its check-ins are queued like those of scheduled runs and sent in the background. The
     /// `run <slug>` command flushes the queue and the Sentry client before it exits; code
     /// that calls `run_now` itself calls [`flush`](Self::flush) before the process exits.
@@ -516,9 +557,16 @@ impl Scheduler {
             ));
         }
 
+        if !self.off.is_empty() {
+            tracing::info!(
+                jobs = %off::describe(&self.jobs, &self.off),
+                "jobs off in this process, never scheduled"
+            );
+        }
         let table: Arc<[JobEntry]> = self
             .jobs
             .iter()
+            .filter(|job| !self.off.contains_key(&job.slug))
             .map(|job| {
                 tracing::info!(
                     slug = %job.slug(),

@@ -1,0 +1,6 @@
+use sentry_schedule::scheduled;
+
+#[scheduled(cron = "0 12 * * *", environments = [])]
+async fn job() {}
+
+fn main() {}
