@@ -25,9 +25,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const USAGE: &str = "\
-usage: bench replicas [--full] [--secs N] [--jobs N,N,..]
+usage: bench replicas [--full] [--secs N] [--jobs N,N,..] [--setups postgres,redis,alone]
+                      [--keep-logs]
   three replicas against a throwaway PostgreSQL and Redis, beside one process without a
-  coordinator; 100 and 1,000 jobs every second (and 10,000 with --full), N s each (default 30)";
+  coordinator; 100 and 1,000 jobs every second (and 10,000 with --full), N s each (default 30);
+  --keep-logs keeps the replicas' logs and prints where";
 
 /// Replica processes per coordinated setup.
 const REPLICAS: usize = 3;
@@ -103,6 +105,8 @@ struct Row {
 pub(crate) fn main(args: &[String]) -> anyhow::Result<()> {
     let mut sizes = vec![100, 1_000];
     let mut secs = 30u32;
+    let mut setups = vec![Setup::Postgres, Setup::Redis, Setup::Alone];
+    let mut keep_logs = false;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -121,6 +125,20 @@ pub(crate) fn main(args: &[String]) -> anyhow::Result<()> {
                     .transpose()?
                     .context(USAGE)?;
             }
+            "--setups" => {
+                setups = args
+                    .next()
+                    .context(USAGE)?
+                    .split(',')
+                    .map(|name| match name {
+                        "postgres" => Ok(Setup::Postgres),
+                        "redis" => Ok(Setup::Redis),
+                        "alone" => Ok(Setup::Alone),
+                        _ => bail!("unknown setup `{name}`\n{USAGE}"),
+                    })
+                    .collect::<anyhow::Result<_>>()?;
+            }
+            "--keep-logs" => keep_logs = true,
             _ => bail!("unexpected argument `{arg}`\n{USAGE}"),
         }
     }
@@ -140,10 +158,17 @@ pub(crate) fn main(args: &[String]) -> anyhow::Result<()> {
         anyhow::Ok(admin)
     })?;
     let logs = tempfile::tempdir().context("creating a directory for the replicas' logs")?;
+    let logs = if keep_logs {
+        let kept = logs.keep();
+        eprintln!("bench: the replicas' logs are kept in {}", kept.display());
+        Logs::Kept(kept)
+    } else {
+        Logs::Temporary(logs)
+    };
     let load_at_start = load_average();
     let mut rows = Vec::new();
     for &jobs in &sizes {
-        for setup in [Setup::Postgres, Setup::Redis, Setup::Alone] {
+        for &setup in &setups {
             eprintln!(
                 "bench: {} jobs every second, {}, {secs} s (load average {})",
                 thousands(jobs),
@@ -188,6 +213,21 @@ pub(crate) fn main(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where the replicas log: a temporary directory, or one kept for reading afterwards.
+enum Logs {
+    Temporary(tempfile::TempDir),
+    Kept(PathBuf),
+}
+
+impl Logs {
+    fn path(&self) -> &Path {
+        match self {
+            Logs::Temporary(dir) => dir.path(),
+            Logs::Kept(dir) => dir,
+        }
+    }
+}
+
 /// The server a row measures, if any.
 enum Server<'a> {
     Postgres(&'a servers::Postgres, &'a PgPool),
@@ -206,9 +246,21 @@ impl Server<'_> {
     fn usage(&self, runtime: &tokio::runtime::Runtime) -> anyhow::Result<Option<Usage>> {
         Ok(match self {
             Server::Postgres(server, admin) => {
+                // Named by what the coordinator's statements do, the others by their verb.
                 let by_kind: Vec<(String, i64)> = runtime.block_on(
                     sqlx::query_as(
-                        "SELECT upper(split_part(ltrim(query), ' ', 1)), sum(calls)::int8 \
+                        "SELECT CASE \
+                           WHEN query LIKE 'WITH input AS%INSERT%' THEN 'claim' \
+                           WHEN query LIKE 'INSERT%' THEN 'claim one' \
+                           WHEN query LIKE 'UPDATE%SET lease_until = now() +%FROM unnest%' \
+                             THEN 'renew' \
+                           WHEN query LIKE 'UPDATE%SET finished_at%' THEN 'finish' \
+                           WHEN query LIKE 'UPDATE%takeovers = takeovers + 1%' THEN 'take over' \
+                           WHEN query LIKE 'SELECT slug, tick FROM%' THEN 'sweep' \
+                           WHEN query LIKE 'SELECT held.owner%' OR query LIKE 'SELECT owner%' \
+                             THEN 'holders' \
+                           ELSE upper(split_part(ltrim(query), ' ', 1)) END, \
+                         sum(calls)::int8 \
                          FROM pg_stat_statements \
                          WHERE query NOT LIKE '%pg_stat_statements%' GROUP BY 1 ORDER BY 1",
                     )
