@@ -8,15 +8,20 @@
 //! process pays nothing per run.
 //!
 //! Lease renewal and outcome writing each go through one seam, [`Lease::keep`] and
-//! [`Lease::finish`], so their backend calls can be batched behind them.
+//! [`Lease::finish`], behind which the replica's coordination tasks
+//! ([`Replica`](super::replica::Replica)) batch them: one renewal of every held claim per
+//! renewal period, outcomes written in batches. A tick another replica holds is not watched:
+//! the replica's take-over sweep runs it if its holder's lease expires.
+use super::renewals::{HeldLease, LeaseWatch};
+use super::replica::Replica;
 use super::{
-    catch_up_tick, report_claim_error, Claim, ClaimToken, Coordinator, CoordinatorError, Held,
-    LeaseKeeper, LeaseLost, OnCoordinatorError, RunOutcome, RunStatus,
+    catch_up_tick, report_claim_error, Claim, Coordinator, CoordinatorError, LeaseLost,
+    OnCoordinatorError, RunOutcome, RunStatus,
 };
 use crate::job::Job;
 use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -27,9 +32,6 @@ pub(crate) const DEFAULT_PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
 const MIN_RETRY: Duration = Duration::from_millis(100);
 /// Longest wait between two attempts when the backend failed.
 const MAX_RETRY: Duration = Duration::from_secs(5);
-/// Added to a holder's remaining lease before trying to take the tick over, so the lease
-/// has surely expired on the backend's clock.
-const TAKE_OVER_MARGIN: Duration = Duration::from_millis(50);
 
 /// The configured coordinator and how the scheduler claims ticks with it.
 pub(crate) struct Claimer {
@@ -38,6 +40,8 @@ pub(crate) struct Claimer {
     on_error: OnCoordinatorError,
     pub(crate) prune_every: Duration,
     prepared: AtomicBool,
+    /// The coordination tasks while the scheduler runs ([`Claimer::start`]).
+    replica: OnceLock<Replica>,
 }
 
 /// What the claim step decided for one tick.
@@ -47,26 +51,23 @@ pub(crate) enum Decision {
     Run(Lease),
     /// The coordinator could not be reached and the policy is to fail open: run it unclaimed.
     RunUnclaimed,
-    /// Do not run it: another replica runs or ran it, the claim failed (policy skip), or the
+    /// Do not run it: another replica runs or ran it (if that replica dies, the take-over
+    /// sweep runs it once its lease expires), the claim failed (policy skip), or the
     /// scheduler is shutting down.
     Skip,
-    /// Another replica holds the tick unfinished: not run now; once the holder's lease has
-    /// expired, [`Claimer::take_over_when_expired`] tries to take it over.
-    TakeOverLater(Held),
 }
 
-/// A won claim: the run that holds it keeps its lease ([`Lease::keep`]) and records its
-/// outcome ([`Lease::finish`]).
+/// A won claim, renewed by the replica's renewals from the moment it was won: the run that
+/// holds it watches its lease ([`Lease::keep`]) and leaves its outcome to the replica's
+/// outcome writer ([`Lease::finish`]).
 #[derive(Debug)]
 pub(crate) struct Lease {
     claimer: Arc<Claimer>,
-    token: ClaimToken,
-    /// The scheduler's shutdown: recording the outcome stops retrying once it fires.
-    shutdown: CancellationToken,
+    held: HeldLease,
 }
 
-/// The renewals of a [`Lease`] while its run goes on.
-pub(crate) struct Kept(LeaseKeeper);
+/// The watch on a [`Lease`] while its run goes on.
+pub(crate) struct Kept(LeaseWatch);
 
 impl Claimer {
     pub(crate) fn new(
@@ -81,6 +82,54 @@ impl Claimer {
             on_error,
             prune_every,
             prepared: AtomicBool::new(false),
+            replica: OnceLock::new(),
+        }
+    }
+
+    /// Starts the replica's coordination tasks (needs a tokio runtime): the renewals of held
+    /// claims, the outcome writer, and the take-over sweep of `slugs`, which hands each tick
+    /// it takes over to `run`. The sweep looks at ticks from `now` minus the lease and the
+    /// longest catch-up window `catch_up` on: what this replica could have lost while
+    /// starting (catch-up claims ticks of that window).
+    pub(crate) fn start(
+        self: &Arc<Self>,
+        slugs: Vec<String>,
+        now: DateTime<Utc>,
+        catch_up: Duration,
+        run: impl Fn(Lease) + Send + 'static,
+    ) {
+        let replica = self.replica.get_or_init(|| {
+            Replica::start(
+                Arc::clone(&self.coordinator),
+                self.lease,
+                self.retry_delay(),
+            )
+        });
+        let since = TimeDelta::from_std(catch_up.saturating_add(self.lease))
+            .ok()
+            .and_then(|back| now.checked_sub_signed(back))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let claimer = Arc::clone(self);
+        replica.sweep(slugs, since, move |held| {
+            run(Lease {
+                claimer: Arc::clone(&claimer),
+                held,
+            });
+        });
+    }
+
+    /// No new take-overs: the scheduler is stopping.
+    pub(crate) fn stop_claiming(&self) {
+        if let Some(replica) = self.replica.get() {
+            replica.stop_claiming();
+        }
+    }
+
+    /// After the last run: writes the outcomes still queued, then stops the coordination
+    /// tasks.
+    pub(crate) async fn close(&self) {
+        if let Some(replica) = self.replica.get() {
+            replica.close().await;
         }
     }
 
@@ -122,7 +171,7 @@ impl Claimer {
             Ok(claims) if claims.len() == ticks.len() => ticks
                 .iter()
                 .zip(claims)
-                .map(|(&(slug, tick), claim)| self.decide(slug, tick, claim, shutdown))
+                .map(|(&(slug, tick), claim)| self.decide(slug, tick, claim))
                 .collect(),
             Ok(claims) => {
                 let error = CoordinatorError::Data(format!(
@@ -143,15 +192,19 @@ impl Claimer {
     }
 
     /// The decision for a tick the backend answered `claim` for.
-    fn decide(
-        self: &Arc<Self>,
-        slug: &str,
-        tick: DateTime<Utc>,
-        claim: Claim,
-        shutdown: &CancellationToken,
-    ) -> Decision {
+    fn decide(self: &Arc<Self>, slug: &str, tick: DateTime<Utc>, claim: Claim) -> Decision {
         match claim {
-            Claim::Won(token) => Decision::Run(self.lease(token, shutdown)),
+            Claim::Won(token) => match self.replica.get() {
+                Some(replica) => Decision::Run(Lease {
+                    claimer: Arc::clone(self),
+                    held: replica.hold(token),
+                }),
+                None => {
+                    // Claims come from the dispatcher, which starts after `start`.
+                    tracing::error!(slug = %slug, tick = %tick, "a tick was won before the coordination tasks started; not run (another replica takes it over after the lease)");
+                    Decision::Skip
+                }
+            },
             Claim::Lost(held) if held.finished => {
                 tracing::debug!(slug = %slug, tick = %tick, owner = %held.owner, "tick already run by another replica");
                 Decision::Skip
@@ -161,9 +214,9 @@ impl Claimer {
                     slug = %slug,
                     tick = %tick,
                     owner = %held.owner,
-                    "tick held by another replica; taking it over if its lease expires"
+                    "tick held by another replica; the take-over sweep runs it if its lease expires"
                 );
-                Decision::TakeOverLater(held)
+                Decision::Skip
             }
         }
     }
@@ -174,54 +227,6 @@ impl Claimer {
         match self.on_error {
             OnCoordinatorError::Skip => Decision::Skip,
             OnCoordinatorError::RunAnyway => Decision::RunUnclaimed,
-        }
-    }
-
-    fn lease(self: &Arc<Self>, token: ClaimToken, shutdown: &CancellationToken) -> Lease {
-        Lease {
-            claimer: Arc::clone(self),
-            token,
-            shutdown: shutdown.clone(),
-        }
-    }
-
-    /// Waits out the holder's lease and tries to take the tick over, until this replica wins it
-    /// (`Some`), the tick is finished by someone, or the scheduler shuts down. This wait is not
-    /// a run: the overlap policy does not see it.
-    pub(crate) async fn take_over_when_expired(
-        self: &Arc<Self>,
-        slug: &str,
-        tick: DateTime<Utc>,
-        mut held: Held,
-        shutdown: &CancellationToken,
-    ) -> Option<Lease> {
-        let mut wait = held.retry_in + TAKE_OVER_MARGIN;
-        loop {
-            tokio::select! {
-                biased;
-                () = shutdown.cancelled() => return None,
-                () = tokio::time::sleep(wait) => {}
-            }
-            match self.coordinator.take_over(slug, tick, self.lease).await {
-                Ok(Claim::Won(token)) => {
-                    tracing::warn!(
-                        slug = %slug,
-                        tick = %tick,
-                        previous_owner = %held.owner,
-                        "took the tick over: its holder's lease expired"
-                    );
-                    return Some(self.lease(token, shutdown));
-                }
-                Ok(Claim::Lost(now)) if now.finished => return None,
-                Ok(Claim::Lost(now)) => {
-                    wait = now.retry_in + TAKE_OVER_MARGIN;
-                    held = now;
-                }
-                Err(error) => {
-                    tracing::warn!(slug = %slug, tick = %tick, %error, "take-over attempt failed; retrying");
-                    wait = self.retry_delay();
-                }
-            }
         }
     }
 
@@ -256,15 +261,15 @@ impl Claimer {
             return Some(tick);
         }
         // The last claimed tick may be unfinished: its replica may have died (perhaps this
-        // process, restarting). Claim it like the others did: once its lease has expired, one
-        // replica takes it over.
+        // process, restarting). Claim it like the others did; once its lease has expired, the
+        // take-over sweep of one replica runs it.
         let last = last.filter(|last| *last > window_start)?;
         match self.coordinator.history(&job.slug, 1).await {
             Ok(records) => records
                 .into_iter()
                 .find(|record| record.tick == last && record.finished_at.is_none())
                 .map(|record| {
-                    tracing::info!(slug = %job.slug, tick = %record.tick, owner = %record.owner, "the last claimed tick is unfinished; taking it over once its lease expires");
+                    tracing::info!(slug = %job.slug, tick = %record.tick, owner = %record.owner, "the last claimed tick is unfinished; the take-over sweep runs it once its lease expires");
                     record.tick
                 }),
             Err(error) => {
@@ -302,63 +307,47 @@ impl std::fmt::Debug for Claimer {
 }
 
 impl Lease {
-    /// Starts renewing the lease while the run goes on (the renewal seam).
-    pub(crate) fn keep(&self) -> Kept {
-        Kept(LeaseKeeper::start(
-            Arc::clone(&self.claimer.coordinator),
-            self.token.clone(),
-            self.claimer.lease,
-        ))
+    /// The job's slug of the tick this lease holds.
+    pub(crate) fn slug(&self) -> &str {
+        &self.held.token().slug
     }
 
-    /// Records `outcome` and stops the renewals (the outcome seam). While the backend fails it
-    /// retries as long as the lease is held (still renewed) and the scheduler is not shutting
-    /// down.
-    pub(crate) async fn finish(self, kept: Kept, outcome: &RunOutcome) {
-        let Kept(keeper) = kept;
-        let token = &self.token;
-        loop {
-            let error = match self.claimer.coordinator.finish(token, outcome).await {
-                Ok(true) => break,
-                Ok(false) => {
-                    tracing::warn!(
-                        slug = %token.slug,
-                        tick = %token.tick,
-                        "outcome not recorded: another replica took the tick over"
-                    );
-                    break;
-                }
-                Err(error) => error,
-            };
-            if keeper.is_lost().is_some() || self.shutdown.is_cancelled() {
-                tracing::error!(
-                    slug = %token.slug,
-                    tick = %token.tick,
-                    %error,
-                    "outcome not recorded: the coordinator is unreachable; another replica may run the tick again once the lease expires"
-                );
-                break;
-            }
-            tracing::warn!(slug = %token.slug, tick = %token.tick, %error, "recording the outcome failed; retrying");
-            tokio::select! {
-                () = tokio::time::sleep(self.claimer.retry_delay()) => {}
-                _ = keeper.lost() => {}
-                () = self.shutdown.cancelled() => {}
-            }
+    /// The tick this lease holds.
+    pub(crate) fn tick(&self) -> DateTime<Utc> {
+        self.held.token().tick
+    }
+
+    /// Watches the lease while the run goes on (the renewal seam: the replica's renewals
+    /// renew it with every other held claim).
+    pub(crate) fn keep(&self) -> Kept {
+        Kept(self.held.watch())
+    }
+
+    /// Leaves `outcome` to the replica's outcome writer (the outcome seam): the run is over
+    /// now; the claim stays held and renewed until the outcome is written, retried while the
+    /// backend fails, counted and logged if it never can be.
+    pub(crate) fn finish(self, kept: Kept, outcome: &RunOutcome) {
+        drop(kept);
+        match self.claimer.replica.get() {
+            Some(replica) => replica.record(self.held, outcome.clone()),
+            None => tracing::error!(
+                slug = %self.held.token().slug,
+                tick = %self.held.token().tick,
+                "outcome not recorded: the coordination tasks are not running"
+            ),
         }
-        keeper.stop();
     }
 
     /// Records a tick this replica won but did not run (overlap = skip) as `cancelled`, so no
     /// other replica takes it over.
-    pub(crate) async fn finish_unrun(self) {
+    pub(crate) fn finish_unrun(self) {
         let kept = self.keep();
         let outcome = RunOutcome {
             status: RunStatus::Cancelled,
             duration: Duration::ZERO,
             message: Some("skipped: the previous run was still running (overlap = skip)".into()),
         };
-        self.finish(kept, &outcome).await;
+        self.finish(kept, &outcome);
     }
 }
 

@@ -55,9 +55,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) mod claimer;
-// The replica's coordination tasks; the run path starts using them in the next change.
-#[allow(dead_code)]
-mod claims;
 mod in_process;
 mod lease;
 #[allow(dead_code)]

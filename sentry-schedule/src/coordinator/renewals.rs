@@ -63,13 +63,41 @@ impl HeldLease {
 
     /// Resolves when the lease is lost, with the reason; pending while it is held.
     pub(crate) async fn lost(&self) -> LeaseLost {
-        self.state.lost.cancelled().await;
-        self.is_lost().unwrap_or(LeaseLost::Unreachable)
+        self.watch().lost().await
     }
 
     /// The reason if the lease was lost already.
     pub(crate) fn is_lost(&self) -> Option<LeaseLost> {
         self.state.reason.get().copied()
+    }
+
+    /// A watch on the loss of this lease, for the run holding it.
+    pub(crate) fn watch(&self) -> LeaseWatch {
+        LeaseWatch(Arc::clone(&self.state))
+    }
+}
+
+impl std::fmt::Debug for HeldLease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeldLease")
+            .field("token", &self.token)
+            .field("lost", &self.is_lost())
+            .finish()
+    }
+}
+
+/// Tells a run when the lease it holds is lost.
+pub(crate) struct LeaseWatch(Arc<LeaseState>);
+
+impl LeaseWatch {
+    /// Resolves when the lease is lost, with the reason; pending while it is held.
+    pub(crate) async fn lost(&self) -> LeaseLost {
+        self.0.lost.cancelled().await;
+        self.0
+            .reason
+            .get()
+            .copied()
+            .unwrap_or(LeaseLost::Unreachable)
     }
 }
 

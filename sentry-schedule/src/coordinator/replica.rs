@@ -1,7 +1,6 @@
-//! The coordination tasks of one running replica: the claim batcher, the renewals of held
-//! claims, the outcome writer and the take-over sweep. Each costs a few statements per
-//! instant or renewal period, whatever the number of jobs.
-use super::claims::{Answer, ClaimQueue};
+//! The coordination tasks of one running replica: the renewals of held claims, the outcome
+//! writer and the take-over sweep. Each costs one statement per renewal period or write,
+//! whatever the number of jobs (the claims of an instant are one batch of the claim step).
 use super::outcomes::Outcomes;
 use super::renewals::{HeldLease, Renewals};
 use super::sweep::Sweep;
@@ -14,12 +13,11 @@ use tokio_util::sync::CancellationToken;
 
 /// The tasks of a running replica and the handles its runs use.
 pub(crate) struct Replica {
-    claims: ClaimQueue,
     renewals: Renewals,
     outcomes: Outcomes,
     coordinator: Arc<dyn Coordinator>,
     lease: Duration,
-    /// Stops the batcher and the sweep (the scheduler stops: no new claims).
+    /// Stops the sweep (the scheduler stops: no new take-overs).
     stop_claiming: CancellationToken,
     /// Closes the outcome writer (after the last run ended).
     close: CancellationToken,
@@ -30,26 +28,21 @@ pub(crate) struct Replica {
 }
 
 impl Replica {
-    /// Starts the batcher, the renewals and the outcome writer (needs a tokio runtime);
+    /// Starts the renewals and the outcome writer (needs a tokio runtime);
     /// failed outcome writes are retried every `retry`.
     pub(crate) fn start(
         coordinator: Arc<dyn Coordinator>,
         lease: Duration,
         retry: Duration,
     ) -> Self {
-        let (claims, batcher) = ClaimQueue::start(Arc::clone(&coordinator), lease);
         let renewals = Renewals::new(Arc::clone(&coordinator), lease);
         let (outcomes, writer) = Outcomes::start(Arc::clone(&coordinator), retry);
         let stop_claiming = CancellationToken::new();
         let close = CancellationToken::new();
         let stop_renewals = CancellationToken::new();
-        let tasks = vec![
-            tokio::spawn(batcher.run(stop_claiming.clone())),
-            tokio::spawn(renewals.clone().run(stop_renewals.clone())),
-        ];
+        let tasks = vec![tokio::spawn(renewals.clone().run(stop_renewals.clone()))];
         let writer = tokio::spawn(writer.run(close.clone()));
         Self {
-            claims,
             renewals,
             outcomes,
             coordinator,
@@ -86,11 +79,6 @@ impl Replica {
         self.tasks().push(task);
     }
 
-    /// Claims `(slug, tick)` in this instant's batch; `None` once the replica stops claiming.
-    pub(crate) async fn claim(&self, slug: Arc<str>, tick: DateTime<Utc>) -> Option<Answer> {
-        self.claims.claim(slug, tick).await
-    }
-
     /// Holds a claim won just now: its lease is renewed until the handle is dropped.
     pub(crate) fn hold(&self, token: ClaimToken) -> HeldLease {
         self.renewals.hold(token)
@@ -101,8 +89,8 @@ impl Replica {
         self.outcomes.record(lease, outcome);
     }
 
-    /// No new claims or take-overs (the scheduler is stopping); runs still going keep their
-    /// leases until [`Replica::close`].
+    /// No new take-overs (the scheduler is stopping); runs still going keep their leases
+    /// until [`Replica::close`].
     pub(crate) fn stop_claiming(&self) {
         self.stop_claiming.cancel();
     }

@@ -183,7 +183,7 @@ fn spawn_jittered(entry: JobEntry, tick: DateTime<Utc>, max: Duration, env: &Arc
                     .claim(&[(&entry.job.slug, tick)], &env.shutdown)
                     .await;
                 for decision in decided {
-                    act_on(&claimer, &entry, tick, decision, &env);
+                    act_on(&entry, tick, decision, &env);
                 }
             }
         }
@@ -226,7 +226,7 @@ fn spawn_claim(
             .collect();
         let decided = claimer.claim(&ticks, &env.shutdown).await;
         for ((entry, tick), decision) in entries.into_iter().zip(decided) {
-            act_on(&claimer, entry, tick, decision, &env);
+            act_on(entry, tick, decision, &env);
         }
     });
 }
@@ -246,7 +246,7 @@ fn spawn_catch_up(claimer: &Arc<Claimer>, entry: JobEntry, now: DateTime<Utc>, e
             .claim(&[(&entry.job.slug, tick)], &env.shutdown)
             .await;
         for decision in decided {
-            act_on(&claimer, &entry, tick, decision, &env);
+            act_on(&entry, tick, decision, &env);
         }
     });
 }
@@ -254,13 +254,7 @@ fn spawn_catch_up(claimer: &Arc<Claimer>, entry: JobEntry, now: DateTime<Utc>, e
 /// Starts the run of `entry` for `tick` as the claim step decided. Nothing starts once the
 /// scheduler is stopping: a won tick not started is taken over by another replica after its
 /// lease.
-fn act_on(
-    claimer: &Arc<Claimer>,
-    entry: &JobEntry,
-    tick: DateTime<Utc>,
-    decision: Decision,
-    env: &Arc<RunEnv>,
-) {
+fn act_on(entry: &JobEntry, tick: DateTime<Utc>, decision: Decision, env: &Arc<RunEnv>) {
     if env.is_stopping() {
         return;
     }
@@ -268,20 +262,18 @@ fn act_on(
         Decision::Run(lease) => spawn_run(entry, tick, Some(lease), env),
         Decision::RunUnclaimed => spawn_run(entry, tick, None, env),
         Decision::Skip => {}
-        Decision::TakeOverLater(held) => {
-            let claimer = Arc::clone(claimer);
-            let entry = entry.clone();
-            let env = Arc::clone(env);
-            env.tracker.clone().spawn(async move {
-                let taken = claimer
-                    .take_over_when_expired(&entry.job.slug, tick, held, &env.shutdown)
-                    .await;
-                if let Some(lease) = taken.filter(|_| !env.is_stopping()) {
-                    spawn_run(&entry, tick, Some(lease), &env);
-                }
-            });
-        }
     }
+}
+
+/// Starts the run of a tick the replica's take-over sweep took over from a replica whose
+/// lease expired.
+pub(crate) fn start_taken_over(entry: &JobEntry, lease: Lease, env: &Arc<RunEnv>) {
+    if env.is_stopping() {
+        // Not started: another replica still running takes it over after the lease.
+        return;
+    }
+    let tick = lease.tick();
+    spawn_run(entry, tick, Some(lease), env);
 }
 
 // --- overlap ---------------------------------------------------------------------------
@@ -308,7 +300,7 @@ fn overlap(
             job.stats.add_skipped();
             if let Some(lease) = lease {
                 // Won but not run: record it, so no other replica takes the tick over.
-                env.tracker.spawn(lease.finish_unrun());
+                lease.finish_unrun();
             }
             tracing::warn!(
                 slug = %job.slug,
@@ -404,7 +396,7 @@ impl Execute {
             }
         };
         let outcome = ended.map_err(|e| e.to_string());
-        lease.finish(kept, &recorded(&outcome)).await;
+        lease.finish(kept, &recorded(&outcome));
         Executed { job, outcome }
     }
 }

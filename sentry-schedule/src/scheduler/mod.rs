@@ -580,6 +580,9 @@ impl Scheduler {
                 }
             })
             .collect();
+        if let Some(claimer) = &self.claimer {
+            start_coordination(claimer, &table, &env);
+        }
         let mut dispatcher = tokio::spawn(dispatch::dispatch(Arc::clone(&table), Arc::clone(&env)));
         let mut dispatcher_ended = false;
         loop {
@@ -592,6 +595,9 @@ impl Scheduler {
             }
         }
         env.stop();
+        if let Some(claimer) = &self.claimer {
+            claimer.stop_claiming();
+        }
         if !dispatcher_ended {
             log_dispatcher_end(dispatcher.await);
         }
@@ -605,9 +611,38 @@ impl Scheduler {
             tracing::error!(error = %e, "the claim pruner died");
         }
         shutdown::stop_runs(&env.tracker, &table, self.shutdown_timeout, &self.delivery).await;
+        if let Some(claimer) = &self.claimer {
+            // After the last run: its outcome is written before the scheduler returns.
+            claimer.close().await;
+        }
         tracing::info!("scheduler stopped");
         Ok(())
     }
+}
+
+/// Starts the replica's coordination tasks for the jobs of `table`; the ticks its take-over
+/// sweep takes over run through the pipeline like any other won tick.
+fn start_coordination(claimer: &Arc<Claimer>, table: &Arc<[JobEntry]>, env: &Arc<RunEnv>) {
+    let by_slug: HashMap<String, usize> = table
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| (entry.job.slug.to_string(), index))
+        .collect();
+    let catch_up = table
+        .iter()
+        .filter_map(|entry| entry.job.policy.catch_up)
+        .max()
+        .unwrap_or_default();
+    let slugs = by_slug.keys().cloned().collect();
+    let (table, env_run) = (Arc::clone(table), Arc::clone(env));
+    claimer.start(slugs, env.clock.now(), catch_up, move |lease| {
+        let entry = by_slug
+            .get(lease.slug())
+            .and_then(|index| table.get(*index));
+        if let Some(entry) = entry {
+            pipeline::start_taken_over(entry, lease, &env_run);
+        }
+    });
 }
 
 /// The environment of the bound Sentry client, as Sentry accepts it in check-ins
