@@ -455,3 +455,10 @@ async fn postgres_expired_claims_are_exactly_the_expired_unfinished_ones() {
     scenarios::expired_claims_are_exactly_the_expired_unfinished_ones(&db).await;
     db.drop_schema().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_renewing_while_finishing_the_same_claims_never_deadlocks() {
+    let Some(db) = Db::new().await else { return };
+    scenarios::renewing_while_finishing_the_same_claims_never_deadlocks(&db).await;
+    db.drop_schema().await;
+}

@@ -214,3 +214,9 @@ async fn redis_expired_claims_are_exactly_the_expired_unfinished_ones() {
     let Some(server) = Server::new() else { return };
     scenarios::expired_claims_are_exactly_the_expired_unfinished_ones(&server).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_renewing_while_finishing_the_same_claims_never_deadlocks() {
+    let Some(server) = Server::new() else { return };
+    scenarios::renewing_while_finishing_the_same_claims_never_deadlocks(&server).await;
+}

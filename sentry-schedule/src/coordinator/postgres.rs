@@ -466,12 +466,15 @@ impl Postgres {
         }
         let (slugs, ticks, values) = key_columns(tokens.iter());
         let rows = sqlx::query(&format!(
-            "UPDATE {table} AS c SET lease_until = now() + $4::float8 * interval '1 millisecond' \
-             FROM unnest($1::text[], $2::timestamptz[], $3::text[]) AS t(slug, tick, token) \
-             WHERE c.slug = t.slug AND c.tick = t.tick AND c.token = t.token \
-               AND c.finished_at IS NULL \
+            "WITH t AS (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[]) \
+                         AS t(slug, tick, token)), \
+             {locked} \
+             UPDATE {table} AS c SET lease_until = now() + $4::float8 * interval '1 millisecond' \
+             FROM locked WHERE c.slug = locked.slug AND c.tick = locked.tick \
+               AND c.token = locked.token AND c.finished_at IS NULL \
              RETURNING c.token",
-            table = self.table
+            table = self.table,
+            locked = lock_in_order(&self.table),
         ))
         .bind(&slugs)
         .bind(&ticks)
@@ -495,14 +498,18 @@ impl Postgres {
         let durations: Vec<i64> = runs.iter().map(|(_, o)| millis(o.duration)).collect();
         let messages: Vec<Option<&str>> = runs.iter().map(|(_, o)| o.stored_message()).collect();
         let rows = sqlx::query(&format!(
-            "UPDATE {table} AS c SET finished_at = now(), lease_until = now(), \
+            "WITH t AS (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], \
+                             $4::text[], $5::int8[], $6::text[]) \
+                         AS t(slug, tick, token, status, duration_ms, message)), \
+             {locked} \
+             UPDATE {table} AS c SET finished_at = now(), lease_until = now(), \
                  status = t.status, duration_ms = t.duration_ms, message = t.message \
-             FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::int8[], \
-                         $6::text[]) AS t(slug, tick, token, status, duration_ms, message) \
-             WHERE c.slug = t.slug AND c.tick = t.tick AND c.token = t.token \
-               AND c.finished_at IS NULL \
+             FROM locked JOIN t ON t.token = locked.token \
+             WHERE c.slug = locked.slug AND c.tick = locked.tick \
+               AND c.token = locked.token AND c.finished_at IS NULL \
              RETURNING c.token",
-            table = self.table
+            table = self.table,
+            locked = lock_in_order(&self.table),
         ))
         .bind(&slugs)
         .bind(&ticks)
@@ -705,6 +712,19 @@ where
     T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
 {
     row.try_get(column).map_err(CoordinatorError::backend)
+}
+
+/// A CTE `locked`: the rows of the claims in `t` (`slug`, `tick`, `token`) still held under
+/// their token, locked in key order. Every batch that updates claims (renew, finish) takes
+/// its row locks in the order every claim batch inserts, so two batches never wait on each
+/// other's rows crosswise (a deadlock the server would break by failing one of them).
+fn lock_in_order(table: &str) -> String {
+    format!(
+        "locked AS MATERIALIZED ( \
+             SELECT c.slug, c.tick, c.token FROM {table} c \
+             JOIN t ON c.slug = t.slug AND c.tick = t.tick AND c.token = t.token \
+             WHERE c.finished_at IS NULL ORDER BY c.slug, c.tick FOR UPDATE OF c)"
+    )
 }
 
 /// The slug, tick and token columns of `tokens`, as arrays for `unnest`.

@@ -438,3 +438,43 @@ pub(crate) async fn expired_claims_are_exactly_the_expired_unfinished_ones(store
     older.sort();
     assert_eq!(older, [("job".to_owned(), tick(5))]);
 }
+
+/// A replica renews its claims while it writes outcomes of the same claims, each batch in
+/// another order (as its renewal task and outcome writer do): neither waits on the other
+/// crosswise (a deadlock the server would break by failing one), and every outcome is
+/// recorded.
+pub async fn renewing_while_finishing_the_same_claims_never_deadlocks(store: &impl Store) {
+    const JOBS: usize = 300;
+    let a = store.replica("a").await;
+    for minute in 0..5 {
+        let slugs: Vec<String> = (0..JOBS).map(|j| format!("job-{j}")).collect();
+        let ticks = batch(JOBS, minute, &slugs);
+        let tokens: Vec<ClaimToken> = a
+            .claim_many(&ticks, LONG)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(won)
+            .collect();
+        let mut runs: Vec<(ClaimToken, RunOutcome)> = tokens
+            .iter()
+            .map(|t| (t.clone(), RunOutcome::new(RunStatus::Ok, Duration::ZERO)))
+            .collect();
+        runs.reverse();
+        let renewing = {
+            let (a, tokens) = (a.clone(), tokens.clone());
+            tokio::spawn(async move { a.renew_many(&tokens, LONG).await })
+        };
+        let finishing = {
+            let a = a.clone();
+            tokio::spawn(async move { a.finish_many(&runs).await })
+        };
+        let renewed = renewing.await.unwrap().expect("renewing failed");
+        let finished = finishing.await.unwrap().expect("finishing failed");
+        assert!(
+            finished.iter().all(|f| *f),
+            "minute {minute}: an outcome was not recorded"
+        );
+        assert_eq!(renewed.len(), JOBS);
+    }
+}
