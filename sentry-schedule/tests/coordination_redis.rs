@@ -220,3 +220,54 @@ async fn redis_renewing_while_finishing_the_same_claims_never_deadlocks() {
     let Some(server) = Server::new() else { return };
     scenarios::renewing_while_finishing_the_same_claims_never_deadlocks(&server).await;
 }
+
+/// `NOSCRIPT` errors the server has answered so far (`INFO errorstats`).
+async fn noscript_errors(raw: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("errorstats")
+        .query_async(raw)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("errorstat_NOSCRIPT:count="))
+        .map_or(0, |n| n.trim().parse().unwrap())
+}
+
+/// A server that lost its scripts (restarted, failed over) gets them in the same round trip
+/// as every batch, before the first call: no call is ever refused for want of its script, so
+/// no batch can run in part and be retried (a retried claim batch would lose the ticks its
+/// first part had won).
+#[tokio::test]
+async fn a_server_that_lost_its_scripts_gets_them_before_any_call() {
+    let Some(server) = Server::new() else { return };
+    let a = server.replica("a");
+    let mut raw = server.raw().await;
+    let flush = || redis::cmd("SCRIPT").arg("FLUSH").to_owned();
+    let slugs: Vec<String> = (0..50).map(|j| format!("job-{j}")).collect();
+    let ticks: Vec<(&str, _)> = slugs.iter().map(|s| (s.as_str(), tick(1))).collect();
+    let _: () = flush().query_async(&mut raw).await.unwrap();
+    let before = noscript_errors(&mut raw).await;
+    let tokens: Vec<_> = a
+        .claim_many(&ticks, LONG)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(won)
+        .collect();
+    let _: () = flush().query_async(&mut raw).await.unwrap();
+    assert!(a
+        .renew_many(&tokens, LONG)
+        .await
+        .unwrap()
+        .iter()
+        .all(|r| *r));
+    let _: () = flush().query_async(&mut raw).await.unwrap();
+    let runs: Vec<_> = tokens
+        .iter()
+        .map(|t| (t.clone(), RunOutcome::new(RunStatus::Ok, Duration::ZERO)))
+        .collect();
+    assert!(a.finish_many(&runs).await.unwrap().iter().all(|f| *f));
+    let _: () = flush().query_async(&mut raw).await.unwrap();
+    won(a.claim("job-0", tick(2), LONG).await.unwrap());
+    assert_eq!(noscript_errors(&mut raw).await, before);
+}

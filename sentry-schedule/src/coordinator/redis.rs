@@ -7,7 +7,7 @@ use super::{
     CoordinatorError, CoordinatorFuture, Held, RunOutcome, RunRecord, RunStatus,
 };
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{Client, ErrorKind, FromRedisValue, Script, ScriptInvocation};
+use ::redis::{Client, FromRedisValue, Script, ScriptInvocation};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -47,8 +47,8 @@ impl Default for RedisOptions {
 /// also has an index of its ticks (`…:ticks`, the history) and one of its unfinished claims
 /// scored by the end of their lease (`…:open`, what the take-over sweep reads). The keys of
 /// one job share a hash tag, so it works on Redis Cluster. A batch (all jobs due at one
-/// instant, all held claims) is one pipeline of script calls: one round trip, one script
-/// per tick.
+/// instant, all held claims) is one pipeline: the script loaded, then one call per tick, in
+/// one round trip.
 ///
 /// Best-effort because Redis replication is asynchronous: when the primary fails before a
 /// claim reached its replica, the promoted replica does not know the claim and another replica
@@ -214,8 +214,10 @@ impl Redis {
     }
 
     /// Runs `script` once per argument list of `calls` (each with its keys) in one pipeline,
-    /// one round trip; loads the script first when the server does not know it (a restarted or
-    /// failed-over server) and tries again.
+    /// one round trip, after loading the script in the same pipeline. Loading it first,
+    /// every time, rather than retrying on `NOSCRIPT`: a server that lost its scripts
+    /// (restarted, failed over) could run part of a batch, if another replica loads the script
+    /// meanwhile, and a claim batch retried after that would lose the ticks its first part won.
     async fn run_all<T: FromRedisValue>(
         &self,
         script: &Script,
@@ -226,22 +228,14 @@ impl Redis {
         }
         let mut connection = self.connection().await?;
         let mut pipe = ::redis::pipe();
+        pipe.load_script(script).ignore();
         for call in calls {
             pipe.invoke_script(call);
         }
-        let answers: Vec<T> = match pipe.query_async(&mut connection).await {
-            Err(error) if error.kind() == ErrorKind::NoScriptError => {
-                let mut pipe = ::redis::pipe();
-                pipe.load_script(script).ignore();
-                for call in calls {
-                    pipe.invoke_script(call);
-                }
-                pipe.query_async(&mut connection)
-                    .await
-                    .map_err(CoordinatorError::backend)?
-            }
-            result => result.map_err(CoordinatorError::backend)?,
-        };
+        let answers: Vec<T> = pipe
+            .query_async(&mut connection)
+            .await
+            .map_err(CoordinatorError::backend)?;
         one_each(
             format_args!("{} script calls", calls.len()),
             calls.len(),
