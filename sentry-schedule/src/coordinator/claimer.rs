@@ -179,15 +179,9 @@ impl Claimer {
                     claims.len(),
                     ticks.len()
                 ));
-                ticks
-                    .iter()
-                    .map(|&(slug, tick)| self.failed(slug, tick, &error))
-                    .collect()
+                self.failed(ticks, &error)
             }
-            Err(error) => ticks
-                .iter()
-                .map(|&(slug, tick)| self.failed(slug, tick, &error))
-                .collect(),
+            Err(error) => self.failed(ticks, &error),
         }
     }
 
@@ -221,13 +215,17 @@ impl Claimer {
         }
     }
 
-    /// The decision for a tick whose claim failed: reported, then the configured policy.
-    fn failed(&self, slug: &str, tick: DateTime<Utc>, error: &CoordinatorError) -> Decision {
-        report_claim_error(slug, tick, error, self.on_error);
-        match self.on_error {
-            OnCoordinatorError::Skip => Decision::Skip,
-            OnCoordinatorError::RunAnyway => Decision::RunUnclaimed,
-        }
+    /// The decisions for ticks whose claim failed: reported (one log line for the batch),
+    /// then the configured policy.
+    fn failed(&self, ticks: &[(&str, DateTime<Utc>)], error: &CoordinatorError) -> Vec<Decision> {
+        report_claim_error(ticks, error, self.on_error);
+        ticks
+            .iter()
+            .map(|_| match self.on_error {
+                OnCoordinatorError::Skip => Decision::Skip,
+                OnCoordinatorError::RunAnyway => Decision::RunUnclaimed,
+            })
+            .collect()
     }
 
     /// The tick to catch up at start-up for `job`, if it has a catch-up window, the

@@ -539,11 +539,11 @@ pub(crate) fn catch_up_tick(
         .max()
 }
 
-/// Logs a claim that failed and captures it as an error event tagged with the job's slug, so
-/// an outage of the backend shows in Sentry even though no run (and no check-in) happens.
+/// Logs claims that failed (one line for a batch) and captures each as an error event tagged
+/// with the job's slug, so an outage of the backend shows in Sentry even though no run (and
+/// no check-in) happens.
 pub(crate) fn report_claim_error(
-    slug: &str,
-    tick: DateTime<Utc>,
+    ticks: &[(&str, DateTime<Utc>)],
     error: &CoordinatorError,
     policy: OnCoordinatorError,
 ) {
@@ -551,15 +551,33 @@ pub(crate) fn report_claim_error(
         OnCoordinatorError::Skip => "tick skipped",
         OnCoordinatorError::RunAnyway => "running anyway (fail open)",
     };
-    tracing::error!(monitor.slug = %slug, tick = %tick, %error, "coordinator unreachable; {action}");
-    sentry::with_scope(
-        |scope| {
-            scope.set_tag("monitor.slug", slug);
-            scope.set_extra("tick", tick.to_rfc3339().into());
-            scope.set_extra("action", action.into());
-        },
-        || sentry::capture_error(error),
-    );
+    // One line for the ticks of one instant, however many jobs were due.
+    match ticks {
+        [(slug, tick)] => {
+            tracing::error!(monitor.slug = %slug, tick = %tick, %error, "coordinator unreachable; {action}");
+        }
+        _ => {
+            let mut names: Vec<String> = ticks
+                .iter()
+                .take(10)
+                .map(|(slug, tick)| format!("{slug}@{}", tick.to_rfc3339()))
+                .collect();
+            if ticks.len() > 10 {
+                names.push(format!("and {} more", ticks.len() - 10));
+            }
+            tracing::error!(ticks = ticks.len(), names = %names.join(", "), %error, "coordinator unreachable; {action}");
+        }
+    }
+    for (slug, tick) in ticks {
+        sentry::with_scope(
+            |scope| {
+                scope.set_tag("monitor.slug", slug);
+                scope.set_extra("tick", tick.to_rfc3339().into());
+                scope.set_extra("action", action.into());
+            },
+            || sentry::capture_error(error),
+        );
+    }
 }
 
 /// A default replica id: host name (from `HOSTNAME`), process id and a random suffix, so two
