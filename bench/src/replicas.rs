@@ -252,9 +252,9 @@ impl Server<'_> {
                         "SELECT CASE \
                            WHEN query LIKE 'WITH input AS%INSERT%' THEN 'claim' \
                            WHEN query LIKE 'INSERT%' THEN 'claim one' \
-                           WHEN query LIKE 'UPDATE%SET lease_until = now() +%FROM unnest%' \
+                           WHEN query LIKE 'WITH t AS%SET lease_until = now() +%' \
                              THEN 'renew' \
-                           WHEN query LIKE 'UPDATE%SET finished_at%' THEN 'finish' \
+                           WHEN query LIKE 'WITH t AS%SET finished_at%' THEN 'finish' \
                            WHEN query LIKE 'UPDATE%takeovers = takeovers + 1%' THEN 'take over' \
                            WHEN query LIKE 'SELECT slug, tick FROM%' THEN 'sweep' \
                            WHEN query LIKE 'SELECT held.owner%' OR query LIKE 'SELECT owner%' \

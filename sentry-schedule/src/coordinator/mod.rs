@@ -21,13 +21,18 @@
 //!
 //! * **claim** — a row keyed by `(slug, tick)` is inserted if absent (`ON CONFLICT DO NOTHING`
 //!   in PostgreSQL, a script in Redis). The inserter wins and holds a *lease* until
-//!   `now + lease`, with `now` read from the database's clock, never the replica's.
-//! * **renew** — while the job runs, the winner extends its lease (every `lease / 3`, see
-//!   [`LeaseKeeper`]).
-//! * **take over** — a replica that lost the claim and sees the tick unfinished waits until the
-//!   lease has expired ([`Held::retry_in`]) and then tries to take the tick over: exactly one
-//!   replica succeeds when the lease expired, and it runs the tick.
-//! * **finish** — the winner records the outcome and duration; the row becomes history.
+//!   `now + lease`, with `now` read from the database's clock, never the replica's. The
+//!   scheduler claims all the ticks due at one instant in one [`Coordinator::claim_many`].
+//! * **renew** — while the job runs, the winner extends its lease: one
+//!   [`Coordinator::renew_many`] per third of the lease for every claim the replica holds
+//!   ([`LeaseKeeper`] does it for one claim, for code that claims by itself).
+//! * **take over** — a replica that lost the claim does not watch the tick: every third of the
+//!   lease, each replica asks for the unfinished claims of its jobs whose lease has expired
+//!   ([`Coordinator::expired_claims`]) and tries to take each over
+//!   ([`Coordinator::take_over`]): exactly one replica succeeds, and it runs the tick.
+//! * **finish** — the winner records the outcome and duration, batched with the others that
+//!   ended meanwhile ([`Coordinator::finish_many`]); the claim stays held until then, and the
+//!   row becomes history.
 //!
 //! # The guarantee, exactly
 //!
