@@ -326,21 +326,30 @@ fn overlap(
     let cancel = RunCancel::new();
     let registered = runs.insert(cancel.clone());
     job.stats.add_started();
-    let run = Execute {
-        job: Arc::clone(job),
-        tick,
-        cancel,
-        clock: Arc::clone(&env.clock),
-        delivery: Arc::clone(&env.delivery),
-    };
+    let job = Arc::clone(job);
+    let (clock, delivery) = (Arc::clone(&env.clock), Arc::clone(&env.delivery));
     Some(async move {
-        let ended = match lease {
-            // The run in this very task: one task per run.
-            None => run.unclaimed(registered).await,
+        let outcome = match lease {
+            // The run in this very task: one task per run. It stays registered while
+            // `execute` goes on (the job's body and its check-ins) and not a moment longer:
+            // what the overlap policy of the next tick sees is whether the job still runs.
+            None => {
+                let _registered = registered;
+                run::execute_caught(Arc::clone(&job), tick, cancel, clock, delivery).await
+            }
             // Boxed, so the lease keeping (rare) does not enlarge every run's future.
-            Some(lease) => Box::pin(run.holding(lease, registered)).await,
+            Some(lease) => {
+                let run = Execute {
+                    job: Arc::clone(&job),
+                    tick,
+                    cancel,
+                    clock,
+                    delivery,
+                };
+                Box::pin(run.holding(lease, registered)).await
+            }
         };
-        record(&ended.job, tick, &ended.outcome);
+        record(&job, tick, &outcome);
     })
 }
 
@@ -355,32 +364,15 @@ struct Execute {
     delivery: Arc<Delivery>,
 }
 
-/// A run that has ended: its job and how (`Err`: a bug in the run path itself, not the job's,
-/// whose panics never leave `execute`).
-struct Executed {
-    job: Arc<Job>,
-    outcome: Result<Ended, String>,
-}
-
 impl Execute {
-    /// Executes in the caller's task. The run stays registered (`registered`) while `execute`
-    /// goes on (the job's body and its check-ins) and not a moment longer: what the overlap
-    /// policy of the next tick sees is whether the job still runs.
-    async fn unclaimed(self, registered: RunGuard) -> Executed {
-        let _registered = registered;
-        let job = Arc::clone(&self.job);
-        let outcome =
-            run::execute_caught(self.job, self.tick, self.cancel, self.clock, self.delivery).await;
-        Executed { job, outcome }
-    }
-
     /// Executes in a task of its own while keeping `lease`, cancelling the run when the lease
-    /// is lost; then records the outcome with the coordinator. The run is unregistered as
+    /// is lost; then records the outcome with the coordinator (`Err`: a bug in the run path
+    /// itself, not the job's, whose panics never leave `execute`). The run is unregistered as
     /// soon as its body has ended: recording the outcome (slow, or retried while the backend
     /// is down) comes after, and the next tick's overlap policy never sees it.
-    async fn holding(self, lease: Lease, registered: RunGuard) -> Executed {
+    async fn holding(self, lease: Lease, registered: RunGuard) -> Result<Ended, String> {
         let kept = lease.keep();
-        let (job, cancel) = (Arc::clone(&self.job), self.cancel.clone());
+        let cancel = self.cancel.clone();
         let run = run::execute(self.job, self.tick, self.cancel, self.clock, self.delivery);
         let mut task = tokio::spawn(async move {
             let _registered = registered;
@@ -397,7 +389,7 @@ impl Execute {
         };
         let outcome = ended.map_err(|e| e.to_string());
         lease.finish(kept, &recorded(&outcome));
-        Executed { job, outcome }
+        outcome
     }
 }
 
