@@ -20,10 +20,15 @@ mod rate_limit;
 #[cfg(feature = "http")]
 mod sender;
 
+/// How many check-in requests the scheduler's sender has in flight at most (one check-in
+/// each, on connections of its own): a slow endpoint holds back at most this many
+/// check-ins at once, and the rest wait in the queue.
+pub const CHECK_IN_REQUESTS_IN_FLIGHT: usize = 8;
+
 /// How long the check-in queue and the Sentry client may take to flush at the end.
 pub(crate) const FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub use counters::{CheckInCounters, CheckInStats, DroppedCheckIns};
 pub(crate) use deliver::Delivery;
-pub use deliver::{CheckInSender, CHECK_IN_REQUESTS_IN_FLIGHT, DEFAULT_CHECK_IN_QUEUE_CAPACITY};
+pub use deliver::{CheckInSender, DEFAULT_CHECK_IN_QUEUE_CAPACITY};
 pub(crate) use payload::{CheckIn, CheckInStatus, MonitorUpsert};

@@ -39,11 +39,6 @@ pub enum CheckInSender {
 /// The default capacity of the check-in queue, in check-ins (waiting plus in flight).
 pub const DEFAULT_CHECK_IN_QUEUE_CAPACITY: usize = 20_000;
 
-/// How many check-in requests the scheduler's sender has in flight at most (one check-in
-/// each, on connections of its own): a slow endpoint holds back at most this many
-/// check-ins at once, and the rest wait in the queue.
-pub const CHECK_IN_REQUESTS_IN_FLIGHT: usize = 8;
-
 /// The shortest time between two empty envelopes sent to carry client reports: one per
 /// burst of final check-ins is enough, as the client attaches all pending reports to it,
 /// and more would fill the client's own queue (30 envelopes) and crowd out events.

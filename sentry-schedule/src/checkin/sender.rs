@@ -15,10 +15,10 @@
 //! ([`backoff`]) and tries again, at most [`MAX_FAILURES`] times per check-in; another `4xx`
 //! drops the check-in. Every drop is counted and logged at warn level with the slug.
 use super::counters::{CheckInCounters, Count};
-use super::deliver::CHECK_IN_REQUESTS_IN_FLIGHT;
 use super::envelope::envelope;
 use super::http::{Answer, Endpoint};
 use super::queue::{Entry, Queue};
+use super::CHECK_IN_REQUESTS_IN_FLIGHT;
 use sentry::Client;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once};
