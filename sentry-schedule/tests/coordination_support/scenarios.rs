@@ -443,7 +443,7 @@ pub(crate) async fn expired_claims_are_exactly_the_expired_unfinished_ones(store
 /// another order (as its renewal task and outcome writer do): neither waits on the other
 /// crosswise (a deadlock the server would break by failing one), and every outcome is
 /// recorded.
-pub async fn renewing_while_finishing_the_same_claims_never_deadlocks(store: &impl Store) {
+pub(crate) async fn renewing_while_finishing_the_same_claims_never_deadlocks(store: &impl Store) {
     const JOBS: usize = 300;
     let a = store.replica("a").await;
     for minute in 0..5 {
