@@ -20,9 +20,9 @@ use coordination_support::scenarios::{
 use coordination_support::{server_url, socket_addr, unique_name, via, Logs, Proxy};
 use postgres_support::Db;
 use sentry_schedule::coordinator::{
-    Claim, Coordinator, CoordinatorError, LeaseKeeper, Postgres, PostgresOptions, RunOutcome,
-    RunStatus,
+    Claim, Coordinator, CoordinatorError, Holder, Postgres, PostgresOptions, RunOutcome, RunStatus,
 };
+use sentry_schedule::{Job, JobContext, Scheduler};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::sync::Arc;
 use std::time::Duration;
@@ -113,23 +113,48 @@ async fn postgres_finish_records_the_outcome_and_the_history() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_lease_keeper_renews_while_the_run_goes_on() {
+async fn a_run_longer_than_its_lease_keeps_the_claim() {
     let Some(db) = Db::new().await else { return };
-    let a: Arc<dyn Coordinator> = Arc::new(db.replica("a").await);
+    let a = db.replica("a").await;
     let b = db.replica("b").await;
     let lease = Duration::from_secs(3);
-    let token = won(a.claim("report", tick(1), lease).await.unwrap());
-    let keeper = LeaseKeeper::start(a.clone(), token.clone(), lease);
-    // Longer than the lease: without renewals b would take the tick over.
+    let (started, mut first_tick) = tokio::sync::mpsc::unbounded_channel();
+    let job = Job::builder("report", "1s")
+        .monitor(false)
+        .run(move |ctx: JobContext| {
+            let _ = started.send(ctx.scheduled());
+            // Longer than the lease: without renewals b would take the tick over.
+            tokio::time::sleep(lease + Duration::from_secs(2))
+        })
+        .build()
+        .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let scheduler = Scheduler::builder()
+        .registered_jobs(false)
+        .coordinator(a)
+        .lease(lease)
+        .shutdown_signal(async move {
+            let _ = stopped.await;
+        })
+        .job(job)
+        .build()
+        .unwrap();
+    let running = tokio::spawn(scheduler.run());
+    let tick = first_tick.recv().await.unwrap();
     tokio::time::sleep(lease + Duration::from_secs(1)).await;
     assert!(matches!(
-        b.take_over("report", tick(1), lease).await.unwrap(),
-        Claim::Lost(_)
+        b.take_over("report", tick, lease).await.unwrap(),
+        Claim::Lost(Holder {
+            finished: false,
+            ..
+        })
     ));
-    assert_eq!(keeper.is_lost(), None);
-    keeper.stop();
-    let outcome = RunOutcome::new(RunStatus::Ok, Duration::from_secs(4));
-    assert!(a.finish(&token, &outcome).await.unwrap());
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+    let history = b.history("report", 10).await.unwrap();
+    let run = history.iter().find(|r| r.tick == tick).unwrap();
+    assert_eq!((run.owner.as_str(), run.status), ("a", Some(RunStatus::Ok)));
+    assert_eq!(run.takeovers, 0);
     db.drop_schema().await;
 }
 

@@ -12,11 +12,11 @@
 //! ([`Replica`](super::replica::Replica)) batch them: one renewal of every held claim per
 //! renewal period, outcomes written in batches. A tick another replica holds is not watched:
 //! the replica's take-over sweep runs it if its holder's lease expires.
-use super::renewals::{HeldLease, LeaseWatch};
+use super::renewals::{HeldLease, LeaseLost, LeaseWatch};
 use super::replica::Replica;
 use super::{
-    catch_up_tick, report_claim_error, Claim, Coordinator, CoordinatorError, LeaseLost,
-    OnCoordinatorError, RunOutcome, RunStatus,
+    catch_up_tick, report_claim_error, Claim, Coordinator, CoordinatorError, OnCoordinatorError,
+    RunOutcome, RunStatus,
 };
 use crate::job::Job;
 use chrono::{DateTime, TimeDelta, Utc};

@@ -24,8 +24,7 @@
 //!   `now + lease`, with `now` read from the database's clock, never the replica's. The
 //!   scheduler claims all the ticks due at one instant in one [`Coordinator::claim_many`].
 //! * **renew** — while the job runs, the winner extends its lease: one
-//!   [`Coordinator::renew_many`] per third of the lease for every claim the replica holds
-//!   ([`LeaseKeeper`] does it for one claim, for code that claims by itself).
+//!   [`Coordinator::renew_many`] per third of the lease for every claim the replica holds.
 //! * **take over** — a replica that lost the claim does not watch the tick: every third of the
 //!   lease, each replica asks for the unfinished claims of its jobs whose lease has expired
 //!   ([`Coordinator::expired_claims`]) and tries to take each over
@@ -40,8 +39,8 @@
 //! once, and — if any replica is alive to take it over — at least once. A replica that is paused
 //! (stopped process, long GC-like stall, network partition) for longer than the lease loses its
 //! lease without knowing it: another replica takes the tick over and runs it, and the paused one
-//! goes on running it when it wakes up. Its next renewal then fails ([`LeaseKeeper`] reports the
-//! loss) and its finish is not recorded. Jobs should therefore be **idempotent**, and the lease
+//! goes on running it when it wakes up. Its next renewal then fails (the scheduler logs the lost
+//! lease and stops the run) and its finish is not recorded. Jobs should therefore be **idempotent**, and the lease
 //! longer than the longest pause you expect.
 //!
 //! # When the backend is unreachable
@@ -61,7 +60,6 @@ use std::time::Duration;
 
 pub(crate) mod claimer;
 mod in_process;
-mod lease;
 #[allow(dead_code)]
 mod outcomes;
 #[cfg(feature = "postgres")]
@@ -78,7 +76,6 @@ mod sweep;
 mod test_support;
 
 pub use in_process::InProcess;
-pub use lease::{LeaseKeeper, LeaseLost};
 #[cfg(feature = "postgres")]
 pub use postgres::{Postgres, PostgresOptions};
 #[cfg(feature = "redis")]
@@ -247,9 +244,6 @@ pub trait Coordinator: Send + Sync + 'static {
         })
     }
 
-    /// Whether a claim exists for `(slug, tick)`, finished or not.
-    fn has_claim<'a>(&'a self, slug: &'a str, tick: DateTime<Utc>) -> CoordinatorFuture<'a, bool>;
-
     /// The latest tick of `slug` that any replica claimed (for catch-up).
     fn last_claimed_tick<'a>(
         &'a self,
@@ -327,9 +321,6 @@ impl<C: Coordinator + ?Sized> Coordinator for Arc<C> {
     ) -> CoordinatorFuture<'a, Vec<(String, DateTime<Utc>)>> {
         (**self).expired_claims(slugs, since)
     }
-    fn has_claim<'a>(&'a self, slug: &'a str, tick: DateTime<Utc>) -> CoordinatorFuture<'a, bool> {
-        (**self).has_claim(slug, tick)
-    }
     fn last_claimed_tick<'a>(
         &'a self,
         slug: &'a str,
@@ -350,12 +341,12 @@ pub enum Claim {
     /// This replica runs the tick; renew with the token while it runs, then finish.
     Won(ClaimToken),
     /// Another replica holds or has finished the tick.
-    Lost(Held),
+    Lost(Holder),
 }
 
-/// A tick that another replica holds or has finished.
+/// Who has the tick of a lost claim: the replica that holds it, or finished it, and until when.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Held {
+pub struct Holder {
     /// The replica that holds (or finished) the tick.
     pub owner: String,
     /// The end of its lease, on the backend's clock.

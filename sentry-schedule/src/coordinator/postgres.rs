@@ -7,7 +7,8 @@
 //! compiling), no TLS of its own (the pool's connect options decide).
 use super::{
     millis, new_token, one_each, only, with_timeout, Claim, ClaimToken, Coordinator,
-    CoordinatorError, CoordinatorFuture, Held, RunOutcome, RunRecord, RunStatus, DEFAULT_RETENTION,
+    CoordinatorError, CoordinatorFuture, Holder, RunOutcome, RunRecord, RunStatus,
+    DEFAULT_RETENTION,
 };
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
@@ -216,7 +217,7 @@ impl Postgres {
         &self,
         slug: &str,
         tick: DateTime<Utc>,
-    ) -> Result<Option<Held>, CoordinatorError> {
+    ) -> Result<Option<Holder>, CoordinatorError> {
         let row = sqlx::query(&format!(
             "SELECT owner, lease_until, finished_at IS NOT NULL AS finished, \
                     EXTRACT(EPOCH FROM GREATEST(lease_until - now(), interval '0'))::float8 \
@@ -423,7 +424,7 @@ impl Postgres {
     async fn held_many(
         &self,
         ticks: &[(&str, DateTime<Utc>)],
-    ) -> Result<Vec<Option<Held>>, CoordinatorError> {
+    ) -> Result<Vec<Option<Holder>>, CoordinatorError> {
         let slugs: Vec<&str> = ticks.iter().map(|(slug, _)| *slug).collect();
         let times: Vec<DateTime<Utc>> = ticks.iter().map(|(_, tick)| *tick).collect();
         let rows = sqlx::query(&format!(
@@ -654,21 +655,6 @@ impl Coordinator for Postgres {
         Box::pin(with_timeout(self.timeout, self.expired(slugs, since)))
     }
 
-    fn has_claim<'a>(&'a self, slug: &'a str, tick: DateTime<Utc>) -> CoordinatorFuture<'a, bool> {
-        Box::pin(with_timeout(self.timeout, async move {
-            let row = sqlx::query(&format!(
-                "SELECT EXISTS (SELECT 1 FROM {} WHERE slug = $1 AND tick = $2) AS present",
-                self.table
-            ))
-            .bind(slug)
-            .bind(tick)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(CoordinatorError::backend)?;
-            get(&row, "present")
-        }))
-    }
-
     fn last_claimed_tick<'a>(
         &'a self,
         slug: &'a str,
@@ -742,12 +728,12 @@ fn key_columns<'t>(
 
 /// The holder of a claim from a row with `owner`, `lease_until`, `finished` and `retry_in`
 /// (seconds); `None` when the row has no claim (a `LEFT JOIN` without match).
-fn held_of(row: &PgRow) -> Result<Option<Held>, CoordinatorError> {
+fn held_of(row: &PgRow) -> Result<Option<Holder>, CoordinatorError> {
     let Some(owner) = get::<Option<String>>(row, "owner")? else {
         return Ok(None);
     };
     let retry_in: f64 = get(row, "retry_in")?;
-    Ok(Some(Held {
+    Ok(Some(Holder {
         owner,
         lease_until: get(row, "lease_until")?,
         retry_in: Duration::try_from_secs_f64(retry_in).unwrap_or(Duration::ZERO),

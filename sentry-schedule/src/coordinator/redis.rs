@@ -4,7 +4,7 @@
 //! crate's) with only `tokio-comp`, `connection-manager` (reconnects by itself) and `script`.
 use super::{
     millis, new_token, one_each, only, with_timeout, Claim, ClaimToken, Coordinator,
-    CoordinatorError, CoordinatorFuture, Held, RunOutcome, RunRecord, RunStatus,
+    CoordinatorError, CoordinatorFuture, Holder, RunOutcome, RunRecord, RunStatus,
 };
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{Client, FromRedisValue, Script, ScriptInvocation};
@@ -515,18 +515,6 @@ impl Coordinator for Redis {
         Box::pin(with_timeout(self.timeout, self.expired(slugs, since)))
     }
 
-    fn has_claim<'a>(&'a self, slug: &'a str, tick: DateTime<Utc>) -> CoordinatorFuture<'a, bool> {
-        Box::pin(with_timeout(self.timeout, async move {
-            let mut connection = self.connection().await?;
-            let exists: i64 = ::redis::cmd("EXISTS")
-                .arg(self.tick_key(slug, tick))
-                .query_async(&mut connection)
-                .await
-                .map_err(CoordinatorError::backend)?;
-            Ok(exists == 1)
-        }))
-    }
-
     fn last_claimed_tick<'a>(
         &'a self,
         slug: &'a str,
@@ -575,7 +563,7 @@ fn claim_answer(
             lease_until,
         })
     } else {
-        Claim::Lost(Held {
+        Claim::Lost(Holder {
             owner,
             lease_until,
             retry_in: Duration::from_millis(u64::try_from(retry_in_ms).unwrap_or(0)),

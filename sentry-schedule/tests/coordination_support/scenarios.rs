@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use sentry_schedule::coordinator::{
-    Claim, ClaimToken, Coordinator, CoordinatorError, Held, RunOutcome, RunStatus,
+    Claim, ClaimToken, Coordinator, CoordinatorError, Holder, RunOutcome, RunStatus,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -227,14 +227,15 @@ pub(crate) async fn finish_records_the_outcome_and_the_history(store: &impl Stor
     assert_eq!(held.retry_in, Duration::ZERO);
     assert!(matches!(
         b.take_over("report", tick(1), LONG).await.unwrap(),
-        Claim::Lost(Held { finished: true, .. })
+        Claim::Lost(Holder { finished: true, .. })
     ));
     assert!(!a.renew(&first, LONG).await.unwrap());
 
     assert_eq!(a.last_claimed_tick("report").await.unwrap(), Some(tick(3)));
     assert_eq!(a.last_claimed_tick("nothing").await.unwrap(), None);
-    assert!(a.has_claim("report", tick(2)).await.unwrap());
-    assert!(!a.has_claim("report", tick(5)).await.unwrap());
+    let claimed = history_ticks(&*a, "report").await;
+    assert!(claimed.contains(&tick(2)));
+    assert!(!claimed.contains(&tick(5)));
 }
 
 /// Ticks `0..count` of `job-<i>` for jobs `0..jobs`, as `claim_many` takes them.
