@@ -1,6 +1,7 @@
 //! The per-run context handed to jobs.
+use crate::ids::{HexId, RunIds};
+use crate::job::cancel::RunCancel;
 use crate::job::state::{State, StateMap};
-use crate::run::{HexId, RunCancel, RunIds};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
