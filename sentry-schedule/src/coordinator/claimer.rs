@@ -315,6 +315,11 @@ impl Lease {
         self.held.token().tick
     }
 
+    /// The fencing token of the claim, for the run's `JobContext`.
+    pub(crate) fn fencing_token(&self) -> u64 {
+        self.held.token().fencing_token
+    }
+
     /// Watches the lease while the run goes on (the renewal seam: the replica's renewals
     /// renew it with every other held claim).
     pub(crate) fn keep(&self) -> Kept {

@@ -5,6 +5,7 @@ use super::{
 use crate::clock::{Clock, SystemClock};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -20,6 +21,8 @@ pub struct InProcess {
     keep: usize,
     jobs: Mutex<HashMap<String, BTreeMap<DateTime<Utc>, RunRecord>>>,
     tokens: Mutex<HashMap<(String, DateTime<Utc>), String>>,
+    /// The last fencing token handed out.
+    fencing: AtomicU64,
 }
 
 impl Default for InProcess {
@@ -54,6 +57,7 @@ impl InProcess {
             keep: Self::DEFAULT_HISTORY,
             jobs: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
+            fencing: AtomicU64::new(0),
         }
     }
 
@@ -93,7 +97,18 @@ impl InProcess {
         }
     }
 
-    fn win(&self, slug: &str, tick: DateTime<Utc>, lease_until: DateTime<Utc>) -> ClaimToken {
+    /// A fencing token greater than every one handed out before.
+    fn next_fencing_token(&self) -> u64 {
+        self.fencing.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    fn win(
+        &self,
+        slug: &str,
+        tick: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        fencing_token: u64,
+    ) -> ClaimToken {
         let token = new_token();
         self.tokens().insert((slug.to_owned(), tick), token.clone());
         ClaimToken {
@@ -101,6 +116,7 @@ impl InProcess {
             tick,
             token,
             lease_until,
+            fencing_token,
         }
     }
 
@@ -118,6 +134,7 @@ impl InProcess {
         if let Some(record) = ticks.get(&tick) {
             return Claim::Lost(self.held(record));
         }
+        let fencing_token = self.next_fencing_token();
         ticks.insert(
             tick,
             RunRecord {
@@ -132,6 +149,7 @@ impl InProcess {
                 duration: None,
                 message: None,
                 takeovers: 0,
+                fencing_token: Some(fencing_token),
             },
         );
         while ticks.len() > self.keep {
@@ -140,7 +158,7 @@ impl InProcess {
             }
         }
         drop(jobs);
-        Claim::Won(self.win(slug, tick, lease_until))
+        Claim::Won(self.win(slug, tick, lease_until, fencing_token))
     }
 
     fn take_over_now(&self, slug: &str, tick: DateTime<Utc>, lease: Duration) -> Claim {
@@ -158,8 +176,10 @@ impl InProcess {
         record.started_at = now;
         record.lease_until = lease_until;
         record.takeovers = record.takeovers.saturating_add(1);
+        let fencing_token = self.next_fencing_token();
+        record.fencing_token = Some(fencing_token);
         drop(jobs);
-        Claim::Won(self.win(slug, tick, lease_until))
+        Claim::Won(self.win(slug, tick, lease_until, fencing_token))
     }
 
     fn renew_now(&self, token: &ClaimToken, lease: Duration) -> bool {
@@ -324,6 +344,23 @@ mod tests {
     }
 
     use crate::coordinator::test_support::{tick, LEASE};
+
+    #[tokio::test]
+    async fn fencing_tokens_grow_with_every_claim_and_take_over() {
+        let (clock, c) = setup();
+        let token = |claim: Claim| match claim {
+            Claim::Won(token) => token.fencing_token,
+            Claim::Lost(held) => panic!("lost to {held:?}"),
+        };
+        let first = token(c.claim("job", tick(1), LEASE).await.unwrap());
+        let second = token(c.claim("job", tick(2), LEASE).await.unwrap());
+        clock.advance(LEASE.as_secs() as i64 + 1);
+        let taken = token(c.take_over("job", tick(1), LEASE).await.unwrap());
+        let third = token(c.claim("job", tick(3), LEASE).await.unwrap());
+        assert!(first < second && second < taken && taken < third);
+        let history = c.history("job", 3).await.unwrap();
+        assert_eq!(history[2].fencing_token, Some(taken));
+    }
 
     #[tokio::test]
     async fn a_tick_is_won_once() {

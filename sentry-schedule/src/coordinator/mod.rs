@@ -44,6 +44,29 @@
 //! loss) and its finish is not recorded. Jobs should therefore be **idempotent**, and the lease
 //! longer than the longest pause you expect.
 //!
+//! # Fencing tokens
+//!
+//! A replica paused past its lease does not know it lost the tick, so a write it makes when it
+//! wakes can land after the write of the replica that took the tick over. Every won claim and
+//! every take-over therefore carries a *fencing token* ([`ClaimToken::fencing_token`], in the
+//! job as [`JobContext::fencing_token`](crate::JobContext::fencing_token)): a number that
+//! strictly increases each time a tick of the job is claimed or taken over, drawn from the
+//! backend in the claiming statement itself (PostgreSQL: an identity column of the claim
+//! table, whose sequence also renumbers a take-over; Redis: `INCR` of a per-job counter
+//! inside the claim script; [`InProcess`]: a counter). Tokens are unique across all jobs of a
+//! backend, not consecutive. Give it to the systems the job writes to and let them refuse a
+//! write whose token is lower than the last one they accepted:
+//!
+//! ```sql
+//! -- $1: ctx.fencing_token(); the write of a replica that lost its lease matches no row.
+//! UPDATE report_state SET body = $2, fencing_token = $1
+//!  WHERE name = 'daily' AND fencing_token < $1;
+//! ```
+//!
+//! A run that holds no claim has no token: without a coordinator, a run started by
+//! `run_now`, or a tick run unclaimed because the backend was unreachable
+//! ([`OnCoordinatorError::RunAnyway`]).
+//!
 //! # When the backend is unreachable
 //!
 //! A claim that fails (database down, timeout) returns `Err`: no replica can prove that it won.
@@ -378,6 +401,11 @@ pub struct ClaimToken {
     pub token: String,
     /// The end of the lease when it was won, on the backend's clock.
     pub lease_until: DateTime<Utc>,
+    /// The claim's fencing token: greater than that of every earlier claim or take-over of
+    /// a tick of this job, handed to the run as
+    /// [`JobContext::fencing_token`](crate::JobContext::fencing_token). See
+    /// [Fencing tokens](self#fencing-tokens).
+    pub fencing_token: u64,
 }
 
 /// How a run ended: in a [`RunReport`](crate::RunReport), and as a coordinator records it
@@ -489,6 +517,9 @@ pub struct RunRecord {
     pub message: Option<String>,
     /// How many times the tick was taken over from a replica whose lease expired.
     pub takeovers: u32,
+    /// The fencing token of the current owner's claim; `None` for a claim written by a
+    /// release without fencing tokens.
+    pub fencing_token: Option<u64>,
 }
 
 /// What the scheduler does with a tick whose claim failed because the backend is unreachable.

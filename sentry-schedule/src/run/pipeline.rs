@@ -373,7 +373,14 @@ impl Execute {
     async fn holding(self, lease: Lease, registered: RunGuard) -> Result<Ended, String> {
         let kept = lease.keep();
         let cancel = self.cancel.clone();
-        let run = run::execute(self.job, self.tick, self.cancel, self.clock, self.delivery);
+        let run = run::execute(
+            self.job,
+            self.tick,
+            Some(lease.fencing_token()),
+            self.cancel,
+            self.clock,
+            self.delivery,
+        );
         let mut task = tokio::spawn(async move {
             let _registered = registered;
             run.await
@@ -431,7 +438,14 @@ pub(crate) async fn run_on_demand(
     let tick = clock.now();
     job.stats.add_started();
     // Its own task, as for scheduled runs: a bug in `execute` cannot take the caller down.
-    let run = run::execute(Arc::clone(&job), tick, RunCancel::new(), clock, delivery);
+    let run = run::execute(
+        Arc::clone(&job),
+        tick,
+        None,
+        RunCancel::new(),
+        clock,
+        delivery,
+    );
     let outcome = tokio::spawn(run).await.map_err(|e| e.to_string());
     record(&job, tick, &outcome);
     let (status, duration, message) = match &outcome {
