@@ -55,6 +55,8 @@ pub(crate) enum Decision {
     /// sweep runs it once its lease expires), the claim failed (policy skip), or the
     /// scheduler is shutting down.
     Skip,
+    /// Do not run it: the job is paused (the backend recorded the tick as paused).
+    Paused,
 }
 
 /// A won claim, renewed by the replica's renewals from the moment it was won: the run that
@@ -211,6 +213,10 @@ impl Claimer {
                     "tick held by another replica; the take-over sweep runs it if its lease expires"
                 );
                 Decision::Skip
+            }
+            Claim::Paused => {
+                tracing::debug!(slug = %slug, tick = %tick, "tick not run: the job is paused");
+                Decision::Paused
             }
         }
     }

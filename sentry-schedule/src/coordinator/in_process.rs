@@ -1,6 +1,7 @@
 //! The default coordinator: one process, always the winner of new ticks.
 use super::{
-    new_token, Claim, ClaimToken, Coordinator, CoordinatorFuture, Held, RunOutcome, RunRecord,
+    new_token, Claim, ClaimToken, Coordinator, CoordinatorFuture, Held, Pause, RunOutcome,
+    RunRecord, RunStatus,
 };
 use crate::clock::{Clock, SystemClock};
 use chrono::{DateTime, Utc};
@@ -23,6 +24,7 @@ pub struct InProcess {
     tokens: Mutex<HashMap<(String, DateTime<Utc>), String>>,
     /// The last fencing token handed out.
     fencing: AtomicU64,
+    pauses: Mutex<HashMap<String, Pause>>,
 }
 
 impl Default for InProcess {
@@ -58,6 +60,7 @@ impl InProcess {
             jobs: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
             fencing: AtomicU64::new(0),
+            pauses: Mutex::new(HashMap::new()),
         }
     }
 
@@ -75,6 +78,17 @@ impl InProcess {
 
     fn tokens(&self) -> MutexGuard<'_, HashMap<(String, DateTime<Utc>), String>> {
         self.tokens.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn pause_book(&self) -> MutexGuard<'_, HashMap<String, Pause>> {
+        self.pauses.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether `slug` is paused at `now`.
+    fn is_paused(&self, slug: &str, now: DateTime<Utc>) -> bool {
+        self.pause_book()
+            .get(slug)
+            .is_some_and(|pause| pause.is_active(now))
     }
 
     fn lease_end(&self, lease: Duration) -> DateTime<Utc> {
@@ -132,7 +146,31 @@ impl InProcess {
         let mut jobs = self.jobs();
         let ticks = jobs.entry(slug.to_owned()).or_default();
         if let Some(record) = ticks.get(&tick) {
+            if record.status == Some(RunStatus::Paused) {
+                return Claim::Paused;
+            }
             return Claim::Lost(self.held(record));
+        }
+        if self.is_paused(slug, now) {
+            ticks.insert(
+                tick,
+                RunRecord {
+                    slug: slug.to_owned(),
+                    tick,
+                    owner: self.replica_id.clone(),
+                    claimed_at: now,
+                    started_at: now,
+                    lease_until: now,
+                    finished_at: Some(now),
+                    status: Some(RunStatus::Paused),
+                    duration: None,
+                    message: None,
+                    takeovers: 0,
+                    fencing_token: None,
+                },
+            );
+            self.trim(slug, ticks);
+            return Claim::Paused;
         }
         let fencing_token = self.next_fencing_token();
         ticks.insert(
@@ -152,13 +190,18 @@ impl InProcess {
                 fencing_token: Some(fencing_token),
             },
         );
+        self.trim(slug, ticks);
+        drop(jobs);
+        Claim::Won(self.win(slug, tick, lease_until, fencing_token))
+    }
+
+    /// Keeps the newest `keep` ticks of `slug`.
+    fn trim(&self, slug: &str, ticks: &mut BTreeMap<DateTime<Utc>, RunRecord>) {
         while ticks.len() > self.keep {
             if let Some((oldest, _)) = ticks.pop_first() {
                 self.tokens().remove(&(slug.to_owned(), oldest));
             }
         }
-        drop(jobs);
-        Claim::Won(self.win(slug, tick, lease_until, fencing_token))
     }
 
     fn take_over_now(&self, slug: &str, tick: DateTime<Utc>, lease: Duration) -> Claim {
@@ -230,6 +273,42 @@ impl Coordinator for InProcess {
 
     fn is_persistent(&self) -> bool {
         false
+    }
+
+    fn pause<'a>(
+        &'a self,
+        slug: &'a str,
+        until: Option<DateTime<Utc>>,
+        by: &'a str,
+    ) -> CoordinatorFuture<'a, ()> {
+        Box::pin(async move {
+            let pause = Pause::new(slug, by, self.clock.now(), until);
+            self.pause_book().insert(slug.to_owned(), pause);
+            Ok(())
+        })
+    }
+
+    fn resume<'a>(&'a self, slug: &'a str) -> CoordinatorFuture<'a, bool> {
+        Box::pin(async move {
+            let now = self.clock.now();
+            Ok(self
+                .pause_book()
+                .remove(slug)
+                .is_some_and(|pause| pause.is_active(now)))
+        })
+    }
+
+    fn pauses<'a>(&'a self, slugs: &'a [&'a str]) -> CoordinatorFuture<'a, Vec<Pause>> {
+        Box::pin(async move {
+            let now = self.clock.now();
+            let book = self.pause_book();
+            Ok(slugs
+                .iter()
+                .filter_map(|slug| book.get(*slug))
+                .filter(|pause| pause.is_active(now))
+                .cloned()
+                .collect())
+        })
     }
 
     fn claim<'a>(
@@ -351,6 +430,7 @@ mod tests {
         let token = |claim: Claim| match claim {
             Claim::Won(token) => token.fencing_token,
             Claim::Lost(held) => panic!("lost to {held:?}"),
+            Claim::Paused => panic!("paused"),
         };
         let first = token(c.claim("job", tick(1), LEASE).await.unwrap());
         let second = token(c.claim("job", tick(2), LEASE).await.unwrap());

@@ -285,6 +285,37 @@ pub trait Coordinator: Send + Sync + 'static {
     /// Deletes claims of ticks older than the configured retention whose runs finished or whose
     /// leases expired; returns how many. Backends that expire entries by themselves return 0.
     fn prune(&self) -> CoordinatorFuture<'_, u64>;
+    /// Pauses the job `slug` until `until` (`None`: until [`Coordinator::resume`]), recorded
+    /// as paused by `by`: from now on every claim of a new tick of it answers
+    /// [`Claim::Paused`] to every replica and records the tick in the history as
+    /// [`RunStatus::Paused`]. Pausing a paused job replaces its pause. Ticks claimed before
+    /// the pause go on (and are taken over as usual).
+    ///
+    /// The default fails: a backend that does not store pauses cannot make every replica
+    /// honour one.
+    fn pause<'a>(
+        &'a self,
+        slug: &'a str,
+        until: Option<DateTime<Utc>>,
+        by: &'a str,
+    ) -> CoordinatorFuture<'a, ()> {
+        let _ = (slug, until, by);
+        Box::pin(async { Err(CoordinatorError::Config(PAUSE_UNSUPPORTED.into())) })
+    }
+
+    /// Lifts the pause of `slug`; `Ok(false)` when it was not paused (or its pause had
+    /// expired). The default fails like [`Coordinator::pause`].
+    fn resume<'a>(&'a self, slug: &'a str) -> CoordinatorFuture<'a, bool> {
+        let _ = slug;
+        Box::pin(async { Err(CoordinatorError::Config(PAUSE_UNSUPPORTED.into())) })
+    }
+
+    /// The pauses in force among the jobs `slugs` (expired ones left out), in any order.
+    /// The default: none.
+    fn pauses<'a>(&'a self, slugs: &'a [&'a str]) -> CoordinatorFuture<'a, Vec<Pause>> {
+        let _ = slugs;
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
 
 impl<C: Coordinator + ?Sized> Coordinator for Arc<C> {
@@ -365,6 +396,20 @@ impl<C: Coordinator + ?Sized> Coordinator for Arc<C> {
     fn prune(&self) -> CoordinatorFuture<'_, u64> {
         (**self).prune()
     }
+    fn pause<'a>(
+        &'a self,
+        slug: &'a str,
+        until: Option<DateTime<Utc>>,
+        by: &'a str,
+    ) -> CoordinatorFuture<'a, ()> {
+        (**self).pause(slug, until, by)
+    }
+    fn resume<'a>(&'a self, slug: &'a str) -> CoordinatorFuture<'a, bool> {
+        (**self).resume(slug)
+    }
+    fn pauses<'a>(&'a self, slugs: &'a [&'a str]) -> CoordinatorFuture<'a, Vec<Pause>> {
+        (**self).pauses(slugs)
+    }
 }
 
 /// The answer to [`Coordinator::claim`] and [`Coordinator::take_over`].
@@ -374,6 +419,51 @@ pub enum Claim {
     Won(ClaimToken),
     /// Another replica holds or has finished the tick.
     Lost(Held),
+    /// The job is paused ([`Coordinator::pause`]): nobody runs the tick, which the history
+    /// records as [`RunStatus::Paused`].
+    Paused,
+}
+
+/// What the default [`Coordinator::pause`] and [`Coordinator::resume`] fail with.
+const PAUSE_UNSUPPORTED: &str = "this coordinator cannot pause jobs (it has no place to keep \
+                                 the pause where every replica sees it)";
+
+/// A job paused with [`Coordinator::pause`]
+/// ([`Scheduler::pause`](crate::Scheduler::pause)): no replica runs its ticks until `until`,
+/// or until resumed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Pause {
+    /// The job's monitor slug.
+    pub slug: String,
+    /// Who paused it (the replica id of the scheduler that did).
+    pub by: String,
+    /// When it was paused (backend clock).
+    pub since: DateTime<Utc>,
+    /// When the pause ends by itself; `None`: when resumed.
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl Pause {
+    /// A pause, as a backend read it.
+    pub fn new(
+        slug: impl Into<String>,
+        by: impl Into<String>,
+        since: DateTime<Utc>,
+        until: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self {
+            slug: slug.into(),
+            by: by.into(),
+            since,
+            until,
+        }
+    }
+
+    /// Whether the pause is in force at `now`.
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.until.is_none_or(|until| until > now)
+    }
 }
 
 /// A tick that another replica holds or has finished.
@@ -423,10 +513,13 @@ pub enum RunStatus {
     TimedOut,
     /// The run was cancelled (shutdown deadline, `overlap = "replace"`).
     Cancelled,
+    /// The tick was not run: the job was paused ([`Coordinator::pause`]).
+    Paused,
 }
 
 impl RunStatus {
-    /// The name stored in the backend: `ok`, `error`, `panicked`, `timed_out`, `cancelled`.
+    /// The name stored in the backend: `ok`, `error`, `panicked`, `timed_out`, `cancelled`,
+    /// `paused`.
     pub fn as_str(self) -> &'static str {
         match self {
             RunStatus::Ok => "ok",
@@ -434,6 +527,7 @@ impl RunStatus {
             RunStatus::Panicked => "panicked",
             RunStatus::TimedOut => "timed_out",
             RunStatus::Cancelled => "cancelled",
+            RunStatus::Paused => "paused",
         }
     }
 
@@ -445,6 +539,7 @@ impl RunStatus {
             "panicked" => RunStatus::Panicked,
             "timed_out" => RunStatus::TimedOut,
             "cancelled" => RunStatus::Cancelled,
+            "paused" => RunStatus::Paused,
             _ => return None,
         })
     }
@@ -719,6 +814,7 @@ mod tests {
             RunStatus::Panicked,
             RunStatus::TimedOut,
             RunStatus::Cancelled,
+            RunStatus::Paused,
         ] {
             assert_eq!(RunStatus::parse(status.as_str()), Some(status));
         }

@@ -14,6 +14,7 @@ mod capture;
 pub(crate) mod context;
 mod execute;
 mod ids;
+pub(crate) mod pauses;
 pub(crate) mod pipeline;
 pub(crate) mod report;
 pub(crate) mod run_set;

@@ -33,6 +33,7 @@ pub(crate) fn won(claim: Claim) -> ClaimToken {
     match claim {
         Claim::Won(token) => token,
         Claim::Lost(held) => panic!("claim lost to {held:?}"),
+        Claim::Paused => panic!("the job is paused"),
     }
 }
 
@@ -88,6 +89,7 @@ pub(crate) async fn concurrent_claims_of_a_tick_have_exactly_one_winner(
         for (i, claim) in claims.into_iter().enumerate() {
             match claim.await.unwrap().unwrap() {
                 Claim::Won(_) => winners.push(format!("replica-{i}")),
+                Claim::Paused => panic!("paused"),
                 Claim::Lost(held) => {
                     assert!(!held.finished);
                     assert!(held.retry_in > LONG - Duration::from_secs(60));
@@ -295,6 +297,7 @@ pub(crate) async fn concurrent_batches_win_each_tick_exactly_once(store: &impl S
                         assert!(held.retry_in > LONG - Duration::from_secs(60));
                         losers.push((slug, held.owner));
                     }
+                    Claim::Paused => panic!("{slug} paused"),
                 }
             }
         }
