@@ -55,6 +55,8 @@ pub(crate) enum Decision {
     /// sweep runs it once its lease expires), the claim failed (policy skip), or the
     /// scheduler is shutting down.
     Skip,
+    /// Do not run it: the job is paused (the backend recorded the tick as paused).
+    Paused,
 }
 
 /// A won claim, renewed by the replica's renewals from the moment it was won: the run that
@@ -212,6 +214,10 @@ impl Claimer {
                 );
                 Decision::Skip
             }
+            Claim::Paused => {
+                tracing::debug!(slug = %slug, tick = %tick, "tick not run: the job is paused");
+                Decision::Paused
+            }
         }
     }
 
@@ -313,6 +319,11 @@ impl Lease {
     /// The tick this lease holds.
     pub(crate) fn tick(&self) -> DateTime<Utc> {
         self.held.token().tick
+    }
+
+    /// The fencing token of the claim, for the run's `JobContext`.
+    pub(crate) fn fencing_token(&self) -> u64 {
+        self.held.token().fencing_token
     }
 
     /// Watches the lease while the run goes on (the renewal seam: the replica's renewals

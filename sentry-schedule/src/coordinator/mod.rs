@@ -43,6 +43,29 @@
 //! lease and stops the run) and its finish is not recorded. Jobs should therefore be **idempotent**, and the lease
 //! longer than the longest pause you expect.
 //!
+//! # Fencing tokens
+//!
+//! A replica paused past its lease does not know it lost the tick, so a write it makes when it
+//! wakes can land after the write of the replica that took the tick over. Every won claim and
+//! every take-over therefore carries a *fencing token* ([`ClaimToken::fencing_token`], in the
+//! job as [`JobContext::fencing_token`](crate::JobContext::fencing_token)): a number that
+//! strictly increases each time a tick of the job is claimed or taken over, drawn from the
+//! backend in the claiming statement itself (PostgreSQL: an identity column of the claim
+//! table, whose sequence also renumbers a take-over; Redis: `INCR` of a per-job counter
+//! inside the claim script; [`InProcess`]: a counter). Tokens are unique across all jobs of a
+//! backend, not consecutive. Give it to the systems the job writes to and let them refuse a
+//! write whose token is lower than the last one they accepted:
+//!
+//! ```sql
+//! -- $1: ctx.fencing_token(); the write of a replica that lost its lease matches no row.
+//! UPDATE report_state SET body = $2, fencing_token = $1
+//!  WHERE name = 'daily' AND fencing_token < $1;
+//! ```
+//!
+//! A run that holds no claim has no token: without a coordinator, a run started by
+//! `run_now`, or a tick run unclaimed because the backend was unreachable
+//! ([`OnCoordinatorError::RunAnyway`]).
+//!
 //! # When the backend is unreachable
 //!
 //! A claim that fails (database down, timeout) returns `Err`: no replica can prove that it won.
@@ -256,6 +279,37 @@ pub trait Coordinator: Send + Sync + 'static {
     /// Deletes claims of ticks older than the configured retention whose runs finished or whose
     /// leases expired; returns how many. Backends that expire entries by themselves return 0.
     fn prune(&self) -> CoordinatorFuture<'_, u64>;
+    /// Pauses the job `slug` until `until` (`None`: until [`Coordinator::resume`]), recorded
+    /// as paused by `by`: from now on every claim of a new tick of it answers
+    /// [`Claim::Paused`] to every replica and records the tick in the history as
+    /// [`RunStatus::Paused`]. Pausing a paused job replaces its pause. Ticks claimed before
+    /// the pause go on (and are taken over as usual).
+    ///
+    /// The default fails: a backend that does not store pauses cannot make every replica
+    /// honour one.
+    fn pause<'a>(
+        &'a self,
+        slug: &'a str,
+        until: Option<DateTime<Utc>>,
+        by: &'a str,
+    ) -> CoordinatorFuture<'a, ()> {
+        let _ = (slug, until, by);
+        Box::pin(async { Err(CoordinatorError::Config(PAUSE_UNSUPPORTED.into())) })
+    }
+
+    /// Lifts the pause of `slug`; `Ok(false)` when it was not paused (or its pause had
+    /// expired). The default fails like [`Coordinator::pause`].
+    fn resume<'a>(&'a self, slug: &'a str) -> CoordinatorFuture<'a, bool> {
+        let _ = slug;
+        Box::pin(async { Err(CoordinatorError::Config(PAUSE_UNSUPPORTED.into())) })
+    }
+
+    /// The pauses in force among the jobs `slugs` (expired ones left out), in any order.
+    /// The default: none.
+    fn pauses<'a>(&'a self, slugs: &'a [&'a str]) -> CoordinatorFuture<'a, Vec<Pause>> {
+        let _ = slugs;
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
 
 impl<C: Coordinator + ?Sized> Coordinator for Arc<C> {
@@ -333,6 +387,20 @@ impl<C: Coordinator + ?Sized> Coordinator for Arc<C> {
     fn prune(&self) -> CoordinatorFuture<'_, u64> {
         (**self).prune()
     }
+    fn pause<'a>(
+        &'a self,
+        slug: &'a str,
+        until: Option<DateTime<Utc>>,
+        by: &'a str,
+    ) -> CoordinatorFuture<'a, ()> {
+        (**self).pause(slug, until, by)
+    }
+    fn resume<'a>(&'a self, slug: &'a str) -> CoordinatorFuture<'a, bool> {
+        (**self).resume(slug)
+    }
+    fn pauses<'a>(&'a self, slugs: &'a [&'a str]) -> CoordinatorFuture<'a, Vec<Pause>> {
+        (**self).pauses(slugs)
+    }
 }
 
 /// The answer to [`Coordinator::claim`] and [`Coordinator::take_over`].
@@ -342,6 +410,51 @@ pub enum Claim {
     Won(ClaimToken),
     /// Another replica holds or has finished the tick.
     Lost(Holder),
+    /// The job is paused ([`Coordinator::pause`]): nobody runs the tick, which the history
+    /// records as [`RunStatus::Paused`].
+    Paused,
+}
+
+/// What the default [`Coordinator::pause`] and [`Coordinator::resume`] fail with.
+const PAUSE_UNSUPPORTED: &str = "this coordinator cannot pause jobs (it has no place to keep \
+                                 the pause where every replica sees it)";
+
+/// A job paused with [`Coordinator::pause`]
+/// ([`Scheduler::pause`](crate::Scheduler::pause)): no replica runs its ticks until `until`,
+/// or until resumed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Pause {
+    /// The job's monitor slug.
+    pub slug: String,
+    /// Who paused it (the replica id of the scheduler that did).
+    pub by: String,
+    /// When it was paused (backend clock).
+    pub since: DateTime<Utc>,
+    /// When the pause ends by itself; `None`: when resumed.
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl Pause {
+    /// A pause, as a backend read it.
+    pub fn new(
+        slug: impl Into<String>,
+        by: impl Into<String>,
+        since: DateTime<Utc>,
+        until: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self {
+            slug: slug.into(),
+            by: by.into(),
+            since,
+            until,
+        }
+    }
+
+    /// Whether the pause is in force at `now`.
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.until.is_none_or(|until| until > now)
+    }
 }
 
 /// Who has the tick of a lost claim: the replica that holds it, or finished it, and until when.
@@ -369,6 +482,11 @@ pub struct ClaimToken {
     pub token: String,
     /// The end of the lease when it was won, on the backend's clock.
     pub lease_until: DateTime<Utc>,
+    /// The claim's fencing token: greater than that of every earlier claim or take-over of
+    /// a tick of this job, handed to the run as
+    /// [`JobContext::fencing_token`](crate::JobContext::fencing_token). See
+    /// [Fencing tokens](self#fencing-tokens).
+    pub fencing_token: u64,
 }
 
 /// How a run ended: in a [`RunReport`](crate::RunReport), and as a coordinator records it
@@ -386,10 +504,13 @@ pub enum RunStatus {
     TimedOut,
     /// The run was cancelled (shutdown deadline, `overlap = "replace"`).
     Cancelled,
+    /// The tick was not run: the job was paused ([`Coordinator::pause`]).
+    Paused,
 }
 
 impl RunStatus {
-    /// The name stored in the backend: `ok`, `error`, `panicked`, `timed_out`, `cancelled`.
+    /// The name stored in the backend: `ok`, `error`, `panicked`, `timed_out`, `cancelled`,
+    /// `paused`.
     pub fn as_str(self) -> &'static str {
         match self {
             RunStatus::Ok => "ok",
@@ -397,6 +518,7 @@ impl RunStatus {
             RunStatus::Panicked => "panicked",
             RunStatus::TimedOut => "timed_out",
             RunStatus::Cancelled => "cancelled",
+            RunStatus::Paused => "paused",
         }
     }
 
@@ -408,6 +530,7 @@ impl RunStatus {
             "panicked" => RunStatus::Panicked,
             "timed_out" => RunStatus::TimedOut,
             "cancelled" => RunStatus::Cancelled,
+            "paused" => RunStatus::Paused,
             _ => return None,
         })
     }
@@ -480,6 +603,9 @@ pub struct RunRecord {
     pub message: Option<String>,
     /// How many times the tick was taken over from a replica whose lease expired.
     pub takeovers: u32,
+    /// The fencing token of the current owner's claim; `None` for a claim written by a
+    /// release without fencing tokens.
+    pub fencing_token: Option<u64>,
 }
 
 /// What the scheduler does with a tick whose claim failed because the backend is unreachable.
@@ -679,6 +805,7 @@ mod tests {
             RunStatus::Panicked,
             RunStatus::TimedOut,
             RunStatus::Cancelled,
+            RunStatus::Paused,
         ] {
             assert_eq!(RunStatus::parse(status.as_str()), Some(status));
         }

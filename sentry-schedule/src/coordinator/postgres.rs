@@ -18,8 +18,8 @@ use std::time::Duration;
 /// The connections of the pool [`Postgres::connect_lazy`] creates.
 const POOL_SIZE: u32 = 4;
 /// The schema version this release writes; stored in the table's comment. Version 2 adds
-/// the index of unfinished claims the take-over sweep reads.
-const SCHEMA_VERSION: u32 = 2;
+/// the index of unfinished claims the take-over sweep reads; version 3 the fencing tokens.
+const SCHEMA_VERSION: u32 = 3;
 /// The table comment's prefix; the version number follows it.
 const COMMENT_PREFIX: &str = "sentry-schedule claims, schema version ";
 
@@ -71,8 +71,9 @@ impl Default for PostgresOptions {
 /// One row per claimed tick — the run history: `slug`, `tick` (scheduled time; the primary
 /// key with `slug`), `owner` (replica id), `token`, `claimed_at`, `started_at` (later after a
 /// take-over), `lease_until`, `finished_at`, `status` (`ok`, `error`, `panicked`, `timed_out`,
-/// `cancelled`), `duration_ms`, `message`, `takeovers`. Every time in it comes from the
-/// database's clock (`now()`).
+/// `cancelled`), `duration_ms`, `message`, `takeovers`, `fencing_token` (an identity column:
+/// a claim takes the sequence's next value, and so does a take-over). Every time in it comes
+/// from the database's clock (`now()`).
 ///
 /// [`Coordinator::prepare`] creates the table when it is missing and migrates it when it is
 /// older, under an advisory lock so replicas starting together do not race. The schema
@@ -151,9 +152,10 @@ impl Postgres {
     /// themselves before handing it to the application's role.
     pub fn schema_sql(&self) -> String {
         format!(
-            "{};\n{};\n{};\n",
+            "{};\n{};\n{};\n{};\n",
             create_table_sql(&self.table),
             create_open_index_sql(&self.table, &self.bare_table),
+            add_fencing_token_sql(&self.table),
             comment_sql(&self.table, SCHEMA_VERSION)
         )
     }
@@ -203,6 +205,12 @@ impl Postgres {
                 .await
                 .map_err(CoordinatorError::backend)?;
         }
+        if version < 3 {
+            sqlx::query(&add_fencing_token_sql(&self.table))
+                .execute(&mut *tx)
+                .await
+                .map_err(CoordinatorError::backend)?;
+        }
         // Later versions add their steps here, each guarded by `version < n`.
         if version < SCHEMA_VERSION {
             sqlx::query(&comment_sql(&self.table, SCHEMA_VERSION))
@@ -234,7 +242,8 @@ impl Postgres {
     }
 
     /// Runs a claiming statement (`$1` slug, `$2` tick, `$3` replica, `$4` token, `$5` lease
-    /// in ms, `RETURNING lease_until`): the claim when it touched the row, `None` otherwise.
+    /// in ms, `RETURNING lease_until, fencing_token`): the claim when it touched the row,
+    /// `None` otherwise.
     async fn claim_row(
         &self,
         sql: &str,
@@ -258,6 +267,7 @@ impl Postgres {
                 tick,
                 token,
                 lease_until: get(&row, "lease_until")?,
+                fencing_token: fencing_token(get(&row, "fencing_token")?)?,
             })
         })
         .transpose()
@@ -273,7 +283,7 @@ impl Postgres {
             "INSERT INTO {} (slug, tick, owner, token, claimed_at, started_at, lease_until) \
              VALUES ($1, $2, $3, $4, now(), now(), now() + $5::float8 * interval '1 millisecond') \
              ON CONFLICT (slug, tick) DO NOTHING \
-             RETURNING lease_until",
+             RETURNING lease_until, fencing_token",
             self.table
         );
         self.claim_row(&sql, slug, tick, lease).await
@@ -307,13 +317,14 @@ impl Postgres {
         lease: Duration,
     ) -> Result<Claim, CoordinatorError> {
         // Concurrent updates of the row queue up; each re-checks the WHERE clause on the
-        // row the previous one left, so only the first finds the lease expired.
+        // row the previous one left, so only the first finds the lease expired. `DEFAULT` of
+        // the identity column is the sequence's next value: the new holder's fencing token.
         let sql = format!(
             "UPDATE {} SET owner = $3, token = $4, started_at = now(), \
                  lease_until = now() + $5::float8 * interval '1 millisecond', \
-                 takeovers = takeovers + 1 \
+                 takeovers = takeovers + 1, fencing_token = DEFAULT \
              WHERE slug = $1 AND tick = $2 AND finished_at IS NULL AND lease_until < now() \
-             RETURNING lease_until",
+             RETURNING lease_until, fencing_token",
             self.table
         );
         if let Some(token) = self.claim_row(&sql, slug, tick, lease).await? {
@@ -352,8 +363,9 @@ impl Postgres {
                         now() + $5::float8 * interval '1 millisecond' \
                  FROM input ORDER BY n \
                  ON CONFLICT (slug, tick) DO NOTHING \
-                 RETURNING token, lease_until) \
-             SELECT inserted.lease_until AS won_until, held.owner, held.lease_until, \
+                 RETURNING token, lease_until, fencing_token) \
+             SELECT inserted.lease_until AS won_until, inserted.fencing_token AS won_fencing, \
+                    held.owner, held.lease_until, \
                     held.finished_at IS NOT NULL AS finished, \
                     EXTRACT(EPOCH FROM GREATEST(held.lease_until - now(), interval '0'))::float8 \
                         AS retry_in \
@@ -387,6 +399,7 @@ impl Postgres {
                     tick,
                     token,
                     lease_until,
+                    fencing_token: fencing_token(get(row, "won_fencing")?)?,
                 }))
             } else {
                 held_of(row)?.map(Claim::Lost)
@@ -556,7 +569,7 @@ impl Postgres {
     ) -> Result<Vec<RunRecord>, CoordinatorError> {
         let rows = sqlx::query(&format!(
             "SELECT slug, tick, owner, claimed_at, started_at, lease_until, finished_at, \
-                    status, duration_ms, message, takeovers \
+                    status, duration_ms, message, takeovers, fencing_token \
              FROM {} WHERE slug = $1 ORDER BY tick DESC LIMIT $2",
             self.table
         ))
@@ -772,7 +785,16 @@ fn record(row: &PgRow) -> Result<RunRecord, CoordinatorError> {
         takeovers: u32::try_from(takeovers).map_err(|_| {
             CoordinatorError::Data(format!("take-over count {takeovers} out of range"))
         })?,
+        fencing_token: get::<Option<i64>>(row, "fencing_token")?
+            .map(fencing_token)
+            .transpose()?,
     })
+}
+
+/// A fencing token read from the identity column (positive: the sequence starts at 1).
+fn fencing_token(value: i64) -> Result<u64, CoordinatorError> {
+    u64::try_from(value)
+        .map_err(|_| CoordinatorError::Data(format!("fencing token {value} out of range")))
 }
 
 fn create_table_sql(table: &str) -> String {
@@ -802,6 +824,16 @@ fn create_open_index_sql(table: &str, bare_table: &str) -> String {
     let name = format!("{bare_table}_open");
     let name = name.get(..63).unwrap_or(&name);
     format!("CREATE INDEX IF NOT EXISTS \"{name}\" ON {table} (tick) WHERE finished_at IS NULL")
+}
+
+/// Version 3: the fencing token, an identity column. Adding it numbers the rows already
+/// there; every later claim (the column's default) and take-over (`SET … = DEFAULT`) takes
+/// the sequence's next value, so tokens only grow.
+fn add_fencing_token_sql(table: &str) -> String {
+    format!(
+        "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS fencing_token bigint \
+         GENERATED BY DEFAULT AS IDENTITY"
+    )
 }
 
 fn comment_sql(table: &str, version: u32) -> String {

@@ -295,6 +295,7 @@ mod tests {
         match c.claim(slug, tick(minute), LEASE).await.unwrap() {
             Claim::Won(token) => token,
             Claim::Lost(held) => panic!("lost to {held:?}"),
+            Claim::Paused => panic!("paused"),
         }
     }
 

@@ -253,6 +253,7 @@ struct Counters {
     replaced: AtomicU64,
     missed: AtomicU64,
     crashed: AtomicU64,
+    paused: AtomicU64,
 }
 
 impl JobStats {
@@ -285,6 +286,11 @@ impl JobStats {
     pub fn crashed(&self) -> u64 {
         self.inner.crashed.load(Ordering::Relaxed)
     }
+    /// Ticks not run because the job was paused
+    /// ([`Scheduler::pause`](crate::Scheduler::pause)), as this process saw them.
+    pub fn paused(&self) -> u64 {
+        self.inner.paused.load(Ordering::Relaxed)
+    }
 
     pub(crate) fn add_started(&self) {
         self.inner.started.fetch_add(1, Ordering::Relaxed);
@@ -306,6 +312,9 @@ impl JobStats {
     }
     pub(crate) fn add_crashed(&self) {
         self.inner.crashed.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn add_paused(&self) {
+        self.inner.paused.fetch_add(1, Ordering::Relaxed);
     }
 }
 

@@ -11,6 +11,7 @@
 mod body;
 mod capture;
 mod execute;
+pub(crate) mod pauses;
 pub(crate) mod pipeline;
 pub(crate) mod report;
 pub(crate) mod run_set;

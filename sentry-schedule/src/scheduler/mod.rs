@@ -9,7 +9,7 @@ use crate::checkin::{CheckInCounters, CheckInSender, Delivery, DEFAULT_CHECK_IN_
 use crate::clock::{Clock, SystemClock};
 use crate::coordinator::claimer::{self, Claimer};
 use crate::coordinator::{
-    Coordinator, CoordinatorError, OnCoordinatorError, RunRecord, DEFAULT_LEASE,
+    Coordinator, CoordinatorError, OnCoordinatorError, Pause, RunRecord, DEFAULT_LEASE,
 };
 use crate::dispatch;
 use crate::dispatch::clock_watch;
@@ -17,6 +17,7 @@ use crate::error::Error;
 use crate::job::registry;
 use crate::job::state::{self, StateMap};
 use crate::job::Job;
+use crate::run::pauses::LocalPauses;
 use crate::run::pipeline::{self, JobEntry, RunEnv};
 use crate::run::report::RunReport;
 use crate::run::run_set::RunSet;
@@ -108,6 +109,8 @@ pub struct Scheduler {
     claimer: Option<Arc<Claimer>>,
     allow_same_jobs_twice: bool,
     pub(crate) delivery: Arc<Delivery>,
+    /// Pauses without a coordinator (with one, they live in its backend).
+    pauses: Arc<LocalPauses>,
 }
 
 /// Options of a [`Scheduler`].
@@ -381,6 +384,7 @@ impl SchedulerBuilder {
                 ))
             }),
             allow_same_jobs_twice: self.allow_same_jobs_twice,
+            pauses: Arc::default(),
         })
     }
 }
@@ -500,6 +504,102 @@ impl Scheduler {
         }
     }
 
+    /// Pauses the job `slug` until `until` (`None`: until [`resume`](Self::resume)): its
+    /// ticks are not run, send no check-in, and with a coordinator are recorded in the
+    /// history as [`RunStatus::Paused`](crate::RunStatus::Paused). Pausing a paused job
+    /// replaces its pause; a run already going on is not stopped.
+    ///
+    /// With a coordinator the pause is kept in its backend ([`Coordinator::pause`]): every
+    /// replica honours it from its next claim, it survives restarts, and the `pause <slug>`
+    /// command of any replica sets it. Without one it holds in this process only.
+    ///
+    /// Sentry does not know about the pause: it reports the ticks as missed check-ins (see
+    /// the README's "Pausing a job" for muting the monitor meanwhile).
+    ///
+    /// Fails with [`Error::UnknownSlug`] when no job has `slug`, [`Error::Coordinator`] when
+    /// the backend cannot store the pause.
+    pub async fn pause(&self, slug: &str, until: Option<DateTime<Utc>>) -> Result<(), Error> {
+        let job = self.known(slug)?;
+        match &self.claimer {
+            Some(claimer) => {
+                let by = claimer.coordinator.replica_id();
+                claimer
+                    .coordinator
+                    .pause(job.slug(), until, by)
+                    .await
+                    .map_err(|source| Error::Coordinator {
+                        action: format!("pausing `{slug}`"),
+                        source,
+                    })?;
+            }
+            None => self
+                .pauses
+                .pause(Pause::new(job.slug(), "this process", self.now(), until)),
+        }
+        match until {
+            Some(until) => {
+                tracing::warn!(slug, %until, "job paused; Sentry reports its ticks as missed check-ins meanwhile")
+            }
+            None => tracing::warn!(
+                slug,
+                "job paused until resumed; Sentry reports its ticks as missed check-ins meanwhile"
+            ),
+        }
+        Ok(())
+    }
+
+    /// Lifts the pause of the job `slug` (set by [`pause`](Self::pause) here or, with a
+    /// coordinator, on any replica): its next tick runs. Resuming a job that is not paused
+    /// does nothing. Fails like [`pause`](Self::pause).
+    pub async fn resume(&self, slug: &str) -> Result<(), Error> {
+        let job = self.known(slug)?;
+        let was_paused = match &self.claimer {
+            Some(claimer) => claimer
+                .coordinator
+                .resume(job.slug())
+                .await
+                .map_err(|source| Error::Coordinator {
+                    action: format!("resuming `{slug}`"),
+                    source,
+                })?,
+            None => self.pauses.resume(job.slug(), self.now()),
+        };
+        if was_paused {
+            tracing::info!(slug, "job resumed");
+        } else {
+            tracing::info!(slug, "job resumed (it was not paused)");
+        }
+        Ok(())
+    }
+
+    /// The pauses in force among this scheduler's jobs (who paused what until when), in slug
+    /// order: from the coordinator's backend, or this process's without one.
+    pub async fn pauses(&self) -> Result<Vec<Pause>, Error> {
+        let mut pauses =
+            match &self.claimer {
+                Some(claimer) => {
+                    let slugs: Vec<&str> = self.jobs.iter().map(|j| j.slug()).collect();
+                    claimer.coordinator.pauses(&slugs).await.map_err(|source| {
+                        Error::Coordinator {
+                            action: "reading the pauses".into(),
+                            source,
+                        }
+                    })?
+                }
+                None => self.pauses.in_force(self.now()),
+            };
+        pauses.sort_by(|a, b| a.slug.cmp(&b.slug));
+        Ok(pauses)
+    }
+
+    /// The job `slug`, or [`Error::UnknownSlug`] naming the nearest slugs.
+    fn known(&self, slug: &str) -> Result<&Job, Error> {
+        self.job(slug).ok_or_else(|| Error::UnknownSlug {
+            slug: slug.to_owned(),
+            near: crate::scheduler::cli::near_slugs(slug, self.jobs()),
+        })
+    }
+
     /// Runs every job on its schedule until the shutdown signal (Ctrl-C or SIGTERM unless
     /// set with [`SchedulerBuilder::shutdown_signal`]).
     ///
@@ -536,6 +636,7 @@ impl Scheduler {
             jump_rx,
             self.claimer.clone(),
             Arc::clone(&self.delivery),
+            Arc::clone(&self.pauses),
         ));
         let shutdown = env.shutdown.clone();
         let watcher = tokio::spawn(clock_watch::watch_clock(
