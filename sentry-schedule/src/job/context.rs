@@ -20,6 +20,8 @@ pub struct JobContext {
     pub(crate) trace_id: HexId,
     pub(crate) cancel: RunCancel,
     pub(crate) states: Arc<StateMap>,
+    /// Which attempt of the run this is, from 1 (see [`JobContext::attempt`]).
+    pub(crate) attempt: u32,
 }
 
 impl JobContext {
@@ -43,6 +45,7 @@ impl JobContext {
             trace_id: ids.trace_id_hex,
             cancel: RunCancel::new(),
             states: Arc::new(StateMap::default()),
+            attempt: 1,
         }
     }
 
@@ -80,6 +83,13 @@ impl JobContext {
     /// The run's trace id (32 hex digits): events with it are linked to the check-in.
     pub fn trace_id(&self) -> &str {
         self.trace_id.as_str()
+    }
+
+    /// Which attempt of the run this is: 1 for the first, 2 for the first retry, and so on
+    /// (a job with `retries` runs again within the same run and check-in after a failed
+    /// attempt). Always 1 for a job without retries.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
     }
 
     /// Fires when the run should stop: timeout, replacement by a newer run, or shutdown.

@@ -13,6 +13,7 @@ mod capture;
 mod execute;
 pub(crate) mod pipeline;
 pub(crate) mod report;
+mod retry;
 pub(crate) mod run_set;
 mod wait;
 
