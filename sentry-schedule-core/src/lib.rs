@@ -13,6 +13,7 @@ pub mod hash;
 mod interval;
 pub mod limits;
 pub mod options;
+pub mod retry;
 pub mod schedule;
 pub mod slug;
 pub mod suggest;

@@ -255,20 +255,70 @@ pub fn check_timeout_fits(
     timeout_text: &str,
     max_runtime: Option<u32>,
 ) -> Result<(), Violation> {
-    let max = max_runtime.unwrap_or(DEFAULT_MAX_RUNTIME_MINUTES);
-    if timeout <= Duration::from_secs(u64::from(max) * 60) {
+    let (max, max_text) = effective_max_runtime(max_runtime);
+    if timeout <= max {
         return Ok(());
     }
-    let max_text = match max_runtime {
-        Some(_) => format!("`max_runtime = {max}` minutes"),
-        None => format!("Sentry's default `max_runtime` of {max} minutes"),
-    };
     Err(Violation::new(
         format!(
             "timeout `{timeout_text}` is longer than {max_text}: Sentry would mark the run \
              as failed while it still runs"
         ),
         "make the timeout at most `max_runtime`, or set a larger `max_runtime`",
+    ))
+}
+
+/// The `max_runtime` Sentry applies (the given minutes, else its default), and how a
+/// message names it.
+fn effective_max_runtime(max_runtime: Option<u32>) -> (Duration, String) {
+    let max = max_runtime.unwrap_or(DEFAULT_MAX_RUNTIME_MINUTES);
+    let text = match max_runtime {
+        Some(_) => format!("`max_runtime = {max}` minutes"),
+        None => format!("Sentry's default `max_runtime` of {max} minutes"),
+    };
+    (Duration::from_secs(u64::from(max) * 60), text)
+}
+
+/// `retries` must be at most [`MAX_RETRIES`](crate::retry::MAX_RETRIES).
+pub fn check_retries(retries: u64) -> Result<(), Violation> {
+    if retries <= crate::retry::MAX_RETRIES {
+        return Ok(());
+    }
+    Err(Violation::new(
+        format!(
+            "retries {retries} is more than {}: a run would keep one check-in open for that \
+             many attempts",
+            crate::retry::MAX_RETRIES
+        ),
+        format!("give at most {}", crate::retry::MAX_RETRIES),
+    ))
+}
+
+/// A run with retries keeps one check-in open over all its attempts: its worst case (every
+/// attempt runs for `timeout`, every backoff is waited) must fit in the effective
+/// `max_runtime` (minutes; Sentry's default of [`DEFAULT_MAX_RUNTIME_MINUTES`] when unset),
+/// or Sentry would mark the run timed out while it still retries (`get_timeout_at` in
+/// `monitors/utils.py`, as for [`check_timeout_fits`]).
+pub fn check_retries_fit(
+    retry: &crate::retry::Retry,
+    timeout: Duration,
+    max_runtime: Option<u32>,
+) -> Result<(), Violation> {
+    let (max, max_text) = effective_max_runtime(max_runtime);
+    let worst = retry.worst_case(timeout);
+    if worst <= max {
+        return Ok(());
+    }
+    Err(Violation::new(
+        format!(
+            "{} attempts of at most {} plus {} of backoff take up to {}, longer than {max_text}: \
+             Sentry would mark the run as timed out while it still retries",
+            retry.retries + 1,
+            crate::duration::display(timeout),
+            crate::duration::display(retry.total_backoff()),
+            crate::duration::display(worst),
+        ),
+        "give fewer retries, a shorter `timeout` or `backoff`, or a larger `max_runtime`",
     ))
 }
 

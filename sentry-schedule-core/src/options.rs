@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use chrono_tz::Tz;
 
+use crate::retry::{Retry, DEFAULT_BACKOFF, DEFAULT_BACKOFF_MAX};
 use crate::{duration, environment, limits, slug, timezone, Schedule, ScheduleError};
 
 /// What kind of literal a key takes.
@@ -83,6 +84,9 @@ pub const KEYS: &[Key] = &[
     key("timeout", Str, "\"10m\"", "cancels a run that takes longer", |o, v| o.timeout = Some(Given::Text(v.text()))),
     key("jitter", Str, "\"30s\"", "delays each run by a random amount below it", |o, v| o.jitter = Some(Given::Text(v.text()))),
     key("catch_up", Str, "\"1h\"", "at start-up, runs the latest tick missed within it", |o, v| o.catch_up = Some(Given::Text(v.text()))),
+    key("retries", Int, "3", "attempts after a failed one, in the same run and check-in (a monitored job needs `timeout`)", |o, v| o.retries = Some(v.int())),
+    key("backoff", Str, "\"30s\"", "the wait before the first retry, doubled for each next one (default 30s)", |o, v| o.backoff = Some(Given::Text(v.text()))),
+    key("backoff_max", Str, "\"10m\"", "the longest wait between two attempts (default 10m)", |o, v| o.backoff_max = Some(Given::Text(v.text()))),
     key("environments", StrList, "[\"production\"]", "runs the job only where the Sentry client's environment is one of these", |o, v| o.environments = Some(v.list())),
     key("crate", Path, "\"sentry_schedule\"", "the path the runtime crate is reachable under", |_, _| {}),
 ];
@@ -253,6 +257,12 @@ pub struct JobOptions {
     pub jitter: Option<Given<Duration>>,
     /// `catch_up = "1h"`
     pub catch_up: Option<Given<Duration>>,
+    /// `retries = 3`
+    pub retries: Option<u64>,
+    /// `backoff = "30s"`
+    pub backoff: Option<Given<Duration>>,
+    /// `backoff_max = "10m"`
+    pub backoff_max: Option<Given<Duration>>,
     /// `environments = ["production", ...]`
     pub environments: Option<Vec<String>>,
 }
@@ -299,6 +309,9 @@ pub struct ValidOptions {
     pub jitter: Option<Duration>,
     /// `catch_up`
     pub catch_up: Option<Duration>,
+    /// `retries`, `backoff` and `backoff_max`, defaults filled in; `None` without retries
+    /// (or with `retries = 0`).
+    pub retry: Option<Retry>,
     /// `environments`: the Sentry environments the job runs in (`None`: all).
     pub environments: Option<Vec<String>>,
 }
@@ -441,6 +454,7 @@ impl JobOptions {
             .environments
             .as_ref()
             .and_then(|names| check_environments(names, &mut problems));
+        let retry = self.check_retry(&mut problems);
 
         if monitor {
             // Run control that Sentry's monitor would contradict (rules in `limits`).
@@ -452,6 +466,32 @@ impl JobOptions {
             if let Some((jitter, text)) = &jitter {
                 if let Err(v) = limits::check_jitter_fits(*jitter, text, checkin_margin) {
                     problems.push(Problem::violation("jitter", Target::Value, v));
+                }
+            }
+            // One check-in covers every attempt: without a timeout an attempt has no end
+            // to count on, and the worst case must fit in `max_runtime`.
+            if let Some(retry) = &retry {
+                match (&self.timeout, &timeout) {
+                    (None, _) => problems.push(Problem {
+                        help: Some(
+                            "add a `timeout` per attempt, e.g. `timeout = \"5m\"`, so that every \
+                             attempt fits in the run's one check-in"
+                                .into(),
+                        ),
+                        ..Problem::new(
+                            "retries",
+                            Target::Key,
+                            "`retries` of a monitored job need a `timeout`: one check-in covers \
+                             every attempt, and Sentry marks it timed out after `max_runtime`",
+                        )
+                    }),
+                    (Some(_), Some((timeout, _))) => {
+                        if let Err(v) = limits::check_retries_fit(retry, *timeout, max_runtime) {
+                            problems.push(Problem::violation("retries", Target::Value, v));
+                        }
+                    }
+                    // An invalid timeout was reported already.
+                    (Some(_), None) => {}
                 }
             }
         } else {
@@ -493,10 +533,54 @@ impl JobOptions {
                 timeout: timeout.map(|(d, _)| d),
                 jitter: jitter.map(|(d, _)| d),
                 catch_up: catch_up.map(|(d, _)| d),
+                retry,
                 environments,
             }),
             _ => Err(problems),
         }
+    }
+
+    /// `retries`, `backoff` and `backoff_max`: each value, and the two waits only with
+    /// retries. `None` without retries or with `retries = 0`.
+    fn check_retry(&self, problems: &mut Vec<Problem>) -> Option<Retry> {
+        let retries =
+            self.retries.and_then(
+                |n| match limits::check_retries(n).map(|()| u32::try_from(n)) {
+                    Ok(Ok(n)) => Some(n),
+                    Ok(Err(_)) => None,
+                    Err(v) => {
+                        problems.push(Problem::violation("retries", Target::Value, v));
+                        None
+                    }
+                },
+            );
+        let backoff = duration_option("backoff", self.backoff.as_ref(), problems);
+        let backoff_max = duration_option("backoff_max", self.backoff_max.as_ref(), problems);
+        if self.retries.is_none() {
+            for (key, given) in [
+                ("backoff", self.backoff.is_some()),
+                ("backoff_max", self.backoff_max.is_some()),
+            ] {
+                if given {
+                    problems.push(Problem {
+                        help: Some(format!(
+                            "add `retries = 3` (attempts after a failed one), or remove `{key}`"
+                        )),
+                        ..Problem::new(
+                            key,
+                            Target::Key,
+                            format!("`{key}` has no effect without `retries`"),
+                        )
+                    });
+                }
+            }
+        }
+        let retries = retries.filter(|n| *n > 0)?;
+        Some(Retry {
+            retries,
+            backoff: backoff.map_or(DEFAULT_BACKOFF, |(d, _)| d),
+            backoff_max: backoff_max.map_or(DEFAULT_BACKOFF_MAX, |(d, _)| d),
+        })
     }
 
     fn check_schedule(
@@ -775,6 +859,100 @@ mod tests {
         assert!(
             problems[0].message.starts_with("timeout 600h is longer"),
             "{problems:#?}"
+        );
+    }
+
+    fn with_retries(extra: &[(&str, Value)]) -> Result<ValidOptions, Vec<Problem>> {
+        let mut pairs = vec![("cron", Value::Str("@daily".into()))];
+        pairs.extend(extra.iter().cloned());
+        options(&pairs).validate()
+    }
+
+    fn problems_at(result: Result<ValidOptions, Vec<Problem>>) -> Vec<(&'static str, Target)> {
+        result
+            .unwrap_err()
+            .into_iter()
+            .map(|p| (p.key, p.target))
+            .collect()
+    }
+
+    #[test]
+    fn retries_take_their_defaults_and_fit_max_runtime() {
+        let valid = with_retries(&[
+            ("retries", Value::Int(3)),
+            ("timeout", Value::Str("5m".into())),
+        ])
+        .unwrap();
+        let retry = valid.retry.unwrap();
+        assert_eq!(
+            (retry.retries, retry.backoff, retry.backoff_max),
+            (3, Duration::from_secs(30), Duration::from_secs(600))
+        );
+        // 4 × 5m + 30s + 60s + 120s = 23.5 min, within Sentry's default 30.
+        assert_eq!(
+            retry.worst_case(Duration::from_secs(300)),
+            Duration::from_secs(1410)
+        );
+        let none = with_retries(&[("retries", Value::Int(0))]).unwrap();
+        assert_eq!(none.retry, None);
+    }
+
+    #[test]
+    fn retries_beyond_max_runtime_are_refused_at_the_value() {
+        // 4 × 7m + 3.5m = 31.5 min > 30 min (Sentry's default).
+        let result = with_retries(&[
+            ("retries", Value::Int(3)),
+            ("timeout", Value::Str("7m".into())),
+        ]);
+        let problems = result.clone().unwrap_err();
+        assert_eq!(problems_at(result), [("retries", Target::Value)]);
+        assert_eq!(
+            problems[0].message,
+            "4 attempts of at most 7m plus 3m30s of backoff take up to 31m30s, longer than \
+             Sentry's default `max_runtime` of 30 minutes: Sentry would mark the run as timed \
+             out while it still retries"
+        );
+        // A larger max_runtime makes it fit; exactly 31.5 min still does not fit 31.
+        for (max, fits) in [(32, true), (31, false)] {
+            let result = with_retries(&[
+                ("retries", Value::Int(3)),
+                ("timeout", Value::Str("7m".into())),
+                ("max_runtime", Value::Int(max)),
+            ]);
+            assert_eq!(result.is_ok(), fits, "max_runtime {max}");
+        }
+    }
+
+    #[test]
+    fn retries_need_a_timeout_when_monitored_and_the_waits_need_retries() {
+        assert_eq!(
+            problems_at(with_retries(&[("retries", Value::Int(2))])),
+            [("retries", Target::Key)]
+        );
+        assert!(
+            with_retries(&[("retries", Value::Int(2)), ("monitor", Value::Bool(false))]).is_ok()
+        );
+        assert_eq!(
+            problems_at(with_retries(&[
+                ("backoff", Value::Str("1s".into())),
+                ("backoff_max", Value::Str("1m".into())),
+            ])),
+            [("backoff", Target::Key), ("backoff_max", Target::Key)]
+        );
+        assert_eq!(
+            problems_at(with_retries(&[
+                ("retries", Value::Int(11)),
+                ("timeout", Value::Str("1s".into())),
+            ])),
+            [("retries", Target::Value)]
+        );
+        assert_eq!(
+            problems_at(with_retries(&[
+                ("retries", Value::Int(1)),
+                ("timeout", Value::Str("1s".into())),
+                ("backoff", Value::Str("soon".into())),
+            ])),
+            [("backoff", Target::Value)]
         );
     }
 }

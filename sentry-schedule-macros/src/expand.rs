@@ -183,6 +183,12 @@ fn options(private: &TokenStream, options: &ValidOptions) -> TokenStream {
     if let Some(v) = options.catch_up {
         field("catch_up", millis(v));
     }
+    if let Some(retry) = &options.retry {
+        let retries = retry.retries;
+        field("retries", some(quote!(#retries)));
+        field("backoff", millis(retry.backoff));
+        field("backoff_max", millis(retry.backoff_max));
+    }
     if let Some(v) = &options.environments {
         field("environments", some(quote!(&[#(#v),*])));
     }

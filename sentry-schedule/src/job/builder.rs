@@ -227,6 +227,27 @@ impl JobBuilder {
         self.spec.options.catch_up = Some(Given::Value(window));
         self
     }
+    /// Retries a failed attempt (`Err`, panic or timeout) up to `retries` times (at most 10)
+    /// within the same run: one check-in, `ok` as soon as an attempt succeeds, `error` only
+    /// after the last. A monitored job needs a [`timeout`](Self::timeout), and every
+    /// attempt at its timeout plus every backoff must fit in `max_runtime`. `0`: no retries.
+    /// See the README, "Retries".
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.spec.options.retries = Some(u64::from(retries));
+        self
+    }
+    /// The wait before the first retry (default 30 s), doubled for each next one up to
+    /// [`backoff_max`](Self::backoff_max); no jitter. Needs [`retries`](Self::retries).
+    pub fn backoff(mut self, backoff: Duration) -> Self {
+        self.spec.options.backoff = Some(Given::Value(backoff));
+        self
+    }
+    /// The longest wait between two attempts (default 10 minutes). Needs
+    /// [`retries`](Self::retries).
+    pub fn backoff_max(mut self, backoff_max: Duration) -> Self {
+        self.spec.options.backoff_max = Some(Given::Value(backoff_max));
+        self
+    }
     /// Runs the job only where the Sentry client's environment is one of `names` (each a
     /// name Sentry accepts, at least one); elsewhere the job is off: it never fires, sends
     /// no check-in, and `list` says why. A client without an environment counts as
@@ -298,6 +319,7 @@ pub(crate) fn resolve(spec: JobSpec) -> Result<Job, Error> {
                 jitter: valid.jitter,
                 run_at_startup: valid.run_at_startup.unwrap_or(false),
                 catch_up: valid.catch_up,
+                retry: valid.retry,
                 environments: valid.environments.map(Vec::into_boxed_slice),
             };
             let monitor_json = monitor.as_deref().and_then(|config| {

@@ -21,6 +21,8 @@ pub struct JobContext {
     pub(crate) cancel: RunCancel,
     pub(crate) states: Arc<StateMap>,
     pub(crate) fencing_token: Option<u64>,
+    /// Which attempt of the run this is, from 1 (see [`JobContext::attempt`]).
+    pub(crate) attempt: u32,
 }
 
 impl JobContext {
@@ -45,6 +47,7 @@ impl JobContext {
             cancel: RunCancel::new(),
             states: Arc::new(StateMap::default()),
             fencing_token: None,
+            attempt: 1,
         }
     }
 
@@ -125,6 +128,13 @@ impl JobContext {
     /// ([`OnCoordinatorError::RunAnyway`](crate::coordinator::OnCoordinatorError::RunAnyway)).
     pub fn fencing_token(&self) -> Option<u64> {
         self.fencing_token
+    }
+
+    /// Which attempt of the run this is: 1 for the first, 2 for the first retry, and so on
+    /// (a job with `retries` runs again within the same run and check-in after a failed
+    /// attempt). Always 1 for a job without retries.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
     }
 
     /// Fires when the run should stop: timeout, replacement by a newer run, or shutdown.

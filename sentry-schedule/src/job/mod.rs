@@ -19,6 +19,7 @@ use crate::job::state::StateMap;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sentry_schedule_core::options::Overlap;
+use sentry_schedule_core::retry::Retry;
 use sentry_schedule_core::Schedule;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -52,6 +53,8 @@ pub(crate) struct RunPolicy {
     pub jitter: Option<Duration>,
     pub run_at_startup: bool,
     pub catch_up: Option<Duration>,
+    /// How failed attempts are retried within the run; `None`: they are not.
+    pub retry: Option<Retry>,
     /// The Sentry environments the job runs in; `None`: all.
     pub environments: Option<Box<[String]>>,
 }
@@ -63,6 +66,7 @@ static DEFAULT_POLICY: RunPolicy = RunPolicy {
     jitter: None,
     run_at_startup: false,
     catch_up: None,
+    retry: None,
     environments: None,
 };
 

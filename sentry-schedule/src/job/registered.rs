@@ -51,6 +51,12 @@ pub struct StaticOptions {
     pub jitter: Option<Duration>,
     /// `catch_up = "1h"`
     pub catch_up: Option<Duration>,
+    /// `retries = 3`
+    pub retries: Option<u32>,
+    /// `backoff = "30s"`
+    pub backoff: Option<Duration>,
+    /// `backoff_max = "10m"`
+    pub backoff_max: Option<Duration>,
     /// `environments = ["production", ...]`
     pub environments: Option<&'static [&'static str]>,
 }
@@ -71,6 +77,9 @@ impl StaticOptions {
         timeout: None,
         jitter: None,
         catch_up: None,
+        retries: None,
+        backoff: None,
+        backoff_max: None,
         environments: None,
     };
 }

@@ -40,6 +40,9 @@ pub(crate) fn resolve_static(job: &StaticJob) -> Result<Job, Error> {
         timeout: given(o.timeout),
         jitter: given(o.jitter),
         catch_up: given(o.catch_up),
+        retries: o.retries.map(u64::from),
+        backoff: given(o.backoff),
+        backoff_max: given(o.backoff_max),
         environments: o
             .environments
             .map(|names| names.iter().map(|name| (*name).to_owned()).collect()),

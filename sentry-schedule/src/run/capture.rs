@@ -14,8 +14,16 @@ pub(super) fn monitor_context(slug: &str, ids: &RunIds) -> Context {
     Context::Other(map)
 }
 
+/// How a run (or one attempt of it) ended, captured on `hub` when the run has one.
+pub(super) fn ended(hub: Option<&Hub>, slug: &str, ended: BodyEnded, duration: Duration) -> Ended {
+    match hub {
+        Some(hub) => capture(hub, slug, ended, duration),
+        None => outcome(ended, duration),
+    }
+}
+
 /// Captures an event for a run that did not end well, and says how it ended.
-pub(super) fn capture(hub: &Hub, slug: &str, ended: BodyEnded, duration: Duration) -> Ended {
+fn capture(hub: &Hub, slug: &str, ended: BodyEnded, duration: Duration) -> Ended {
     match &ended {
         BodyEnded::Returned(Ok(())) => {}
         BodyEnded::Returned(Err(error)) => {
@@ -62,7 +70,7 @@ pub(super) fn capture(hub: &Hub, slug: &str, ended: BodyEnded, duration: Duratio
 }
 
 /// How a run ended, without telling Sentry (no client is bound).
-pub(super) fn outcome(ended: BodyEnded, duration: Duration) -> Ended {
+fn outcome(ended: BodyEnded, duration: Duration) -> Ended {
     match ended {
         BodyEnded::Returned(Ok(())) => Ended::Ok { duration },
         BodyEnded::Returned(Err(error)) => Ended::Failed {

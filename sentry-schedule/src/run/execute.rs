@@ -1,6 +1,6 @@
 //! Executing one run: fresh hub and trace id, both check-ins, panic and error capture.
 use super::body::{self, Body};
-use super::{capture, wait, Ended, RunCancel, RunIds};
+use super::{capture, retry, wait, Ended, RunCancel, RunIds};
 use crate::checkin::{CheckIn, CheckInStatus, Delivery};
 use crate::clock::Clock;
 use crate::job::context::JobContext;
@@ -95,24 +95,34 @@ pub(crate) async fn execute(
         None,
     );
 
-    let context = JobContext {
-        slug: Arc::clone(&job.slug),
-        scheduled,
-        check_in_id: ids.check_in_id,
-        trace_id: ids.trace_id_hex,
-        cancel: cancel.clone(),
-        states: Arc::clone(&job.states),
-        fencing_token,
+    let hub = sentry.as_ref().map(|run_hub| &run_hub.hub);
+    let body = |attempt, cancel: RunCancel| {
+        let context = JobContext {
+            slug: Arc::clone(&job.slug),
+            scheduled,
+            check_in_id: ids.check_in_id,
+            trace_id: ids.trace_id_hex,
+            cancel,
+            states: Arc::clone(&job.states),
+            attempt,
+            fencing_token,
+        };
+        Box::new(Body::new(
+            job.run.clone(),
+            context,
+            hub.cloned(),
+            span.clone(),
+        ))
     };
-    let hub = sentry.as_ref().map(|run_hub| Arc::clone(&run_hub.hub));
-    let body = Box::new(Body::new(job.run.clone(), context, hub, span.clone()));
-    let ended = wait::wait(body, &job, &cancel).await;
-    let duration = started.elapsed();
-
-    let outcome = match &sentry {
-        Some(run_hub) => capture::capture(&run_hub.hub, &job.slug, ended, duration),
-        None => capture::outcome(ended, duration),
+    let outcome = match job.policy.retry {
+        None => {
+            let ended = wait::wait(body(1, cancel.clone()), &job, &cancel).await;
+            capture::ended(hub.map(Arc::as_ref), &job.slug, ended, started.elapsed())
+        }
+        // Boxed: most jobs have no retries, and the run's future stays small.
+        Some(retry) => Box::pin(retry::attempts(&job, retry, &cancel, hub, started, body)).await,
     };
+    let duration = outcome.duration();
     span.in_scope(|| capture::log(&job.slug, &outcome));
     // Closing the tracing span finishes its sentry-tracing child span, which must happen
     // before the transaction is finished to be part of it.

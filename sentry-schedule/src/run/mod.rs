@@ -14,6 +14,7 @@ mod execute;
 pub(crate) mod pauses;
 pub(crate) mod pipeline;
 pub(crate) mod report;
+mod retry;
 pub(crate) mod run_set;
 mod wait;
 
