@@ -527,9 +527,9 @@ impl Scheduler {
                     .coordinator
                     .pause(job.slug(), until, by)
                     .await
-                    .map_err(|source| Error::Coordinator {
+                    .map_err(|error| Error::Coordinator {
                         action: format!("pausing `{slug}`"),
-                        source,
+                        reason: error.to_string(),
                     })?;
             }
             None => self
@@ -558,9 +558,9 @@ impl Scheduler {
                 .coordinator
                 .resume(job.slug())
                 .await
-                .map_err(|source| Error::Coordinator {
+                .map_err(|error| Error::Coordinator {
                     action: format!("resuming `{slug}`"),
-                    source,
+                    reason: error.to_string(),
                 })?,
             None => self.pauses.resume(job.slug(), self.now()),
         };
@@ -579,10 +579,10 @@ impl Scheduler {
             match &self.claimer {
                 Some(claimer) => {
                     let slugs: Vec<&str> = self.jobs.iter().map(|j| j.slug()).collect();
-                    claimer.coordinator.pauses(&slugs).await.map_err(|source| {
+                    claimer.coordinator.pauses(&slugs).await.map_err(|error| {
                         Error::Coordinator {
                             action: "reading the pauses".into(),
-                            source,
+                            reason: error.to_string(),
                         }
                     })?
                 }
