@@ -84,6 +84,10 @@ async fn without_a_coordinator_a_pause_holds_in_the_process_until_it_expires() {
 
 /// Starts a replica running [`job`] with `coordinator`; stops when the sender is used or
 /// dropped.
+#[cfg_attr(
+    not(any(feature = "postgres", feature = "redis")),
+    allow(dead_code, reason = "used by the PostgreSQL and Redis tests")
+)]
 fn replica(
     name: &str,
     coordinator: Arc<dyn Coordinator>,
@@ -107,6 +111,10 @@ fn replica(
 }
 
 /// The ticks run in `(from, to)`, by any replica.
+#[cfg_attr(
+    not(any(feature = "postgres", feature = "redis")),
+    allow(dead_code, reason = "used by the PostgreSQL and Redis tests")
+)]
 fn ran_between(
     runs: &Runs,
     from: DateTime<Utc>,
@@ -122,6 +130,10 @@ fn ran_between(
 /// Three replicas; a pause set by an operator's scheduler: no replica runs the job, a
 /// replica restarted meanwhile does not either, `list` shows it; after `resume` it runs
 /// again; a pause with an end resumes by itself. Each tick ran at most once.
+#[cfg_attr(
+    not(any(feature = "postgres", feature = "redis")),
+    allow(dead_code, reason = "used by the PostgreSQL and Redis tests")
+)]
 async fn three_replicas_honour_a_pause(coordinator: impl Fn(&str) -> Arc<dyn Coordinator>) {
     let runs: Runs = Arc::default();
     let mut replicas: Vec<_> = ["r1", "r2", "r3"]
