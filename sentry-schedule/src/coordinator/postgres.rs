@@ -76,12 +76,15 @@ impl Default for PostgresOptions {
 /// a claim takes the sequence's next value, and so does a take-over). Every time in it comes
 /// from the database's clock (`now()`).
 ///
+/// Beside it, `<table>_pauses` (`slug`, `paused_by`, `paused_at`, `until`) holds the paused
+/// jobs; the claim statement reads it.
+///
 /// [`Coordinator::prepare`] creates the table when it is missing and migrates it when it is
 /// older, under an advisory lock so replicas starting together do not race. The schema
-/// version is kept in the table's comment, so a role that owns only this table (no `CREATE`
-/// on the schema, no other table) can run it: let an administrator create the table once
+/// version is kept in the table's comment, so a role that owns only these two tables (no
+/// `CREATE` on the schema, no other table) can run it: let an administrator create them once
 /// (run [`Postgres::schema_sql`] or `prepare` with a privileged role), then
-/// `ALTER TABLE … OWNER TO app_role`.
+/// `ALTER TABLE … OWNER TO app_role` for both.
 #[derive(Debug, Clone)]
 pub struct Postgres {
     pool: PgPool,
