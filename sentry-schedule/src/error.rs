@@ -114,12 +114,12 @@ pub enum Error {
         slugs: Vec<String>,
     },
     /// The coordinator failed to carry out an operator action (pause, resume, …).
-    #[error("{action} failed: {source}")]
+    #[error("{action} failed: {reason}")]
     Coordinator {
         /// What was asked (`pausing `nightly-export``).
         action: String,
-        /// Why the coordinator failed.
-        source: crate::coordinator::CoordinatorError,
+        /// Why the coordinator failed (its error, as text).
+        reason: String,
     },
 }
 

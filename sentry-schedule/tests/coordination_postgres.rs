@@ -348,7 +348,7 @@ async fn foreign_or_newer_tables_are_refused() {
 }
 
 #[tokio::test]
-async fn a_role_that_owns_only_its_table_can_migrate_and_claim() {
+async fn a_role_that_owns_only_its_tables_can_migrate_claim_and_pause() {
     let Some(db) = Db::new().await else { return };
     let role = unique_name("ssrole");
     let password = "only-the-table";
@@ -360,15 +360,18 @@ async fn a_role_that_owns_only_its_table_can_migrate_and_claim() {
         .execute(&db.admin)
         .await
         .unwrap();
-    // The administrator creates the table once and hands it over.
+    // The administrator creates the tables once and hands them over: the claim table (its
+    // fencing-token sequence goes with it) and the table of paused jobs.
     let admin_side = db.replica("admin").await;
-    sqlx::query(&format!(
-        "ALTER TABLE {} OWNER TO {role}",
-        admin_side.table()
-    ))
-    .execute(&db.admin)
-    .await
-    .unwrap();
+    for table in [
+        admin_side.table().to_owned(),
+        format!("{}.sentry_schedule_claims_pauses", db.schema),
+    ] {
+        sqlx::query(&format!("ALTER TABLE {table} OWNER TO {role}"))
+            .execute(&db.admin)
+            .await
+            .unwrap();
+    }
 
     let role_url = {
         let (scheme, rest) = db.url.split_once("://").unwrap();
@@ -396,6 +399,12 @@ async fn a_role_that_owns_only_its_table_can_migrate_and_claim() {
         .await
         .unwrap());
     assert_eq!(c.history("job", 5).await.unwrap().len(), 1);
+    c.pause("job", None, "ops").await.unwrap();
+    assert!(matches!(
+        c.claim("job", tick(2), LONG).await.unwrap(),
+        Claim::Paused
+    ));
+    assert!(c.resume("job").await.unwrap());
     pool.close().await;
     let admin = db.admin.clone();
     db.drop_schema().await;
@@ -506,5 +515,12 @@ async fn postgres_renewing_while_finishing_the_same_claims_never_deadlocks() {
 async fn postgres_fencing_tokens_grow_with_every_claim_and_take_over() {
     let Some(db) = Db::new().await else { return };
     scenarios::fencing_tokens_grow_with_every_claim_and_take_over(&db).await;
+    db.drop_schema().await;
+}
+
+#[tokio::test]
+async fn postgres_a_pause_holds_for_every_replica_until_resumed_or_expired() {
+    let Some(db) = Db::new().await else { return };
+    scenarios::a_pause_holds_for_every_replica_until_resumed_or_expired(&db).await;
     db.drop_schema().await;
 }

@@ -277,3 +277,9 @@ async fn redis_fencing_tokens_grow_with_every_claim_and_take_over() {
     let Some(server) = Server::new() else { return };
     scenarios::fencing_tokens_grow_with_every_claim_and_take_over(&server).await;
 }
+
+#[tokio::test]
+async fn redis_a_pause_holds_for_every_replica_until_resumed_or_expired() {
+    let Some(server) = Server::new() else { return };
+    scenarios::a_pause_holds_for_every_replica_until_resumed_or_expired(&server).await;
+}

@@ -81,7 +81,16 @@ async fn connection(mut stream: TcpStream, shared: &Shared) -> Result<(), String
         }
         {
             let mut state = shared.lock();
-            if !request.path.ends_with("/envelope/") || request.method != "POST" {
+            if request.path.starts_with("/api/0/") && !request.path.ends_with("/envelope/") {
+                // A call of Sentry's web API (muting a monitor): recorded as it came.
+                state.api_calls.push(crate::ApiCall {
+                    method: request.method.clone(),
+                    path: request.path.clone(),
+                    authorization: request.authorization.clone(),
+                    content_type: request.content_type.clone(),
+                    body: serde_json::from_slice(&request.body).unwrap_or(serde_json::Value::Null),
+                });
+            } else if !request.path.ends_with("/envelope/") || request.method != "POST" {
                 state
                     .errors
                     .push(format!("unexpected {} {}", request.method, request.path));
@@ -201,6 +210,8 @@ struct Request {
     method: String,
     path: String,
     content_encoding: Option<String>,
+    authorization: Option<String>,
+    content_type: Option<String>,
     body: Vec<u8>,
 }
 
@@ -228,6 +239,8 @@ async fn read_request(
     let path = request_line.next().unwrap_or_default().to_owned();
     let mut length = None;
     let mut content_encoding = None;
+    let mut authorization = None;
+    let mut content_type = None;
     for line in lines {
         let Some((name, value)) = line.split_once(':') else {
             continue;
@@ -236,6 +249,8 @@ async fn read_request(
         match name.trim().to_ascii_lowercase().as_str() {
             "content-length" => length = Some(value.parse::<usize>().map_err(|e| e.to_string())?),
             "content-encoding" if value != "identity" => content_encoding = Some(value.to_owned()),
+            "authorization" => authorization = Some(value.to_owned()),
+            "content-type" => content_type = Some(value.to_owned()),
             "transfer-encoding" => return Err(format!("unsupported Transfer-Encoding {value}")),
             _ => {}
         }
@@ -253,6 +268,8 @@ async fn read_request(
         method,
         path,
         content_encoding,
+        authorization,
+        content_type,
         body,
     }))
 }

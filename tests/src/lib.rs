@@ -65,6 +65,22 @@ pub struct Request {
     pub abandoned_after: Option<Duration>,
 }
 
+/// A call of Sentry's web API the endpoint received (anything under `/api/0/` but the
+/// envelope endpoint), answered like the envelopes (200 in [`Mode::Accept`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiCall {
+    /// `PUT`, `GET`, …
+    pub method: String,
+    /// The path, e.g. `/api/0/organizations/acme/monitors/report/`.
+    pub path: String,
+    /// The `Authorization` header.
+    pub authorization: Option<String>,
+    /// The `Content-Type` header.
+    pub content_type: Option<String>,
+    /// The body as JSON (`Null` when it is not JSON).
+    pub body: serde_json::Value,
+}
+
 /// What identifies one check-in a request carried.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckInSeen {
@@ -106,6 +122,7 @@ struct Shared {
 struct State {
     envelopes: Vec<Envelope>,
     requests: Vec<Request>,
+    api_calls: Vec<ApiCall>,
     errors: Vec<String>,
     /// Held requests the test answered, by arrival index.
     released: std::collections::HashSet<usize>,
@@ -195,6 +212,11 @@ impl Ingest {
     /// How many HTTP requests arrived (also those answered with an error).
     pub fn requests(&self) -> usize {
         self.shared.lock().requests.len()
+    }
+
+    /// The calls of Sentry's web API so far, in arrival order.
+    pub fn api_calls(&self) -> Vec<ApiCall> {
+        self.shared.lock().api_calls.clone()
     }
 
     /// Every request so far, in arrival order.

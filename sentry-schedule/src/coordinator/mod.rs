@@ -33,6 +33,11 @@
 //!   ended meanwhile ([`Coordinator::finish_many`]); the claim stays held until then, and the
 //!   row becomes history.
 //!
+//! * **pause** — [`Coordinator::pause`] stores a pause of a job in the backend; every claim of
+//!   a new tick of it (same statement, no extra round trip) records the tick as
+//!   [`RunStatus::Paused`] and answers [`Claim::Paused`] to every replica, until
+//!   [`Coordinator::resume`] or the pause's end.
+//!
 //! # The guarantee, exactly
 //!
 //! While every replica that holds a claim renews it before its lease expires, a tick runs at most

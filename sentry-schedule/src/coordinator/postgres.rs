@@ -7,7 +7,7 @@
 //! compiling), no TLS of its own (the pool's connect options decide).
 use super::{
     millis, new_token, one_each, only, with_timeout, Claim, ClaimToken, Coordinator,
-    CoordinatorError, CoordinatorFuture, Holder, RunOutcome, RunRecord, RunStatus,
+    CoordinatorError, CoordinatorFuture, Holder, Pause, RunOutcome, RunRecord, RunStatus,
     DEFAULT_RETENTION,
 };
 use chrono::{DateTime, Utc};
@@ -18,7 +18,8 @@ use std::time::Duration;
 /// The connections of the pool [`Postgres::connect_lazy`] creates.
 const POOL_SIZE: u32 = 4;
 /// The schema version this release writes; stored in the table's comment. Version 2 adds
-/// the index of unfinished claims the take-over sweep reads; version 3 the fencing tokens.
+/// the index of unfinished claims the take-over sweep reads; version 3 the fencing tokens and
+/// the table of paused jobs.
 const SCHEMA_VERSION: u32 = 3;
 /// The table comment's prefix; the version number follows it.
 const COMMENT_PREFIX: &str = "sentry-schedule claims, schema version ";
@@ -75,17 +76,22 @@ impl Default for PostgresOptions {
 /// a claim takes the sequence's next value, and so does a take-over). Every time in it comes
 /// from the database's clock (`now()`).
 ///
+/// Beside it, `<table>_pauses` (`slug`, `paused_by`, `paused_at`, `until`) holds the paused
+/// jobs; the claim statement reads it.
+///
 /// [`Coordinator::prepare`] creates the table when it is missing and migrates it when it is
 /// older, under an advisory lock so replicas starting together do not race. The schema
-/// version is kept in the table's comment, so a role that owns only this table (no `CREATE`
-/// on the schema, no other table) can run it: let an administrator create the table once
+/// version is kept in the table's comment, so a role that owns only these two tables (no
+/// `CREATE` on the schema, no other table) can run it: let an administrator create them once
 /// (run [`Postgres::schema_sql`] or `prepare` with a privileged role), then
-/// `ALTER TABLE … OWNER TO app_role`.
+/// `ALTER TABLE … OWNER TO app_role` for both.
 #[derive(Debug, Clone)]
 pub struct Postgres {
     pool: PgPool,
     table: String,
     bare_table: String,
+    /// The quoted, qualified name of the table of paused jobs (`<table>_pauses`).
+    pauses: String,
     retention: Duration,
     timeout: Duration,
     replica_id: String,
@@ -107,6 +113,17 @@ impl Postgres {
     pub fn with_options(pool: PgPool, options: PostgresOptions) -> Result<Self, CoordinatorError> {
         let table = qualified_name(options.schema.as_deref(), &options.table)?;
         Ok(Self::from_valid(pool, options, table))
+    }
+
+    /// The quoted, qualified name of the table of paused jobs: the claim table's name with
+    /// `_pauses` (cut to PostgreSQL's 63 bytes), in its schema.
+    fn pauses_table(schema: Option<&str>, bare_table: &str) -> String {
+        let name = format!("{bare_table}_pauses");
+        let name = name.get(..63).unwrap_or(&name);
+        match schema {
+            Some(schema) => format!("\"{schema}\".\"{name}\""),
+            None => format!("\"{name}\""),
+        }
     }
 
     /// Connects lazily to `url` with a small pool of its own ([`POOL_SIZE`] connections, 5 s
@@ -131,6 +148,7 @@ impl Postgres {
         Self {
             pool,
             table,
+            pauses: Self::pauses_table(options.schema.as_deref(), &options.table),
             bare_table: options.table,
             retention: options.retention,
             timeout: options.timeout,
@@ -152,10 +170,11 @@ impl Postgres {
     /// themselves before handing it to the application's role.
     pub fn schema_sql(&self) -> String {
         format!(
-            "{};\n{};\n{};\n{};\n",
+            "{};\n{};\n{};\n{};\n{};\n",
             create_table_sql(&self.table),
             create_open_index_sql(&self.table, &self.bare_table),
             add_fencing_token_sql(&self.table),
+            create_pauses_sql(&self.pauses),
             comment_sql(&self.table, SCHEMA_VERSION)
         )
     }
@@ -206,10 +225,15 @@ impl Postgres {
                 .map_err(CoordinatorError::backend)?;
         }
         if version < 3 {
-            sqlx::query(&add_fencing_token_sql(&self.table))
-                .execute(&mut *tx)
-                .await
-                .map_err(CoordinatorError::backend)?;
+            for sql in [
+                add_fencing_token_sql(&self.table),
+                create_pauses_sql(&self.pauses),
+            ] {
+                sqlx::query(&sql)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(CoordinatorError::backend)?;
+            }
         }
         // Later versions add their steps here, each guarded by `version < n`.
         if version < SCHEMA_VERSION {
@@ -358,13 +382,21 @@ impl Postgres {
                  SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[]) \
                      WITH ORDINALITY AS t(slug, tick, token, n)), \
              inserted AS ( \
-                 INSERT INTO {table} (slug, tick, owner, token, claimed_at, started_at, lease_until) \
-                 SELECT slug, tick, $4, token, now(), now(), \
-                        now() + $5::float8 * interval '1 millisecond' \
-                 FROM input ORDER BY n \
+                 INSERT INTO {table} (slug, tick, owner, token, claimed_at, started_at, \
+                                      lease_until, finished_at, status) \
+                 SELECT input.slug, input.tick, $4, input.token, now(), now(), \
+                        CASE WHEN paused.slug IS NULL \
+                             THEN now() + $5::float8 * interval '1 millisecond' \
+                             ELSE now() END, \
+                        CASE WHEN paused.slug IS NOT NULL THEN now() END, \
+                        CASE WHEN paused.slug IS NOT NULL THEN 'paused' END \
+                 FROM input LEFT JOIN {pauses} paused ON paused.slug = input.slug \
+                      AND (paused.until IS NULL OR paused.until > now()) \
+                 ORDER BY input.n \
                  ON CONFLICT (slug, tick) DO NOTHING \
-                 RETURNING token, lease_until, fencing_token) \
+                 RETURNING token, lease_until, fencing_token, status) \
              SELECT inserted.lease_until AS won_until, inserted.fencing_token AS won_fencing, \
+                    inserted.status AS won_status, held.status AS held_status, \
                     held.owner, held.lease_until, \
                     held.finished_at IS NOT NULL AS finished, \
                     EXTRACT(EPOCH FROM GREATEST(held.lease_until - now(), interval '0'))::float8 \
@@ -373,7 +405,8 @@ impl Postgres {
              LEFT JOIN inserted ON inserted.token = input.token \
              LEFT JOIN {table} held ON held.slug = input.slug AND held.tick = input.tick \
              ORDER BY input.n",
-            table = self.table
+            table = self.table,
+            pauses = self.pauses,
         );
         let rows = sqlx::query(&sql)
             .bind(&slugs)
@@ -393,7 +426,10 @@ impl Postgres {
         let mut unseen = Vec::new();
         for ((row, index), token) in rows.iter().zip(&order).zip(tokens) {
             let (slug, tick) = ticks[*index];
-            let claim = if let Some(lease_until) = get::<Option<DateTime<Utc>>>(row, "won_until")? {
+            let won_status: Option<String> = get(row, "won_status")?;
+            let claim = if won_status.as_deref() == Some(PAUSED) {
+                Some(Claim::Paused)
+            } else if let Some(lease_until) = get::<Option<DateTime<Utc>>>(row, "won_until")? {
                 Some(Claim::Won(ClaimToken {
                     slug: slug.to_owned(),
                     tick,
@@ -402,7 +438,7 @@ impl Postgres {
                     fencing_token: fencing_token(get(row, "won_fencing")?)?,
                 }))
             } else {
-                held_of(row)?.map(Claim::Lost)
+                claim_of_held(row)?
             };
             match claim {
                 Some(claim) => claims[*index] = Some(claim),
@@ -414,7 +450,7 @@ impl Postgres {
             let held = self.held_many(&pending).await?;
             for (index, held) in unseen.into_iter().zip(held) {
                 claims[index] = Some(match held {
-                    Some(held) => Claim::Lost(held),
+                    Some(claim) => claim,
                     // Pruned between the two statements: claim it alone.
                     None => {
                         self.claim_tick(ticks[index].0, ticks[index].1, lease)
@@ -433,15 +469,17 @@ impl Postgres {
             .collect()
     }
 
-    /// The holders of `ticks` in one statement, in order; `None` for a tick without a claim.
+    /// The claims other replicas made of `ticks` (lost or paused), in one statement, in
+    /// order; `None` for a tick without a claim.
     async fn held_many(
         &self,
         ticks: &[(&str, DateTime<Utc>)],
-    ) -> Result<Vec<Option<Holder>>, CoordinatorError> {
+    ) -> Result<Vec<Option<Claim>>, CoordinatorError> {
         let slugs: Vec<&str> = ticks.iter().map(|(slug, _)| *slug).collect();
         let times: Vec<DateTime<Utc>> = ticks.iter().map(|(_, tick)| *tick).collect();
         let rows = sqlx::query(&format!(
             "SELECT held.owner, held.lease_until, held.finished_at IS NOT NULL AS finished, \
+                    held.status AS held_status, \
                     EXTRACT(EPOCH FROM GREATEST(held.lease_until - now(), interval '0'))::float8 \
                         AS retry_in \
              FROM unnest($1::text[], $2::timestamptz[]) WITH ORDINALITY AS t(slug, tick, n) \
@@ -454,7 +492,64 @@ impl Postgres {
         .fetch_all(&self.pool)
         .await
         .map_err(CoordinatorError::backend)?;
-        rows.iter().map(held_of).collect()
+        rows.iter().map(claim_of_held).collect()
+    }
+
+    async fn set_pause(
+        &self,
+        slug: &str,
+        until: Option<DateTime<Utc>>,
+        by: &str,
+    ) -> Result<(), CoordinatorError> {
+        sqlx::query(&format!(
+            "INSERT INTO {} (slug, paused_by, paused_at, until) VALUES ($1, $2, now(), $3) \
+             ON CONFLICT (slug) DO UPDATE \
+             SET paused_by = EXCLUDED.paused_by, paused_at = EXCLUDED.paused_at, \
+                 until = EXCLUDED.until",
+            self.pauses
+        ))
+        .bind(slug)
+        .bind(by)
+        .bind(until)
+        .execute(&self.pool)
+        .await
+        .map_err(CoordinatorError::backend)?;
+        Ok(())
+    }
+
+    async fn lift_pause(&self, slug: &str) -> Result<bool, CoordinatorError> {
+        let row = sqlx::query(&format!(
+            "DELETE FROM {} WHERE slug = $1 \
+             RETURNING until IS NULL OR until > now() AS in_force",
+            self.pauses
+        ))
+        .bind(slug)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(CoordinatorError::backend)?;
+        row.map_or(Ok(false), |row| get(&row, "in_force"))
+    }
+
+    async fn read_pauses(&self, slugs: &[&str]) -> Result<Vec<Pause>, CoordinatorError> {
+        let rows = sqlx::query(&format!(
+            "SELECT slug, paused_by, paused_at, until FROM {} \
+             WHERE slug = ANY($1::text[]) AND (until IS NULL OR until > now())",
+            self.pauses
+        ))
+        .bind(slugs)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(CoordinatorError::backend)?;
+        rows.iter()
+            .map(|row| {
+                Ok(Pause::new(
+                    get::<String>(row, "slug")?,
+                    get::<String>(row, "paused_by")?,
+                    get(row, "paused_at")?,
+                    get(row, "until")?,
+                ))
+            })
+            .collect()
     }
 
     /// Runs a token-matching `UPDATE … FROM unnest(…) … RETURNING token` and answers, per
@@ -597,10 +692,33 @@ impl Coordinator for Postgres {
         tick: DateTime<Utc>,
         lease: Duration,
     ) -> CoordinatorFuture<'a, Claim> {
-        Box::pin(with_timeout(
-            self.timeout,
-            self.claim_tick(slug, tick, lease),
-        ))
+        // The batch's statement, which also answers for paused jobs.
+        Box::pin(with_timeout(self.timeout, async move {
+            let mut claims = self.claim_ticks(&[(slug, tick)], lease).await?;
+            match (claims.pop(), claims.is_empty()) {
+                (Some(claim), true) => Ok(claim),
+                _ => Err(CoordinatorError::Data(
+                    "one claim got another number of answers".into(),
+                )),
+            }
+        }))
+    }
+
+    fn pause<'a>(
+        &'a self,
+        slug: &'a str,
+        until: Option<DateTime<Utc>>,
+        by: &'a str,
+    ) -> CoordinatorFuture<'a, ()> {
+        Box::pin(with_timeout(self.timeout, self.set_pause(slug, until, by)))
+    }
+
+    fn resume<'a>(&'a self, slug: &'a str) -> CoordinatorFuture<'a, bool> {
+        Box::pin(with_timeout(self.timeout, self.lift_pause(slug)))
+    }
+
+    fn pauses<'a>(&'a self, slugs: &'a [&'a str]) -> CoordinatorFuture<'a, Vec<Pause>> {
+        Box::pin(with_timeout(self.timeout, self.read_pauses(slugs)))
     }
 
     fn take_over<'a>(
@@ -739,6 +857,19 @@ fn key_columns<'t>(
     columns
 }
 
+/// The status a paused job's ticks are recorded with.
+const PAUSED: &str = "paused";
+
+/// The answer for a tick another replica claimed, from a row with `held_status` and the
+/// columns [`held_of`] reads: paused, or lost; `None` when the row has no claim.
+fn claim_of_held(row: &PgRow) -> Result<Option<Claim>, CoordinatorError> {
+    let status: Option<String> = get(row, "held_status")?;
+    if status.as_deref() == Some(PAUSED) {
+        return Ok(Some(Claim::Paused));
+    }
+    Ok(held_of(row)?.map(Claim::Lost))
+}
+
 /// The holder of a claim from a row with `owner`, `lease_until`, `finished` and `retry_in`
 /// (seconds); `None` when the row has no claim (a `LEFT JOIN` without match).
 fn held_of(row: &PgRow) -> Result<Option<Holder>, CoordinatorError> {
@@ -833,6 +964,19 @@ fn add_fencing_token_sql(table: &str) -> String {
     format!(
         "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS fencing_token bigint \
          GENERATED BY DEFAULT AS IDENTITY"
+    )
+}
+
+/// Version 3: the paused jobs, one row per job (`until` `NULL`: until resumed). Claims read
+/// it in their statement.
+fn create_pauses_sql(pauses: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {pauses} (\n\
+         \x20   slug text PRIMARY KEY,\n\
+         \x20   paused_by text NOT NULL,\n\
+         \x20   paused_at timestamptz NOT NULL,\n\
+         \x20   until timestamptz\n\
+         )"
     )
 }
 

@@ -4,7 +4,7 @@
 //! crate's) with only `tokio-comp`, `connection-manager` (reconnects by itself) and `script`.
 use super::{
     millis, new_token, one_each, only, with_timeout, Claim, ClaimToken, Coordinator,
-    CoordinatorError, CoordinatorFuture, Holder, RunOutcome, RunRecord, RunStatus,
+    CoordinatorError, CoordinatorFuture, Holder, Pause, RunOutcome, RunRecord, RunStatus,
 };
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{Client, FromRedisValue, Script, ScriptInvocation};
@@ -75,9 +75,13 @@ impl std::fmt::Debug for Redis {
     }
 }
 
-/// Claim or take over; KEYS: tick hash, tick index, open index, fencing counter; ARGV: owner,
-/// token, lease ms, tick ms, retention ms, mode. Returns {won, owner, lease_until ms, retry_in
-/// ms, finished, fencing token (0 when lost)}.
+/// Claim or take over; KEYS: tick hash, tick index, open index, fencing counter, pause hash;
+/// ARGV: owner, token, lease ms, tick ms, retention ms, mode. Returns {won (1: won, 0: lost,
+/// 2: the job is paused), owner, lease_until ms, retry_in ms, finished, fencing token (0 when
+/// not won)}.
+///
+/// A new tick of a paused job (a pause hash whose `until` is absent or later than now) is
+/// recorded as finished with status `paused`, in the history but not the open index.
 ///
 /// The open index of a job (a sorted set of its unfinished ticks scored by the end of their
 /// lease) is what the take-over sweep reads; entries older than the retention are trimmed.
@@ -87,6 +91,17 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local lease = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[5]) + lease
 if redis.call('EXISTS', KEYS[1]) == 0 then
+  local p = redis.call('HMGET', KEYS[5], 'by', 'until')
+  if p[1] and (not p[2] or tonumber(p[2]) > now) then
+    redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'token', ARGV[2], 'claimed_at', now,
+      'started_at', now, 'lease_until', now, 'finished_at', now, 'status', 'paused',
+      'takeovers', 0)
+    redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]))
+    redis.call('ZADD', KEYS[2], tonumber(ARGV[4]), ARGV[4])
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - tonumber(ARGV[5])))
+    redis.call('PEXPIRE', KEYS[2], ttl)
+    return {2, ARGV[1], now, 0, 1, 0}
+  end
   local fencing = redis.call('INCR', KEYS[4])
   redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'token', ARGV[2], 'claimed_at', now,
     'started_at', now, 'lease_until', now + lease, 'takeovers', 0, 'fencing_token', fencing)
@@ -99,8 +114,9 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('PEXPIRE', KEYS[3], ttl)
   return {1, ARGV[1], now + lease, 0, 0, fencing}
 end
-local h = redis.call('HMGET', KEYS[1], 'owner', 'lease_until', 'finished_at')
+local h = redis.call('HMGET', KEYS[1], 'owner', 'lease_until', 'finished_at', 'status')
 local lease_until = tonumber(h[2]) or 0
+if h[4] == 'paused' then return {2, h[1] or '', lease_until, 0, 1, 0} end
 if ARGV[6] == 'take_over' and not h[3] and lease_until < now then
   local fencing = redis.call('INCR', KEYS[4])
   redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'token', ARGV[2], 'started_at', now,
@@ -222,6 +238,98 @@ impl Redis {
         format!("{}:{{{slug}}}:fencing", self.prefix)
     }
 
+    /// The job's pause, a hash (`by`, `since`, `until` in ms) that expires with its `until`.
+    fn pause_key(&self, slug: &str) -> String {
+        format!("{}:{{{slug}}}:paused", self.prefix)
+    }
+
+    async fn set_pause(
+        &self,
+        slug: &str,
+        until: Option<DateTime<Utc>>,
+        by: &str,
+    ) -> Result<(), CoordinatorError> {
+        let mut connection = self.connection().await?;
+        let key = self.pause_key(slug);
+        let (secs, micros): (i64, i64) = ::redis::cmd("TIME")
+            .query_async(&mut connection)
+            .await
+            .map_err(CoordinatorError::backend)?;
+        let now_ms = secs.saturating_mul(1000).saturating_add(micros / 1000);
+        let mut pipe = ::redis::pipe();
+        pipe.atomic().del(&key).ignore();
+        pipe.hset_multiple(
+            &key,
+            &[("by", by.to_owned()), ("since", now_ms.to_string())],
+        )
+        .ignore();
+        if let Some(until) = until {
+            pipe.hset(&key, "until", until.timestamp_millis()).ignore();
+            pipe.cmd("PEXPIREAT")
+                .arg(&key)
+                .arg(until.timestamp_millis())
+                .ignore();
+        }
+        pipe.query_async::<()>(&mut connection)
+            .await
+            .map_err(CoordinatorError::backend)
+    }
+
+    async fn lift_pause(&self, slug: &str) -> Result<bool, CoordinatorError> {
+        let mut connection = self.connection().await?;
+        // An expired pause is gone with its key.
+        let removed: i64 = ::redis::cmd("DEL")
+            .arg(self.pause_key(slug))
+            .query_async(&mut connection)
+            .await
+            .map_err(CoordinatorError::backend)?;
+        Ok(removed == 1)
+    }
+
+    async fn read_pauses(&self, slugs: &[&str]) -> Result<Vec<Pause>, CoordinatorError> {
+        if slugs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut connection = self.connection().await?;
+        let mut pipe = ::redis::pipe();
+        for slug in slugs {
+            pipe.cmd("HGETALL").arg(self.pause_key(slug));
+        }
+        let hashes: Vec<HashMap<String, String>> = pipe
+            .query_async(&mut connection)
+            .await
+            .map_err(CoordinatorError::backend)?;
+        let millis_of = |slug: &str, hash: &HashMap<String, String>, field: &str| {
+            hash.get(field)
+                .map(|v| {
+                    v.parse::<i64>()
+                        .map_err(|_| {
+                            CoordinatorError::Data(format!(
+                                "`{field}` of the pause of {slug} is `{v}`"
+                            ))
+                        })
+                        .and_then(from_millis)
+                })
+                .transpose()
+        };
+        slugs
+            .iter()
+            .zip(hashes)
+            .filter(|(_, hash)| !hash.is_empty())
+            .map(|(slug, hash)| {
+                let since = millis_of(slug, &hash, "since")?.ok_or_else(|| {
+                    CoordinatorError::Data(format!("the pause of {slug} lacks `since`"))
+                })?;
+                Ok(Pause::new(
+                    *slug,
+                    hash.get("by").cloned().unwrap_or_default(),
+                    since,
+                    millis_of(slug, &hash, "until")?,
+                ))
+            })
+            .collect()
+    }
+
     /// Runs `script` once per argument list of `calls` (each with its keys) in one pipeline,
     /// one round trip, after loading the script in the same pipeline. Loading it first,
     /// every time, rather than retrying on `NOSCRIPT`: a server that lost its scripts
@@ -271,6 +379,7 @@ impl Redis {
                     .key(self.index_key(slug))
                     .key(self.open_key(slug))
                     .key(self.fencing_key(slug))
+                    .key(self.pause_key(slug))
                     .arg(&self.replica_id)
                     .arg(token)
                     .arg(millis(lease))
@@ -538,6 +647,23 @@ impl Coordinator for Redis {
         Box::pin(with_timeout(self.timeout, self.read_history(slug, limit)))
     }
 
+    fn pause<'a>(
+        &'a self,
+        slug: &'a str,
+        until: Option<DateTime<Utc>>,
+        by: &'a str,
+    ) -> CoordinatorFuture<'a, ()> {
+        Box::pin(with_timeout(self.timeout, self.set_pause(slug, until, by)))
+    }
+
+    fn resume<'a>(&'a self, slug: &'a str) -> CoordinatorFuture<'a, bool> {
+        Box::pin(with_timeout(self.timeout, self.lift_pause(slug)))
+    }
+
+    fn pauses<'a>(&'a self, slugs: &'a [&'a str]) -> CoordinatorFuture<'a, Vec<Pause>> {
+        Box::pin(with_timeout(self.timeout, self.read_pauses(slugs)))
+    }
+
     fn prune(&self) -> CoordinatorFuture<'_, u64> {
         // Keys expire after the retention; the claim script trims each job's index.
         Box::pin(async { Ok(0) })
@@ -568,7 +694,9 @@ fn claim_answer(
     (won, owner, lease_until_ms, retry_in_ms, finished, fencing): ClaimAnswer,
 ) -> Result<Claim, CoordinatorError> {
     let lease_until = from_millis(lease_until_ms)?;
-    Ok(if won == 1 {
+    Ok(if won == 2 {
+        Claim::Paused
+    } else if won == 1 {
         Claim::Won(ClaimToken {
             slug: slug.to_owned(),
             tick,

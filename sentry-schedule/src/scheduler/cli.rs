@@ -11,10 +11,12 @@
 //! | Command | What it does | Exit code |
 //! |---------|--------------|-----------|
 //! | *(none)* | Runs the scheduler until Ctrl-C or SIGTERM | 0, or 1 when it fails to start |
-//! | `list` | Prints every job: slug (`*` marks a slug derived from the fn path), schedule, time zone, next 3 runs (in the job's time zone) or, for a job off in this process, `off:` and why, source location, and with a coordinator the last run | 0, or 1 when there is no job |
+//! | `list` | Prints every job: slug (`*` marks a slug derived from the fn path), schedule, time zone, next 3 runs (in the job's time zone) or, for a job off in this process, `off:` and why, for a paused job who paused it until when, source location, and with a coordinator the last run | 0, or 1 when there is no job |
 //! | `run <slug>` | Runs one job now, with its check-ins, and flushes the Sentry client | 0 when the run is `ok`, 1 when it is `error` |
 //! | `check` | Checks every job's schedule over the next 12 months in its time zone: DST changes that make a run late, once, fewer or more; a declared run length (`max_runtime`, else `timeout`) longer than the gaps between ticks; five or more jobs starting in one minute. One line per finding with the job and the date | 1 when there is an error (a run length longer than every gap), else 0 |
 //! | `timeline [--hours N]` | Draws the next N hours (24 unless given, at most 168) of every job as a chart in UTC, one row per job, with the minutes where five or more jobs start together and the jobs whose run length exceeds their period | 0 |
+//! | `pause <slug> [--for 2h]` | Pauses a job until resumed or for the duration: with a coordinator on every replica (kept in its backend), else in this process | 0, 1 when the coordinator fails, 2 for an unknown slug |
+//! | `resume <slug>` | Lifts a job's pause | the same |
 //! | `help` | Prints the commands | 0 |
 //!
 //! An unknown command or slug exits with 2; an unknown slug gets the nearest slugs
@@ -96,6 +98,15 @@ pub enum Command {
         /// How many hours the chart shows.
         hours: u32,
     },
+    /// `pause <slug> [--for 2h]`: pause a job (until resumed, or for the duration).
+    Pause {
+        /// The job's slug.
+        slug: String,
+        /// How long the pause lasts; `None`: until `resume`.
+        duration: Option<std::time::Duration>,
+    },
+    /// `resume <slug>`: lift a job's pause.
+    Resume(String),
     /// `help`, `-h`, `--help`.
     Help,
 }
@@ -135,11 +146,32 @@ impl Command {
             ["timeline", "--hours"] => {
                 Err("`--hours` needs a number of hours: `timeline --hours 48`".into())
             }
+            ["pause", slug] => Ok(Self::Pause {
+                slug: (*slug).to_owned(),
+                duration: None,
+            }),
+            ["pause", slug, "--for", duration] => {
+                match sentry_schedule_core::duration::parse_duration(duration) {
+                    Ok(duration) => Ok(Self::Pause {
+                        slug: (*slug).to_owned(),
+                        duration: Some(duration),
+                    }),
+                    Err(problem) => Err(format!("`--for`: {problem}")),
+                }
+            }
+            ["pause", _, "--for"] => {
+                Err("`--for` needs a duration: `pause <slug> --for 2h`".into())
+            }
+            ["pause"] => Err("`pause` needs the slug of the job: `pause <slug> [--for 2h]`".into()),
+            ["resume", slug] => Ok(Self::Resume((*slug).to_owned())),
+            ["resume"] => Err("`resume` needs the slug of the job: `resume <slug>`".into()),
             ["help" | "-h" | "--help"] => Ok(Self::Help),
-            ["list" | "run" | "check" | "timeline" | "help", ..] => Err(format!(
-                "too many arguments: `{}`",
-                words.get(1..).unwrap_or_default().join(" ")
-            )),
+            ["list" | "run" | "check" | "timeline" | "help" | "pause" | "resume", ..] => {
+                Err(format!(
+                    "too many arguments: `{}`",
+                    words.get(1..).unwrap_or_default().join(" ")
+                ))
+            }
             [other, ..] => Err(format!("unknown command `{other}`")),
         }
     }
@@ -154,6 +186,10 @@ commands:
   check         DST hazards, overlaps and clusters of the schedules (exit code 1 on errors)
   timeline [--hours N]
                 the next N hours (default 24) of every job as a chart, clusters marked
+  pause <slug> [--for 2h]
+                pause a job on every replica (with a coordinator) until resumed, or for
+                the duration; its ticks are not run and Sentry reports them missed
+  resume <slug> lift a job's pause
   help          show this text
 ";
 
@@ -229,6 +265,28 @@ impl Scheduler {
                 print!("{USAGE}");
                 ExitCode::SUCCESS
             }
+            Command::Pause { slug, duration } => {
+                let until = duration
+                    .and_then(|d| chrono::TimeDelta::from_std(d).ok())
+                    .and_then(|d| self.now().checked_add_signed(d));
+                match self.pause(&slug, until).await {
+                    Ok(()) => {
+                        match until {
+                            Some(until) => println!("paused `{slug}` until {until}"),
+                            None => println!("paused `{slug}` until resumed"),
+                        }
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => command_failed(&e),
+                }
+            }
+            Command::Resume(slug) => match self.resume(&slug).await {
+                Ok(()) => {
+                    println!("resumed `{slug}`");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => command_failed(&e),
+            },
             Command::RunJob(slug) => {
                 crate::scheduler::startup::warn_if_sentry_missing();
                 let code = match self.run_now(&slug).await {
@@ -269,9 +327,33 @@ impl Scheduler {
             }
             last_runs = Some(found);
         }
+        let pauses = match self.pauses().await {
+            Ok(pauses) => pauses,
+            Err(e) => {
+                eprintln!("error: {e}");
+                Vec::new()
+            }
+        };
         render_list(self.jobs(), now, last_runs.as_deref(), |job| {
-            self.off(job.slug()).map(|why| format!("off: {why}"))
+            if let Some(why) = self.off(job.slug()) {
+                return Some(format!("off: {why}"));
+            }
+            let pause = pauses.iter().find(|p| p.slug == job.slug())?;
+            Some(match pause.until {
+                Some(until) => format!("paused by {} until {until}", pause.by),
+                None => format!("paused by {} until resumed", pause.by),
+            })
         })
+    }
+}
+
+/// The exit code of a `pause` or `resume` that failed: 2 for an unknown slug (a usage
+/// error), 1 when the coordinator failed.
+fn command_failed(error: &crate::Error) -> ExitCode {
+    eprintln!("error: {error}");
+    match error {
+        crate::Error::UnknownSlug { .. } => ExitCode::from(USAGE_ERROR),
+        _ => ExitCode::FAILURE,
     }
 }
 
@@ -449,6 +531,36 @@ mod tests {
         assert_eq!(
             Command::parse(["serve"]),
             Err("unknown command `serve`".into())
+        );
+    }
+
+    #[test]
+    fn pause_and_resume_command_lines() {
+        assert_eq!(
+            Command::parse(["pause", "report"]),
+            Ok(Command::Pause {
+                slug: "report".into(),
+                duration: None
+            })
+        );
+        assert_eq!(
+            Command::parse(["pause", "report", "--for", "2h"]),
+            Ok(Command::Pause {
+                slug: "report".into(),
+                duration: Some(std::time::Duration::from_secs(7200))
+            })
+        );
+        assert_eq!(
+            Command::parse(["resume", "report"]),
+            Ok(Command::Resume("report".into()))
+        );
+        let bad = Command::parse(["pause", "report", "--for", "2 hours"]).unwrap_err();
+        assert!(bad.starts_with("`--for`: "), "{bad}");
+        assert!(Command::parse(["pause"]).is_err());
+        assert!(Command::parse(["pause", "report", "--for"]).is_err());
+        assert_eq!(
+            Command::parse(["resume", "a", "b"]),
+            Err("too many arguments: `a b`".into())
         );
     }
 }

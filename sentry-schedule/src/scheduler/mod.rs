@@ -1,6 +1,8 @@
 //! The scheduler: builder, start-up validation, `run` and `run_all`.
 pub mod cli;
 pub mod forecast;
+#[cfg(feature = "http")]
+mod monitor_mute;
 pub mod off;
 pub(crate) mod shutdown;
 pub(crate) mod signal;
@@ -111,6 +113,9 @@ pub struct Scheduler {
     pub(crate) delivery: Arc<Delivery>,
     /// Pauses without a coordinator (with one, they live in its backend).
     pauses: Arc<LocalPauses>,
+    /// Sentry's web API, to mute the monitors of paused jobs.
+    #[cfg(feature = "http")]
+    monitor_api: Option<monitor_mute::MonitorApi>,
 }
 
 /// Options of a [`Scheduler`].
@@ -130,6 +135,11 @@ pub struct SchedulerBuilder {
     allow_same_jobs_twice: bool,
     check_in_sender: CheckInSender,
     check_in_queue_capacity: usize,
+    /// Auth token and organization for Sentry's web API.
+    #[cfg(feature = "http")]
+    sentry_api: Option<(String, String)>,
+    #[cfg(feature = "http")]
+    sentry_api_url: Option<String>,
     check_in_request_timeout: Option<Duration>,
 }
 
@@ -151,11 +161,38 @@ impl Default for SchedulerBuilder {
             check_in_sender: CheckInSender::default(),
             check_in_queue_capacity: DEFAULT_CHECK_IN_QUEUE_CAPACITY,
             check_in_request_timeout: None,
+            #[cfg(feature = "http")]
+            sentry_api: None,
+            #[cfg(feature = "http")]
+            sentry_api_url: None,
         }
     }
 }
 
 impl SchedulerBuilder {
+    /// Lets [`Scheduler::pause`] mute the job's Sentry monitor (and
+    /// [`Scheduler::resume`] unmute it) through Sentry's web API, so that Sentry raises no
+    /// missed-check-in alerts for a paused job: `token` is an auth token with the
+    /// `project:write` scope (an organization or internal-integration token), `organization`
+    /// the organization's slug. The API's address is derived from the client's DSN (Sentry's
+    /// SaaS ingest hosts `o<id>.ingest.<region>.sentry.io` give `https://<region>.sentry.io`,
+    /// a self-hosted DSN its own host) unless set with
+    /// [`sentry_api_url`](Self::sentry_api_url). Without it, pausing logs a warning that
+    /// Sentry will report the paused ticks as missed check-ins.
+    #[cfg(feature = "http")]
+    pub fn sentry_api(mut self, token: impl Into<String>, organization: impl Into<String>) -> Self {
+        self.sentry_api = Some((token.into(), organization.into()));
+        self
+    }
+
+    /// The base URL of Sentry's web API (`https://sentry.example.com`), when it is not the
+    /// DSN's host. Used with [`sentry_api`](Self::sentry_api).
+    #[cfg(feature = "http")]
+    pub fn sentry_api_url(mut self, url: impl Into<String>) -> Self {
+        self.sentry_api_url = Some(url.into());
+        self
+    }
+
     /// The wall clock schedules are computed on (default [`SystemClock`]); tests inject a
     /// [`TestClock`](crate::clock::TestClock).
     pub fn clock(mut self, clock: impl Clock) -> Self {
@@ -353,6 +390,15 @@ impl SchedulerBuilder {
         if self.coordinator.is_none() {
             check_catch_up_has_history(&jobs)?;
         }
+        #[cfg(feature = "http")]
+        let monitor_api = match self.sentry_api {
+            Some((token, organization)) => {
+                let api = monitor_mute::MonitorApi::new(token, organization, self.sentry_api_url);
+                api.check()?;
+                Some(api)
+            }
+            None => None,
+        };
         let variable = std::env::var_os(off::DISABLED_VAR);
         let off = off::off_jobs(
             &jobs,
@@ -385,6 +431,8 @@ impl SchedulerBuilder {
             }),
             allow_same_jobs_twice: self.allow_same_jobs_twice,
             pauses: Arc::default(),
+            #[cfg(feature = "http")]
+            monitor_api,
         })
     }
 }
@@ -527,9 +575,9 @@ impl Scheduler {
                     .coordinator
                     .pause(job.slug(), until, by)
                     .await
-                    .map_err(|source| Error::Coordinator {
+                    .map_err(|error| Error::Coordinator {
                         action: format!("pausing `{slug}`"),
-                        source,
+                        reason: error.to_string(),
                     })?;
             }
             None => self
@@ -537,15 +585,38 @@ impl Scheduler {
                 .pause(Pause::new(job.slug(), "this process", self.now(), until)),
         }
         match until {
-            Some(until) => {
-                tracing::warn!(slug, %until, "job paused; Sentry reports its ticks as missed check-ins meanwhile")
-            }
-            None => tracing::warn!(
-                slug,
-                "job paused until resumed; Sentry reports its ticks as missed check-ins meanwhile"
-            ),
+            Some(until) => tracing::warn!(slug, %until, "job paused"),
+            None => tracing::warn!(slug, "job paused until resumed"),
         }
+        self.tell_sentry(job, true).await;
         Ok(())
+    }
+
+    /// Mutes (`paused`) or unmutes the Sentry monitor of `job` when the Sentry API is
+    /// configured; logs what Sentry will do otherwise. A failure is logged, not returned: the
+    /// pause itself holds.
+    async fn tell_sentry(&self, job: &Job, paused: bool) {
+        let slug = job.slug();
+        if job.monitor_config().is_none() {
+            return; // Unmonitored: there is no monitor to mute.
+        }
+        #[cfg(feature = "http")]
+        if let Some(api) = &self.monitor_api {
+            match api.set_muted(slug, paused).await {
+                Ok(()) if paused => tracing::info!(slug, "Sentry monitor muted"),
+                Ok(()) => tracing::info!(slug, "Sentry monitor unmuted"),
+                Err(error) if paused => {
+                    tracing::error!(slug, %error, "muting the Sentry monitor failed: Sentry will report the paused ticks as missed check-ins")
+                }
+                Err(error) => {
+                    tracing::error!(slug, %error, "unmuting the Sentry monitor failed: it stays muted in Sentry; unmute it there")
+                }
+            }
+            return;
+        }
+        if paused {
+            tracing::warn!(slug, "the Sentry monitor is not muted (no Sentry API token configured, see `SchedulerBuilder::sentry_api`): Sentry will report the paused ticks as missed check-ins");
+        }
     }
 
     /// Lifts the pause of the job `slug` (set by [`pause`](Self::pause) here or, with a
@@ -558,9 +629,9 @@ impl Scheduler {
                 .coordinator
                 .resume(job.slug())
                 .await
-                .map_err(|source| Error::Coordinator {
+                .map_err(|error| Error::Coordinator {
                     action: format!("resuming `{slug}`"),
-                    source,
+                    reason: error.to_string(),
                 })?,
             None => self.pauses.resume(job.slug(), self.now()),
         };
@@ -569,6 +640,7 @@ impl Scheduler {
         } else {
             tracing::info!(slug, "job resumed (it was not paused)");
         }
+        self.tell_sentry(job, false).await;
         Ok(())
     }
 
@@ -579,10 +651,10 @@ impl Scheduler {
             match &self.claimer {
                 Some(claimer) => {
                     let slugs: Vec<&str> = self.jobs.iter().map(|j| j.slug()).collect();
-                    claimer.coordinator.pauses(&slugs).await.map_err(|source| {
+                    claimer.coordinator.pauses(&slugs).await.map_err(|error| {
                         Error::Coordinator {
                             action: "reading the pauses".into(),
-                            source,
+                            reason: error.to_string(),
                         }
                     })?
                 }

@@ -553,3 +553,75 @@ pub(crate) async fn fencing_tokens_grow_with_every_claim_and_take_over(store: &i
     // A later tick, after the take-overs, is above them all.
     grows(&won(b.claim("report", tick(7), LONG).await.unwrap()));
 }
+
+/// A pause set through one replica holds for every replica and for a coordinator created
+/// later (a restarted replica): new ticks of the job answer `Paused` to all and are recorded
+/// as paused; other jobs run; `resume` lifts it; a pause whose `until` has passed is over.
+pub(crate) async fn a_pause_holds_for_every_replica_until_resumed_or_expired(store: &impl Store) {
+    use sentry_schedule::coordinator::Pause;
+    let a = store.replica("a").await;
+    let b = store.replica("b").await;
+    a.pause("report", None, "a").await.unwrap();
+    assert!(matches!(
+        b.claim("report", tick(1), LONG).await.unwrap(),
+        Claim::Paused
+    ));
+    let batch = [("report", tick(2)), ("other", tick(2))];
+    let claims = a.claim_many(&batch, LONG).await.unwrap();
+    assert!(matches!(claims[0], Claim::Paused), "{claims:?}");
+    won(claims[1].clone());
+    // Every replica gets the same answer for a tick recorded as paused.
+    assert!(matches!(
+        b.claim_many(&batch[..1], LONG).await.unwrap()[0],
+        Claim::Paused
+    ));
+    let history = b.history("report", 10).await.unwrap();
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert!(history
+        .iter()
+        .all(|r| r.status == Some(RunStatus::Paused) && r.finished_at.is_some()));
+    // Nothing to take over.
+    let since = tick(0) - chrono::Duration::minutes(1);
+    assert!(b
+        .expired_claims(&["report"], since)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let pauses: Vec<Pause> = b.pauses(&["report", "other"]).await.unwrap();
+    assert_eq!(pauses.len(), 1, "{pauses:?}");
+    assert_eq!(
+        (pauses[0].slug.as_str(), pauses[0].by.as_str()),
+        ("report", "a")
+    );
+    assert_eq!(pauses[0].until, None);
+
+    // A restarted replica: a new coordinator on the same store.
+    let restarted = store.replica("a-again").await;
+    assert!(matches!(
+        restarted.claim("report", tick(3), LONG).await.unwrap(),
+        Claim::Paused
+    ));
+
+    assert!(b.resume("report").await.unwrap());
+    assert!(!b.resume("report").await.unwrap());
+    won(a.claim("report", tick(4), LONG).await.unwrap());
+    assert!(a.pauses(&["report"]).await.unwrap().is_empty());
+
+    // A pause with an end: in force before it, over after it.
+    let until = Utc::now() + chrono::Duration::milliseconds(300);
+    b.pause("report", Some(until), "b").await.unwrap();
+    let pauses = a.pauses(&["report"]).await.unwrap();
+    assert_eq!(pauses.len(), 1);
+    assert_eq!(
+        pauses[0].until.map(|u| u.timestamp_millis()),
+        Some(until.timestamp_millis())
+    );
+    assert!(matches!(
+        a.claim("report", tick(5), LONG).await.unwrap(),
+        Claim::Paused
+    ));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    won(a.claim("report", tick(6), LONG).await.unwrap());
+    assert!(a.pauses(&["report"]).await.unwrap().is_empty());
+}
