@@ -56,6 +56,10 @@ pub mod coordinator;
 mod dispatch;
 mod error;
 mod job;
+#[cfg(feature = "metrics")]
+pub mod metrics;
+#[cfg(not(feature = "metrics"))]
+mod metrics;
 mod run;
 mod scheduler;
 

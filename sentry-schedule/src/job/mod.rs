@@ -269,6 +269,8 @@ struct Counters {
     replaced: AtomicU64,
     missed: AtomicU64,
     crashed: AtomicU64,
+    /// The job's metric handles (feature `metrics`).
+    metrics: crate::metrics::Slot,
 }
 
 impl JobStats {
@@ -300,6 +302,11 @@ impl JobStats {
     /// Run tasks that died instead of reporting an outcome (a bug, logged as an error).
     pub fn crashed(&self) -> u64 {
         self.inner.crashed.load(Ordering::Relaxed)
+    }
+
+    /// The job's metric handles.
+    pub(crate) fn metrics(&self) -> &crate::metrics::Slot {
+        &self.inner.metrics
     }
 
     pub(crate) fn add_started(&self) {

@@ -4,6 +4,7 @@ use super::{capture, wait, Ended, RunCancel, RunIds};
 use crate::checkin::{CheckIn, CheckInStatus, Delivery};
 use crate::clock::Clock;
 use crate::job::Job;
+use crate::metrics::{self, Outcome};
 use crate::run::context::JobContext;
 use chrono::{DateTime, Utc};
 use sentry::protocol::SpanStatus;
@@ -50,6 +51,7 @@ pub(crate) async fn execute(
     delivery: Arc<Delivery>,
 ) -> Ended {
     let started = Instant::now();
+    let in_progress = metrics::started(job.stats.metrics(), &job.slug, scheduled, &*clock);
     let ids = RunIds::new();
     let client = Hub::current().client();
     let sentry = client
@@ -111,6 +113,7 @@ pub(crate) async fn execute(
         None => capture::outcome(ended, duration),
     };
     span.in_scope(|| capture::log(&job.slug, &outcome));
+    in_progress.ended(Outcome::from(&outcome), duration);
     // Closing the tracing span finishes its sentry-tracing child span, which must happen
     // before the transaction is finished to be part of it.
     drop(span);

@@ -22,6 +22,7 @@ use crate::clock::Clock;
 use crate::coordinator::claimer::{Claimer, Decision, Lease};
 use crate::coordinator::{self, RunStatus};
 use crate::job::Job;
+use crate::metrics::{self, SkipReason};
 use crate::run::report::RunReport;
 use crate::run::run_set::{RunGuard, RunSet};
 use crate::run::{self, Ended, RunCancel};
@@ -261,7 +262,11 @@ fn act_on(entry: &JobEntry, tick: DateTime<Utc>, decision: Decision, env: &Arc<R
     match decision {
         Decision::Run(lease) => spawn_run(entry, tick, Some(lease), env),
         Decision::RunUnclaimed => spawn_run(entry, tick, None, env),
-        Decision::Skip => {}
+        Decision::Skip(None) => {}
+        Decision::Skip(Some(reason)) => {
+            let job = &entry.job;
+            metrics::skipped(job.stats.metrics(), &job.slug, reason, 1);
+        }
     }
 }
 
@@ -298,6 +303,7 @@ fn overlap(
     match job.policy.overlap {
         Overlap::Skip if runs.len() > 0 => {
             job.stats.add_skipped();
+            metrics::skipped(job.stats.metrics(), &job.slug, SkipReason::Overlap, 1);
             if let Some(lease) = lease {
                 // Won but not run: record it, so no other replica takes the tick over.
                 lease.finish_unrun();
@@ -402,6 +408,7 @@ fn record(job: &Job, tick: DateTime<Utc>, outcome: &Result<Ended, String>) {
         Ok(_) => job.stats.add_failed(),
         Err(e) => {
             job.stats.add_crashed();
+            metrics::crashed(job.stats.metrics(), &job.slug);
             tracing::error!(slug = %job.slug, scheduled = %tick, error = %e, "run task died");
         }
     }
