@@ -62,6 +62,8 @@ pub mod metrics;
 mod metrics;
 mod run;
 mod scheduler;
+#[cfg(feature = "web")]
+pub mod web;
 
 #[doc(inline)]
 pub use job::output as job_output;
@@ -79,6 +81,7 @@ pub use job::state::{State, DEFAULT_CANCEL_GRACE};
 pub use job::{Job, JobBuilder, JobStats, MonitorConfig, SourceLocation};
 pub use run::context::JobContext;
 pub use run::report::RunReport;
+pub use scheduler::handle::SchedulerHandle;
 pub use scheduler::signal::{shutdown_signal, ShutdownSignal};
 pub use scheduler::{run_all, Scheduler, SchedulerBuilder, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use sentry_schedule_core::options::Overlap;

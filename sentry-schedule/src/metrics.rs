@@ -70,6 +70,28 @@ const OUTCOMES: [&str; 6] = [
     "crashed",
 ];
 
+#[cfg_attr(not(feature = "web"), allow(dead_code))]
+impl Outcome {
+    const ALL: [Outcome; 6] = [
+        Self::Ok,
+        Self::Error,
+        Self::Panicked,
+        Self::TimedOut,
+        Self::Cancelled,
+        Self::Crashed,
+    ];
+
+    /// The outcome of `index` (`outcome as u8`).
+    pub(crate) fn from_index(index: u8) -> Option<Self> {
+        Self::ALL.get(usize::from(index)).copied()
+    }
+
+    /// The label: `ok`, `error`, `panicked`, `timed_out`, `cancelled`, `crashed`.
+    pub(crate) fn label(self) -> &'static str {
+        OUTCOMES[self as usize]
+    }
+}
+
 /// Why a tick was not run: the `reason` label of [`TICKS_SKIPPED`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SkipReason {

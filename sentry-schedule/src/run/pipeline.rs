@@ -404,6 +404,14 @@ impl Execute {
 /// Counts the run's end in its job's stats; a run task that died is logged.
 fn record(job: &Job, tick: DateTime<Utc>, outcome: &Result<Ended, String>) {
     match outcome {
+        Ok(ended) => job
+            .stats
+            .set_last_run(metrics::Outcome::from(ended), ended.duration(), tick),
+        Err(_) => job
+            .stats
+            .set_last_run(metrics::Outcome::Crashed, Duration::ZERO, tick),
+    }
+    match outcome {
         Ok(Ended::Ok { .. }) => job.stats.add_succeeded(),
         Ok(_) => job.stats.add_failed(),
         Err(e) => {
