@@ -41,6 +41,8 @@ use std::time::Instant;
 const USAGE: &str = "\
 usage: bench [--quick]          fire lag, runs lost, idle CPU, per-run overhead, memory, check-in delivery
        bench delivery [--quick]  check-in delivery only
+       bench overhead [--quick]  per-run overhead only (build with `--features metrics` for the
+                                 row with sentry-schedule's metrics compiled in, no recorder)
        bench compile-time [--fns N]   build time with and without #[scheduled] (default 500 fns)
        bench replicas [--full] [--secs N] [--jobs N,..]   3 replicas + PostgreSQL / Redis";
 
@@ -94,6 +96,8 @@ fn main() -> ExitCode {
         Some("--quick") if args.len() == 1 => run(Plan::quick()),
         Some("delivery") if args.len() == 1 => run_delivery(&Plan::full()),
         Some("delivery") if args.len() == 2 && args[1] == "--quick" => run_delivery(&Plan::quick()),
+        Some("overhead") if args.len() == 1 => run_overhead(&Plan::full()),
+        Some("overhead") if args.len() == 2 && args[1] == "--quick" => run_overhead(&Plan::quick()),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
@@ -154,13 +158,7 @@ fn run(plan: Plan) -> anyhow::Result<()> {
         };
         anyhow::Ok((join(ours)?, join(tcs)?))
     })?;
-    eprintln!(
-        "bench: per-run overhead, {} runs",
-        thousands(plan.overhead_runs)
-    );
-    let overhead = child::spawn(&Spec::Overhead {
-        runs: plan.overhead_runs,
-    })?;
+    let overhead = measure_overhead(&plan)?;
     let results = Results {
         lag,
         idle,
@@ -178,6 +176,24 @@ fn run(plan: Plan) -> anyhow::Result<()> {
     run_delivery(&plan)?;
     eprintln!("bench: done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// The per-run overhead alone, as the row of the full report, with whether sentry-schedule's
+/// `metrics` feature is compiled into this build (no recorder is ever installed here).
+fn run_overhead(plan: &Plan) -> anyhow::Result<()> {
+    println!("{}", report::overhead_line(&measure_overhead(plan)?));
+    Ok(())
+}
+
+/// The per-run overhead, measured in a child process.
+fn measure_overhead(plan: &Plan) -> anyhow::Result<child::Outcome> {
+    eprintln!(
+        "bench: per-run overhead, {} runs",
+        thousands(plan.overhead_runs)
+    );
+    child::spawn(&Spec::Overhead {
+        runs: plan.overhead_runs,
+    })
 }
 
 /// The check-in delivery table: one burst through our sender, one through sentry's transport.

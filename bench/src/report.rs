@@ -163,6 +163,28 @@ fn idle_of(outcome: &Outcome) -> Result<IdleReport, String> {
     }
 }
 
+/// What the overhead row says of sentry-schedule's `metrics` feature in this build.
+const METRICS: &str = if cfg!(feature = "metrics") {
+    ", feature metrics on, no recorder"
+} else {
+    ""
+};
+
+/// The overhead measurement as one line: µs per run over the bare fn, and the raw figures.
+pub(crate) fn overhead_line(outcome: &Outcome) -> String {
+    match overhead_of(outcome) {
+        Ok(r) => format!(
+            "per-run overhead of sentry-schedule (monitored job{METRICS}): {} µs ({} runs; monitored {} ns/run, unmonitored {} ns/run, bare fn {} ns)",
+            sig(r.overhead_us()),
+            r.runs,
+            sig(r.wrapped_ns),
+            sig(r.unmonitored_ns),
+            sig(r.bare_ns)
+        ),
+        Err(e) => format!("per-run overhead: failed: {e}"),
+    }
+}
+
 fn overhead_of(outcome: &Outcome) -> Result<OverheadReport, String> {
     match outcome {
         Outcome::Overhead(r) => Ok(r.clone()),
@@ -247,7 +269,10 @@ pub(crate) fn render(results: &Results) -> String {
     });
     let overhead = overhead_of(&results.overhead);
     rows.push(Row {
-        what: "per-run overhead of sentry-schedule (monitored job)".to_owned(),
+        what: format!(
+            "per-run overhead of sentry-schedule (monitored job{})",
+            METRICS
+        ),
         ours: overhead.clone().map(|r| r.overhead_us()),
         tcs: None,
         unit: Unit::Us,

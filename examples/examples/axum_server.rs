@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo run --example axum_server --features axum
 //! curl http://127.0.0.1:3000/                                   # the rate the job refreshed
+//! curl http://127.0.0.1:3000/metrics                            # the scheduler's metrics, Prometheus format
 //! cargo run --example axum_server --features axum -- list       # the jobs, then exit
 //! cargo run --example axum_server --features axum -- run axum_server-refresh_rates
 //! ```
@@ -14,10 +15,15 @@
 //! to the scheduler. On the signal the server finishes its requests, and the scheduler lets
 //! running jobs finish (within its shutdown timeout), sends their final check-ins and flushes
 //! the Sentry client. `LISTEN` sets the address (default `127.0.0.1:3000`).
+//!
+//! `/metrics` serves the scheduler's metrics (feature `metrics` of sentry-schedule) in the
+//! Prometheus text format: the recorder of `metrics-exporter-prometheus` is installed before
+//! the scheduler runs, and the handler renders it.
 
 use axum::extract::State as AxumState;
 use axum::routing::get;
 use axum::Router;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sentry_schedule::{scheduled, Scheduler, State};
 use std::process::ExitCode;
 use std::sync::{Arc, RwLock};
@@ -47,10 +53,20 @@ async fn show_rates(AxumState(rates): AxumState<Rates>) -> String {
     }
 }
 
+/// The Prometheus text format of everything recorded so far.
+async fn show_metrics(AxumState(prometheus): AxumState<PrometheusHandle>) -> String {
+    // Histograms are summarised on upkeep: run it before each scrape.
+    prometheus.run_upkeep();
+    prometheus.render()
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
     // Reads SENTRY_DSN from the environment; without it, check-ins are printed instead.
     let _sentry = sentry::init(sentry::ClientOptions::new().maybe_release(sentry::release_name!()));
+
+    // Before the scheduler runs: its metric handles are registered with this recorder.
+    let prometheus = PrometheusBuilder::new().install_recorder()?;
 
     // Ctrl-C or SIGTERM, shared by the server and the scheduler.
     let shutdown = sentry_schedule::shutdown_signal();
@@ -66,7 +82,14 @@ async fn main() -> anyhow::Result<ExitCode> {
         return Ok(exit);
     }
 
-    let app = Router::new().route("/", get(show_rates)).with_state(rates);
+    let app = Router::new()
+        .route("/", get(show_rates))
+        .with_state(rates)
+        .merge(
+            Router::new()
+                .route("/metrics", get(show_metrics))
+                .with_state(prometheus),
+        );
     let addr = std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{}", listener.local_addr()?);

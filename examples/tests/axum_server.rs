@@ -1,4 +1,4 @@
-//! The axum example as a service is stopped: SIGTERM while its job runs stops the server and
+//! The axum example as a service: its `/metrics`; and it is stopped: SIGTERM while its job runs stops the server and
 //! the scheduler together, the running job finishes and its final check-in is printed, and
 //! the process exits 0. Runs the example's binary as a child process.
 #![cfg(unix)]
@@ -76,11 +76,15 @@ fn wait_for(rx: &mpsc::Receiver<String>, seen: &mut Vec<String>, wanted: &str) -
 }
 
 fn get(addr: &str) -> String {
+    get_path(addr, "/")
+}
+
+fn get_path(addr: &str, path: &str) -> String {
     let mut stream = TcpStream::connect(addr).expect("connect to the example's server");
     stream.set_read_timeout(Some(LIMIT)).expect("read timeout");
     write!(
         stream,
-        "GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
     )
     .expect("send");
     let mut response = String::new();
@@ -101,8 +105,8 @@ impl Drop for KillOnFailure {
     }
 }
 
-#[test]
-fn sigterm_stops_server_and_scheduler_with_final_check_ins_and_exit_0() {
+/// Starts the example on a free port: the child, its stdout lines, and its address.
+fn start_example() -> (Child, mpsc::Receiver<String>, Vec<String>, String) {
     let mut child = Command::new(example_binary())
         .env("LISTEN", "127.0.0.1:0")
         .env_remove("SENTRY_DSN")
@@ -110,14 +114,49 @@ fn sigterm_stops_server_and_scheduler_with_final_check_ins_and_exit_0() {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start the axum example (built by `cargo test --features axum`)");
-    let _kill = KillOnFailure(child.id());
     let rx = lines(&mut child);
     let mut seen = Vec::new();
-
     let listening = wait_for(&rx, &mut seen, "listening on http://");
     let addr = listening
         .trim_start_matches("listening on http://")
         .to_owned();
+    (child, rx, seen, addr)
+}
+
+/// `/metrics` serves the scheduler's metrics in the Prometheus text format once a run ended.
+#[test]
+fn metrics_are_served_in_the_prometheus_format() {
+    let (mut child, rx, mut seen, addr) = start_example();
+    let _kill = KillOnFailure(child.id());
+    let slug = "axum_server-refresh_rates";
+    wait_for(&rx, &mut seen, &format!("monitor={slug}  status=ok"));
+    let response = get_path(&addr, "/metrics");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let value = |series: &str| -> f64 {
+        let line = response
+            .lines()
+            .find(|line| line.starts_with(series) && line[series.len()..].starts_with(' '))
+            .unwrap_or_else(|| panic!("no {series} in {response}"));
+        line[series.len()..].trim().parse().expect("a number")
+    };
+    let ok = format!("sentry_schedule_runs_total{{job=\"{slug}\",outcome=\"ok\"}}");
+    assert!(value(&ok) >= 1.0, "{response}");
+    let error = format!("sentry_schedule_runs_total{{job=\"{slug}\",outcome=\"error\"}}");
+    assert_eq!(value(&error), 0.0, "{response}");
+    let duration = format!("sentry_schedule_run_duration_seconds_count{{job=\"{slug}\"}}");
+    assert!(value(&duration) >= 1.0, "{response}");
+    assert!(
+        response.contains("# TYPE sentry_schedule_start_lag_seconds summary"),
+        "{response}"
+    );
+    child.kill().expect("stop the example");
+    let _ = child.wait();
+}
+
+#[test]
+fn sigterm_stops_server_and_scheduler_with_final_check_ins_and_exit_0() {
+    let (mut child, rx, mut seen, addr) = start_example();
+    let _kill = KillOnFailure(child.id());
     let slug = "axum_server-refresh_rates";
     wait_for(
         &rx,

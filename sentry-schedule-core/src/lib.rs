@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 mod cron;
+pub mod describe;
 pub mod duration;
 pub mod environment;
 mod error;

@@ -57,8 +57,14 @@ mod dispatch;
 mod error;
 mod ids;
 mod job;
+#[cfg(feature = "metrics")]
+pub mod metrics;
+#[cfg(not(feature = "metrics"))]
+mod metrics;
 mod run;
 mod scheduler;
+#[cfg(feature = "web")]
+pub mod web;
 
 #[doc(inline)]
 pub use job::output as job_output;
@@ -76,6 +82,7 @@ pub use job::context::JobContext;
 pub use job::state::{State, DEFAULT_CANCEL_GRACE};
 pub use job::{Job, JobBuilder, JobStats, SourceLocation};
 pub use run::report::RunReport;
+pub use scheduler::handle::SchedulerHandle;
 pub use scheduler::signal::{shutdown_signal, ShutdownSignal};
 pub use scheduler::{run_all, Scheduler, SchedulerBuilder, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use sentry_schedule_core::options::Overlap;

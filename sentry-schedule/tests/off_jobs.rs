@@ -182,3 +182,51 @@ fn an_unknown_disabled_slug_fails_the_build_with_the_nearest_slug() {
         "SchedulerBuilder::disable_jobs names `weekly-report`, which is no job's slug"
     );
 }
+
+/// `check` and `timeline` look at the jobs that run here: a job switched off has no row in
+/// the timeline and no finding, while the same job on has both.
+#[test]
+fn check_and_timeline_leave_out_jobs_that_are_off() {
+    let clustered = |slug: &str| {
+        Job::builder(slug, "0 3 * * *")
+            .monitor(false)
+            .run(|_: JobContext| async {})
+            .build()
+            .expect("valid job")
+    };
+    let slugs = ["a-job", "b-job", "c-job", "d-job", "e-job", "f-job"];
+    let with = |disabled: &[&str]| {
+        Scheduler::builder()
+            .registered_jobs(false)
+            .clock(TestClock::new(START.parse().expect("instant")))
+            .jobs(slugs.iter().map(|slug| clustered(slug)))
+            .disable_jobs(disabled.iter().copied())
+            .build()
+            .expect("valid scheduler")
+    };
+
+    let all_on = with(&[]);
+    let rows: Vec<String> = all_on
+        .timeline(24)
+        .rows
+        .into_iter()
+        .map(|r| r.slug)
+        .collect();
+    assert_eq!(rows, slugs);
+    // Six jobs at 03:00: one cluster, and its finding.
+    assert_eq!(all_on.timeline(24).clusters[0].slugs, slugs);
+    let findings = all_on.check();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(
+        findings[0].kind,
+        sentry_schedule::forecast::FindingKind::Cluster
+    );
+
+    let two_off = with(&["a-job", "f-job"]);
+    let timeline = two_off.timeline(24);
+    let rows: Vec<&str> = timeline.rows.iter().map(|r| r.slug.as_str()).collect();
+    assert_eq!(rows, ["b-job", "c-job", "d-job", "e-job"]);
+    // Four jobs left at 03:00: fewer than five, so no cluster and no finding.
+    assert_eq!(timeline.clusters, []);
+    assert_eq!(two_off.check(), []);
+}

@@ -2,6 +2,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::metrics::{self, CheckInFate};
+
 /// What became of a scheduler's check-ins so far: read with
 /// [`CheckInCounters::snapshot`], from [`Scheduler::check_ins`](crate::Scheduler::check_ins).
 ///
@@ -136,6 +138,17 @@ impl CheckInCounters {
             Count::ToTransport => &c.to_transport,
         };
         counter.fetch_add(n, Ordering::Relaxed);
+        let fate = match count {
+            Count::Sent => CheckInFate::Delivered,
+            Count::Retried => CheckInFate::Retried,
+            Count::QueueFull => CheckInFate::Dropped("queue_full"),
+            Count::Failed => CheckInFate::Dropped("failed"),
+            Count::Rejected => CheckInFate::Dropped("rejected"),
+            Count::Shutdown => CheckInFate::Dropped("shutdown"),
+            Count::Unbuildable => CheckInFate::Dropped("unbuildable"),
+            Count::Queued | Count::RateLimited | Count::ToTransport => return,
+        };
+        metrics::check_ins(fate, n);
     }
 }
 
@@ -157,5 +170,56 @@ mod tests {
         assert_eq!(stats.dropped.total(), 4);
         assert_eq!(stats.retried, 7);
         assert_eq!(counters.clone().snapshot(), stats);
+    }
+
+    /// The delivery counters reach the `metrics` recorder with the same counts.
+    #[cfg(feature = "metrics")]
+    #[test]
+    fn delivery_counts_reach_the_metrics_recorder() {
+        use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        ::metrics::with_local_recorder(&recorder, || {
+            let counters = CheckInCounters::default();
+            counters.add(Count::Queued, 9);
+            counters.add(Count::Sent, 4);
+            counters.add(Count::Retried, 3);
+            counters.add(Count::QueueFull, 1);
+            counters.add(Count::Rejected, 2);
+            counters.add(Count::Failed, 1);
+            counters.add(Count::Failed, 1);
+        });
+        let mut got: Vec<(String, u64)> = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .map(|(key, _, _, value)| {
+                let key = key.key();
+                let labels: Vec<String> = key
+                    .labels()
+                    .map(|l| format!("{}={}", l.key(), l.value()))
+                    .collect();
+                let DebugValue::Counter(n) = value else {
+                    panic!("{key:?} is not a counter");
+                };
+                (format!("{}{{{}}}", key.name(), labels.join(",")), n)
+            })
+            .collect();
+        got.sort();
+        let expected = [
+            ("sentry_schedule_check_ins_delivered_total{}", 4),
+            ("sentry_schedule_check_ins_dropped_total{reason=failed}", 2),
+            (
+                "sentry_schedule_check_ins_dropped_total{reason=queue_full}",
+                1,
+            ),
+            (
+                "sentry_schedule_check_ins_dropped_total{reason=rejected}",
+                2,
+            ),
+            ("sentry_schedule_check_ins_retried_total{}", 3),
+        ]
+        .map(|(k, n)| (k.to_owned(), n));
+        assert_eq!(got, expected);
     }
 }

@@ -19,6 +19,7 @@ use super::{
     RunOutcome, RunStatus,
 };
 use crate::job::Job;
+use crate::metrics::SkipReason;
 use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -51,10 +52,10 @@ pub(crate) enum Decision {
     Run(Lease),
     /// The coordinator could not be reached and the policy is to fail open: run it unclaimed.
     RunUnclaimed,
-    /// Do not run it: another replica runs or ran it (if that replica dies, the take-over
-    /// sweep runs it once its lease expires), the claim failed (policy skip), or the
-    /// scheduler is shutting down.
-    Skip,
+    /// Do not run it, for the reason given: another replica runs or ran it (if that replica
+    /// dies, the take-over sweep runs it once its lease expires), or the claim failed
+    /// (policy skip); `None`: the scheduler is shutting down.
+    Skip(Option<SkipReason>),
     /// Do not run it: the job is paused (the backend recorded the tick as paused).
     Paused,
 }
@@ -166,7 +167,7 @@ impl Claimer {
         self.ensure_prepared().await;
         let claimed = tokio::select! {
             biased;
-            () = shutdown.cancelled() => return ticks.iter().map(|_| Decision::Skip).collect(),
+            () = shutdown.cancelled() => return ticks.iter().map(|_| Decision::Skip(None)).collect(),
             claimed = self.coordinator.claim_many(ticks, self.lease) => claimed,
         };
         match claimed {
@@ -198,12 +199,12 @@ impl Claimer {
                 None => {
                     // Claims come from the dispatcher, which starts after `start`.
                     tracing::error!(slug = %slug, tick = %tick, "a tick was won before the coordination tasks started; not run (another replica takes it over after the lease)");
-                    Decision::Skip
+                    Decision::Skip(Some(SkipReason::CoordinatorError))
                 }
             },
             Claim::Lost(held) if held.finished => {
                 tracing::debug!(slug = %slug, tick = %tick, owner = %held.owner, "tick already run by another replica");
-                Decision::Skip
+                Decision::Skip(Some(SkipReason::NotClaimed))
             }
             Claim::Lost(held) => {
                 tracing::debug!(
@@ -212,7 +213,7 @@ impl Claimer {
                     owner = %held.owner,
                     "tick held by another replica; the take-over sweep runs it if its lease expires"
                 );
-                Decision::Skip
+                Decision::Skip(Some(SkipReason::NotClaimed))
             }
             Claim::Paused => {
                 tracing::debug!(slug = %slug, tick = %tick, "tick not run: the job is paused");
@@ -228,7 +229,7 @@ impl Claimer {
         ticks
             .iter()
             .map(|_| match self.on_error {
-                OnCoordinatorError::Skip => Decision::Skip,
+                OnCoordinatorError::Skip => Decision::Skip(Some(SkipReason::CoordinatorError)),
                 OnCoordinatorError::RunAnyway => Decision::RunUnclaimed,
             })
             .collect()

@@ -34,6 +34,7 @@ mod timers;
 use crate::clock::PRECISE_WINDOW;
 use crate::dispatch::timers::Timers;
 use crate::job::Job;
+use crate::metrics::{self, SkipReason};
 use crate::run::pipeline::{self, DueRun, JobEntry, RunEnv};
 use chrono::{DateTime, TimeDelta, Utc};
 use sentry_schedule_core::schedule::Upcoming;
@@ -225,6 +226,7 @@ impl PassedOver {
     /// Counts `ticks` of `job` passed over, the first of them due at `due`.
     fn add(&mut self, job: &Job, ticks: u64, due: DateTime<Utc>) {
         job.stats.add_missed(ticks);
+        metrics::skipped(job.stats.metrics(), &job.slug, SkipReason::Missed, ticks);
         tracing::debug!(slug = %job.slug, missed = ticks, "ticks passed over; only the latest runs");
         self.jobs += 1;
         self.ticks = self.ticks.saturating_add(ticks);

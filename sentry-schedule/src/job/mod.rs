@@ -16,13 +16,14 @@ use crate::job::context::JobContext;
 use crate::job::param::StateCheck;
 use crate::job::registered::JobFuture;
 use crate::job::state::StateMap;
+use crate::metrics::Outcome;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sentry_schedule_core::options::Overlap;
 use sentry_schedule_core::retry::Retry;
 use sentry_schedule_core::Schedule;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -258,6 +259,23 @@ struct Counters {
     missed: AtomicU64,
     crashed: AtomicU64,
     paused: AtomicU64,
+    /// The job's metric handles (feature `metrics`).
+    metrics: crate::metrics::Slot,
+    /// How the last run ended: `Outcome as u8 + 1`, 0 before the first run ended.
+    last_outcome: AtomicU8,
+    /// The last run's duration in microseconds.
+    last_duration_us: AtomicU64,
+    /// The last run's tick, in unix milliseconds.
+    last_tick_ms: AtomicI64,
+}
+
+/// How the last run of a job ended, as this process saw it (shown by the ops page).
+#[cfg_attr(not(feature = "web"), allow(dead_code))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LastRun {
+    pub(crate) outcome: Outcome,
+    pub(crate) duration: Duration,
+    pub(crate) scheduled: DateTime<Utc>,
 }
 
 impl JobStats {
@@ -294,6 +312,39 @@ impl JobStats {
     /// ([`Scheduler::pause`](crate::Scheduler::pause)), as this process saw them.
     pub fn paused(&self) -> u64 {
         self.inner.paused.load(Ordering::Relaxed)
+    }
+
+    /// The job's metric handles.
+    pub(crate) fn metrics(&self) -> &crate::metrics::Slot {
+        &self.inner.metrics
+    }
+
+    /// How the last run that ended in this process went; `None` before the first.
+    #[cfg_attr(not(feature = "web"), allow(dead_code))]
+    pub(crate) fn last_run(&self) -> Option<LastRun> {
+        let c = &*self.inner;
+        let outcome = Outcome::from_index(c.last_outcome.load(Ordering::Relaxed).checked_sub(1)?)?;
+        Some(LastRun {
+            outcome,
+            duration: Duration::from_micros(c.last_duration_us.load(Ordering::Relaxed)),
+            scheduled: DateTime::from_timestamp_millis(c.last_tick_ms.load(Ordering::Relaxed))?,
+        })
+    }
+
+    /// Keeps how a run ended for [`JobStats::last_run`] (three stores: a reader racing two
+    /// ends may see parts of both).
+    pub(crate) fn set_last_run(
+        &self,
+        outcome: Outcome,
+        duration: Duration,
+        scheduled: DateTime<Utc>,
+    ) {
+        let c = &*self.inner;
+        let micros = u64::try_from(duration.as_micros()).unwrap_or(u64::MAX);
+        c.last_duration_us.store(micros, Ordering::Relaxed);
+        c.last_tick_ms
+            .store(scheduled.timestamp_millis(), Ordering::Relaxed);
+        c.last_outcome.store(outcome as u8 + 1, Ordering::Relaxed);
     }
 
     pub(crate) fn add_started(&self) {

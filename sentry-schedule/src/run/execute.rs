@@ -5,6 +5,7 @@ use crate::checkin::{CheckIn, CheckInStatus, Delivery};
 use crate::clock::Clock;
 use crate::job::context::JobContext;
 use crate::job::Job;
+use crate::metrics::{self, Outcome};
 use chrono::{DateTime, Utc};
 use sentry::protocol::SpanStatus;
 use sentry::{Client, Hub, Transaction, TransactionContext};
@@ -52,6 +53,7 @@ pub(crate) async fn execute(
     delivery: Arc<Delivery>,
 ) -> Ended {
     let started = Instant::now();
+    let in_progress = metrics::started(job.stats.metrics(), &job.slug, scheduled, &*clock);
     let ids = RunIds::new();
     let client = Hub::current().client();
     let sentry = client
@@ -124,6 +126,7 @@ pub(crate) async fn execute(
     };
     let duration = outcome.duration();
     span.in_scope(|| capture::log(&job.slug, &outcome));
+    in_progress.ended(Outcome::from(&outcome), duration);
     // Closing the tracing span finishes its sentry-tracing child span, which must happen
     // before the transaction is finished to be part of it.
     drop(span);

@@ -73,6 +73,18 @@ impl Ended {
     }
 }
 
+impl From<&Ended> for crate::metrics::Outcome {
+    fn from(ended: &Ended) -> Self {
+        match ended {
+            Ended::Ok { .. } => Self::Ok,
+            Ended::Failed { .. } => Self::Error,
+            Ended::Panicked { .. } => Self::Panicked,
+            Ended::TimedOut { .. } => Self::TimedOut,
+            Ended::Cancelled { .. } => Self::Cancelled,
+        }
+    }
+}
+
 impl From<&Ended> for coordinator::RunOutcome {
     fn from(ended: &Ended) -> Self {
         let status = match ended {

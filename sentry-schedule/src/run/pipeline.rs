@@ -23,6 +23,7 @@ use crate::coordinator::claimer::{Claimer, Decision, Lease};
 use crate::coordinator::{self, RunStatus};
 use crate::job::Job;
 use crate::run::pauses::LocalPauses;
+use crate::metrics::{self, SkipReason};
 use crate::run::report::RunReport;
 use crate::run::run_set::{RunGuard, RunSet};
 use crate::run::{self, Ended, RunCancel};
@@ -169,6 +170,12 @@ fn job_at(table: &[JobEntry], index: u32) -> Option<&JobEntry> {
     entry
 }
 
+/// Counts a tick of `job` not run because the job is paused (its stats and its metric).
+fn count_paused(job: &Job) {
+    job.stats.add_paused();
+    metrics::skipped(job.stats.metrics(), &job.slug, SkipReason::Paused, 1);
+}
+
 // --- jitter ----------------------------------------------------------------------------
 
 /// Goes on with the run of `entry` for `tick` after a random delay below `max`: alone,
@@ -267,8 +274,12 @@ fn act_on(entry: &JobEntry, tick: DateTime<Utc>, decision: Decision, env: &Arc<R
     match decision {
         Decision::Run(lease) => spawn_run(entry, tick, Some(lease), env),
         Decision::RunUnclaimed => spawn_run(entry, tick, None, env),
-        Decision::Paused => entry.job.stats.add_paused(),
-        Decision::Skip => {}
+        Decision::Paused => count_paused(&entry.job),
+        Decision::Skip(None) => {}
+        Decision::Skip(Some(reason)) => {
+            let job = &entry.job;
+            metrics::skipped(job.stats.metrics(), &job.slug, reason, 1);
+        }
     }
 }
 
@@ -304,13 +315,14 @@ fn overlap(
 ) -> Option<impl Future<Output = ()> + Send + 'static> {
     let JobEntry { job, runs } = entry;
     if env.pauses.is_paused(&job.slug, || env.clock.now()) {
-        job.stats.add_paused();
+        count_paused(job);
         tracing::debug!(slug = %job.slug, scheduled = %tick, "tick not run: the job is paused");
         return None;
     }
     match job.policy.overlap {
         Overlap::Skip if runs.len() > 0 => {
             job.stats.add_skipped();
+            metrics::skipped(job.stats.metrics(), &job.slug, SkipReason::Overlap, 1);
             if let Some(lease) = lease {
                 // Won but not run: record it, so no other replica takes the tick over.
                 lease.finish_unrun();
@@ -418,10 +430,19 @@ impl Execute {
 /// Counts the run's end in its job's stats; a run task that died is logged.
 fn record(job: &Job, tick: DateTime<Utc>, outcome: &Result<Ended, String>) {
     match outcome {
+        Ok(ended) => job
+            .stats
+            .set_last_run(metrics::Outcome::from(ended), ended.duration(), tick),
+        Err(_) => job
+            .stats
+            .set_last_run(metrics::Outcome::Crashed, Duration::ZERO, tick),
+    }
+    match outcome {
         Ok(Ended::Ok { .. }) => job.stats.add_succeeded(),
         Ok(_) => job.stats.add_failed(),
         Err(e) => {
             job.stats.add_crashed();
+            metrics::crashed(job.stats.metrics(), &job.slug);
             tracing::error!(slug = %job.slug, scheduled = %tick, error = %e, "run task died");
         }
     }

@@ -28,7 +28,8 @@ fn planned(job: &Job) -> PlannedJob<'_> {
 }
 
 impl Scheduler {
-    /// Every finding about the jobs from [`Scheduler::now`] on, with the default rules:
+    /// Every finding about the jobs that are on (not [off](Scheduler::off) in this process)
+    /// from [`Scheduler::now`] on, with the default rules:
     /// each job's schedule over the next 12 months in its zone (a fixed time in a skipped
     /// hour runs late that day, in a repeated hour once; an expression restricted to some
     /// hours loses or gains runs), a declared run length longer than the gaps between ticks,
@@ -57,17 +58,32 @@ impl Scheduler {
 
     /// [`Scheduler::check`] with other rules (how many months, the cluster size).
     pub fn check_with(&self, rules: &CheckRules) -> Vec<Finding> {
-        let jobs: Vec<_> = self.jobs().map(planned).collect();
+        let jobs: Vec<_> = self
+            .jobs()
+            .filter(|job| self.off(job.slug()).is_none())
+            .map(planned)
+            .collect();
         sentry_schedule_core::forecast::check(&jobs, self.now(), rules)
     }
 
-    /// The starts of every job in the next `hours` from [`Scheduler::now`], the minutes in
+    /// The starts of every job that is on (not [off](Scheduler::off) in this process) in the
+    /// next `hours` from [`Scheduler::now`], the minutes in
     /// which five or more start together, and the jobs whose declared run length exceeds
     /// their period; [`Timeline::render`] draws it as text.
     pub fn timeline(&self, hours: u32) -> Timeline {
-        let jobs: Vec<_> = self.jobs().map(planned).collect();
-        Timeline::new(&jobs, self.now(), hours, CheckRules::default().cluster_size)
+        let on = self.jobs().filter(|job| self.off(job.slug()).is_none());
+        timeline_of(on, self.now(), hours)
     }
+}
+
+/// The timeline of `jobs` (those that are on) for `hours` from `now`.
+pub(crate) fn timeline_of<'a>(
+    jobs: impl Iterator<Item = &'a Job>,
+    now: chrono::DateTime<chrono::Utc>,
+    hours: u32,
+) -> Timeline {
+    let jobs: Vec<_> = jobs.map(planned).collect();
+    Timeline::new(&jobs, now, hours, CheckRules::default().cluster_size)
 }
 
 /// Cells of a timeline chart: 15 minutes each up to a day and a half, fewer per hour for

@@ -3,6 +3,7 @@ pub mod cli;
 pub mod forecast;
 #[cfg(feature = "http")]
 mod monitor_mute;
+pub(crate) mod handle;
 pub mod off;
 pub(crate) mod shutdown;
 pub(crate) mod signal;
@@ -490,18 +491,7 @@ impl Scheduler {
     /// # }
     /// ```
     pub async fn run_now(&self, slug: &str) -> Result<RunReport, Error> {
-        let Some(job) = self.jobs.iter().find(|j| j.slug() == slug) else {
-            return Err(Error::UnknownSlug {
-                slug: slug.to_owned(),
-                near: crate::scheduler::cli::near_slugs(slug, self.jobs()),
-            });
-        };
-        Ok(pipeline::run_on_demand(
-            Arc::clone(job),
-            Arc::clone(&self.clock),
-            Arc::clone(&self.delivery),
-        )
-        .await)
+        self.handle().run_now(slug).await
     }
 
     /// Sends the queued check-ins, waiting at most `timeout` (real time), and flushes the
@@ -546,10 +536,7 @@ impl Scheduler {
         slug: &str,
         limit: usize,
     ) -> Result<Vec<RunRecord>, CoordinatorError> {
-        match &self.claimer {
-            None => Ok(Vec::new()),
-            Some(claimer) => claimer.coordinator.history(slug, limit).await,
-        }
+        self.handle().history(slug, limit).await
     }
 
     /// Pauses the job `slug` until `until` (`None`: until [`resume`](Self::resume)): its

@@ -1,0 +1,120 @@
+//! [`SchedulerHandle`]: a cheap, cloneable view of a scheduler that stays valid while
+//! [`Scheduler::run`] goes on: its jobs, their counters, runs on demand, history and
+//! check-in counts. What the ops page ([`crate::web`], feature `web`) is built on.
+use crate::checkin::{CheckInCounters, Delivery};
+use crate::clock::Clock;
+use crate::coordinator::claimer::Claimer;
+use crate::coordinator::{Coordinator, CoordinatorError, RunRecord};
+use crate::error::Error;
+use crate::job::Job;
+use crate::run::pipeline;
+use crate::run::report::RunReport;
+use crate::scheduler::off::Off;
+use crate::scheduler::Scheduler;
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// A cloneable view of a [`Scheduler`], taken with [`Scheduler::handle`] before
+/// [`Scheduler::run`] consumes the scheduler; every clone sees the same jobs and counters.
+#[derive(Clone)]
+pub struct SchedulerHandle {
+    jobs: Arc<[Arc<Job>]>,
+    off: Arc<HashMap<Arc<str>, Off>>,
+    clock: Arc<dyn Clock>,
+    claimer: Option<Arc<Claimer>>,
+    delivery: Arc<Delivery>,
+}
+
+impl Scheduler {
+    /// A cloneable view of this scheduler that stays valid while (and after) it runs: for
+    /// an HTTP ops surface ([`crate::web`]) or any code that lists jobs, runs one now or
+    /// reads the history while [`run`](Self::run) goes on.
+    pub fn handle(&self) -> SchedulerHandle {
+        SchedulerHandle {
+            jobs: self.jobs.iter().cloned().collect(),
+            off: Arc::new(self.off.clone()),
+            clock: Arc::clone(&self.clock),
+            claimer: self.claimer.clone(),
+            delivery: Arc::clone(&self.delivery),
+        }
+    }
+}
+
+impl SchedulerHandle {
+    /// Every job, in the scheduler's order (by slug).
+    pub fn jobs(&self) -> impl ExactSizeIterator<Item = &Job> + '_ {
+        self.jobs.iter().map(|j| &**j)
+    }
+
+    /// The job with this monitor slug.
+    pub fn job(&self, slug: &str) -> Option<&Job> {
+        self.jobs().find(|j| j.slug() == slug)
+    }
+
+    /// Why the job `slug` is off in this process ([`Scheduler::off`]).
+    pub fn off(&self, slug: &str) -> Option<&Off> {
+        self.off.get(slug)
+    }
+
+    /// The scheduler's wall-clock time.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Runs the job `slug` once now, as [`Scheduler::run_now`].
+    pub async fn run_now(&self, slug: &str) -> Result<RunReport, Error> {
+        let Some(job) = self.jobs.iter().find(|j| j.slug() == slug) else {
+            return Err(Error::UnknownSlug {
+                slug: slug.to_owned(),
+                near: crate::scheduler::cli::near_slugs(slug, self.jobs()),
+            });
+        };
+        Ok(pipeline::run_on_demand(
+            Arc::clone(job),
+            Arc::clone(&self.clock),
+            Arc::clone(&self.delivery),
+        )
+        .await)
+    }
+
+    /// [`Scheduler::timeline`]: the starts of every job that is on in the next `hours`.
+    pub fn timeline(&self, hours: u32) -> crate::forecast::Timeline {
+        let on = self.jobs().filter(|job| self.off(job.slug()).is_none());
+        crate::scheduler::forecast::timeline_of(on, self.now(), hours)
+    }
+
+    /// Live counts of the scheduler's check-ins ([`Scheduler::check_ins`]).
+    pub fn check_ins(&self) -> CheckInCounters {
+        self.delivery.counters()
+    }
+
+    /// The coordinator, if any ([`Scheduler::coordinator`]).
+    pub fn coordinator(&self) -> Option<&Arc<dyn Coordinator>> {
+        self.claimer.as_ref().map(|c| &c.coordinator)
+    }
+
+    /// The last `limit` runs of the job `slug` as the coordinator recorded them
+    /// ([`Scheduler::history`]); empty without a coordinator.
+    pub async fn history(
+        &self,
+        slug: &str,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, CoordinatorError> {
+        match &self.claimer {
+            None => Ok(Vec::new()),
+            Some(claimer) => claimer.coordinator.history(slug, limit).await,
+        }
+    }
+}
+
+impl fmt::Debug for SchedulerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SchedulerHandle")
+            .field("jobs", &self.jobs.len())
+            .field("off", &self.off.len())
+            .field("coordinated", &self.claimer.is_some())
+            .finish_non_exhaustive()
+    }
+}
