@@ -110,6 +110,7 @@ pub(crate) fn registration(job: &ScheduledFn) -> TokenStream {
                     schedule: #schedule,
                     options: #options,
                     run: #runner,
+                    item: #private::fn_item_id(&#ident),
                     requires: &[#(#requires as #private::StateCheck),*],
                 }
             }

@@ -58,6 +58,8 @@ mod error;
 mod job;
 mod run;
 mod scheduler;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 #[doc(inline)]
 pub use job::output as job_output;
