@@ -287,3 +287,26 @@ async fn a_refused_or_late_in_progress_changes_what_sentry_saw() {
     let run = kit.run_once(slow_job).await.unwrap();
     assert_eq!(run.sentry_saw(), ["ok", "in_progress"]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn two_kits_side_by_side_see_only_their_own_runs() {
+    let (from, to) = (at("2027-06-01T10:00:00Z"), at("2027-06-01T10:12:00Z"));
+    let failing = with_fault(every_five("left"), Fault::Fail("left broke".into()));
+    let left = TestKit::new().environment("left");
+    let right = TestKit::new().environment("right");
+    let (left, right) = tokio::join!(
+        left.simulate([failing], from, to),
+        right.simulate([every_five("right")], from, to),
+    );
+    let (left, right) = (left.unwrap(), right.unwrap());
+    assert!(left.runs.iter().all(|run| run.slug == "left"));
+    assert!(right.runs.iter().all(|run| run.slug == "right"));
+    assert_eq!((left.runs.len(), right.runs.len()), (2, 2));
+    assert!(left.check_ins().all(|c| c.environment() == Some("left")));
+    assert!(right.check_ins().all(|c| c.environment() == Some("right")));
+    assert!(right.runs.iter().all(|run| run.events.is_empty()));
+    assert!(left.runs.iter().all(|run| run.events.len() == 1));
+    assert!(left.stray_events.is_empty() && right.stray_events.is_empty());
+    // Nothing was bound to the test's own hub.
+    assert!(sentry::Hub::current().client().is_none());
+}

@@ -6,6 +6,7 @@ use crate::RunStatus;
 use chrono::{DateTime, TimeDelta, Utc};
 use sentry::protocol::{Context, Event};
 use serde_json::Value;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// How a run ended.
@@ -38,20 +39,37 @@ impl Outcome {
 
 /// One check-in exactly as the scheduler sent it (the `check_in` envelope item's JSON),
 /// with when and whether the kit's ingest took it.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Kept as the bytes sent and parsed on first use: a simulated year holds millions.
+#[derive(Debug, Clone)]
 pub struct CheckIn {
-    json: Value,
+    payload: Box<str>,
+    parsed: OnceLock<Value>,
     sent: DateTime<Utc>,
     answer: Answer,
 }
 
+impl PartialEq for CheckIn {
+    fn eq(&self, other: &Self) -> bool {
+        (self.json(), self.sent, self.answer) == (other.json(), other.sent, other.answer)
+    }
+}
+
 impl CheckIn {
-    pub(crate) fn new(json: Value, sent: DateTime<Utc>) -> Self {
-        Self {
-            json,
+    /// The check-in whose item payload is `payload`; `None` when it is not UTF-8 JSON.
+    pub(crate) fn new(payload: &[u8], sent: DateTime<Utc>) -> Option<Self> {
+        let payload = std::str::from_utf8(payload).ok()?;
+        let parsed = OnceLock::new();
+        // Parsed now only when the cheap look-up of its id cannot read it.
+        if string_field(payload, "check_in_id").is_none() {
+            let _ = parsed.set(serde_json::from_str(payload).ok()?);
+        }
+        Some(Self {
+            payload: payload.into(),
+            parsed,
             sent,
             answer: Answer::Accept,
-        }
+        })
     }
 
     pub(crate) fn answer(&mut self, answer: Answer) {
@@ -60,49 +78,53 @@ impl CheckIn {
 
     /// The item's JSON as sent.
     pub fn json(&self) -> &Value {
-        &self.json
-    }
-
-    /// `status`: `in_progress`, `ok` or `error`.
-    pub fn status(&self) -> &str {
-        self.json["status"].as_str().unwrap_or_default()
+        self.parsed
+            .get_or_init(|| serde_json::from_str(&self.payload).unwrap_or(Value::Null))
     }
 
     /// `check_in_id` (32 hex digits, the same for both check-ins of a run).
     pub fn check_in_id(&self) -> &str {
-        self.json["check_in_id"].as_str().unwrap_or_default()
+        match string_field(&self.payload, "check_in_id") {
+            Some(id) => id,
+            None => self.json()["check_in_id"].as_str().unwrap_or_default(),
+        }
+    }
+
+    /// `status`: `in_progress`, `ok` or `error`.
+    pub fn status(&self) -> &str {
+        self.json()["status"].as_str().unwrap_or_default()
     }
 
     /// `monitor_slug`.
     pub fn monitor_slug(&self) -> &str {
-        self.json["monitor_slug"].as_str().unwrap_or_default()
+        self.json()["monitor_slug"].as_str().unwrap_or_default()
     }
 
     /// `duration` (sent with `ok` and `error` only).
     pub fn duration(&self) -> Option<Duration> {
-        self.json["duration"]
+        self.json()["duration"]
             .as_f64()
             .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
     }
 
     /// `monitor_config`, when sent.
     pub fn monitor_config(&self) -> Option<&Value> {
-        self.json.get("monitor_config")
+        self.json().get("monitor_config")
     }
 
     /// `environment`, when sent.
     pub fn environment(&self) -> Option<&str> {
-        self.json["environment"].as_str()
+        self.json()["environment"].as_str()
     }
 
     /// `release`, when sent.
     pub fn release(&self) -> Option<&str> {
-        self.json["release"].as_str()
+        self.json()["release"].as_str()
     }
 
     /// `contexts.trace.trace_id`: what links the run's events to this check-in.
     pub fn trace_id(&self) -> Option<&str> {
-        self.json["contexts"]["trace"]["trace_id"].as_str()
+        self.json()["contexts"]["trace"]["trace_id"].as_str()
     }
 
     /// When the scheduler sent it (the kit's wall clock).
@@ -130,8 +152,20 @@ impl CheckIn {
     /// functions of `sentry-schedule-core` the macro and the builder use); empty when
     /// Sentry would take it as sent.
     pub fn sentry_rejections(&self) -> Vec<Rejection> {
-        rules::check(&self.json)
+        rules::check(self.json())
     }
+}
+
+/// The value of the top-level string field `key` of the compact JSON `payload` as the
+/// scheduler writes it (`"key":"value"`, no whitespace), when it has no escapes; `None`
+/// otherwise (the caller then parses the JSON).
+fn string_field<'a>(payload: &'a str, key: &str) -> Option<&'a str> {
+    let pattern = format!("\"{key}\":\"");
+    let start = payload.find(&pattern)? + pattern.len();
+    let value = &payload[start..];
+    let end = value.find('"')?;
+    let value = &value[..end];
+    (!value.contains('\\')).then_some(value)
 }
 
 /// An event the run captured (an error it returned, its panic, its timeout), as the

@@ -58,8 +58,7 @@ impl Sink {
         let mut options = ClientOptions::new()
             .dsn(TEST_DSN)
             .transport(transport)
-            .sample_rate(1.0)
-            .traces_sample_rate(0.0);
+            .sample_rate(1.0);
         options.environment = environment.map(Into::into);
         options.release = release.map(Into::into);
         let client = Arc::new(sentry::Client::from(options));
@@ -121,11 +120,9 @@ impl Transport for KitTransport {
             return;
         }
         for payload in check_in_payloads(&bytes) {
-            let Ok(json) = serde_json::from_slice(payload) else {
+            let Some(mut check_in) = CheckIn::new(payload, self.clock.now()) else {
                 continue;
             };
-            let sent = self.clock.now();
-            let mut check_in = CheckIn::new(json, sent);
             let answer = match &self.ingest {
                 Some(rule) => rule(&check_in),
                 None => Answer::Accept,
