@@ -141,13 +141,13 @@ impl Delivery {
                 check_in.monitor_slug.into(),
                 run,
                 check_in.status,
-                item.to_string().into_bytes().into_boxed_slice(),
+                item.into_boxed_slice(),
             ));
             return;
         }
         #[cfg(not(feature = "http"))]
         let _ = run;
-        let bytes = super::envelope::envelope(item.to_string().as_bytes());
+        let bytes = super::envelope::envelope(&item);
         match Envelope::from_bytes_raw(bytes) {
             Ok(envelope) => {
                 self.counters.add(Count::ToTransport, 1);

@@ -341,6 +341,20 @@ struct Assembled {
     stray_events: Vec<CapturedEvent>,
 }
 
+/// A check-in id as a map key without an allocation: its first 32 bytes (an id is 32 hex
+/// digits) and its length.
+#[derive(PartialEq, Eq, Hash)]
+struct IdKey([u8; 32], usize);
+
+impl IdKey {
+    fn of(id: &str) -> Self {
+        let mut key = [0; 32];
+        let n = id.len().min(32);
+        key[..n].copy_from_slice(&id.as_bytes()[..n]);
+        Self(key, id.len())
+    }
+}
+
 /// Joins each run to its check-ins (by `check_in_id`) and events (by trace id).
 fn assemble(log: Log) -> Assembled {
     let Log {
@@ -348,10 +362,10 @@ fn assemble(log: Log) -> Assembled {
         check_ins,
         events,
     } = log;
-    let mut by_id: HashMap<String, Vec<CheckIn>> = HashMap::with_capacity(runs.len());
+    let mut by_id: HashMap<IdKey, Vec<CheckIn>> = HashMap::with_capacity(runs.len());
     for check_in in check_ins {
         by_id
-            .entry(check_in.check_in_id().to_owned())
+            .entry(IdKey::of(check_in.check_in_id()))
             .or_default()
             .push(check_in);
     }
@@ -366,7 +380,9 @@ fn assemble(log: Log) -> Assembled {
     let mut runs: Vec<TestRun> = runs
         .into_iter()
         .map(|run: RunSeen| TestRun {
-            check_ins: by_id.remove(&run.check_in_id).unwrap_or_default(),
+            check_ins: by_id
+                .remove(&IdKey::of(&run.check_in_id))
+                .unwrap_or_default(),
             events: by_trace.remove(&run.trace_id).unwrap_or_default(),
             slug: run.slug,
             scheduled: run.scheduled,

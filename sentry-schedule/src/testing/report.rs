@@ -61,7 +61,7 @@ impl CheckIn {
         let payload = std::str::from_utf8(payload).ok()?;
         let parsed = OnceLock::new();
         // Parsed now only when the cheap look-up of its id cannot read it.
-        if string_field(payload, "check_in_id").is_none() {
+        if string_field(payload, CHECK_IN_ID).is_none() {
             let _ = parsed.set(serde_json::from_str(payload).ok()?);
         }
         Some(Self {
@@ -84,7 +84,7 @@ impl CheckIn {
 
     /// `check_in_id` (32 hex digits, the same for both check-ins of a run).
     pub fn check_in_id(&self) -> &str {
-        match string_field(&self.payload, "check_in_id") {
+        match string_field(&self.payload, CHECK_IN_ID) {
             Some(id) => id,
             None => self.json()["check_in_id"].as_str().unwrap_or_default(),
         }
@@ -156,12 +156,14 @@ impl CheckIn {
     }
 }
 
-/// The value of the top-level string field `key` of the compact JSON `payload` as the
-/// scheduler writes it (`"key":"value"`, no whitespace), when it has no escapes; `None`
-/// otherwise (the caller then parses the JSON).
-fn string_field<'a>(payload: &'a str, key: &str) -> Option<&'a str> {
-    let pattern = format!("\"{key}\":\"");
-    let start = payload.find(&pattern)? + pattern.len();
+/// What precedes the check-in id in the compact JSON the scheduler writes.
+const CHECK_IN_ID: &str = "\"check_in_id\":\"";
+
+/// The string after `pattern` (`"key":"`) in the compact JSON `payload` the scheduler
+/// writes (no whitespace), when it has no escapes; `None` otherwise (the caller then parses
+/// the JSON).
+fn string_field<'a>(payload: &'a str, pattern: &str) -> Option<&'a str> {
+    let start = payload.find(pattern)? + pattern.len();
     let value = &payload[start..];
     let end = value.find('"')?;
     let value = &value[..end];
