@@ -1,12 +1,12 @@
 //! What the kit's in-memory ingest answers each check-in: accept, refuse, or take it late.
-use super::report::CheckIn;
 use std::time::Duration;
 
 /// The kit's ingest's answer to one check-in ([`TestKit::ingest`](super::TestKit::ingest)).
 ///
 /// The kit's ingest stands where the Sentry client's transport stands: the scheduler hands
 /// it each check-in and goes on. What a refusal or a delay changes is what Sentry would
-/// have: [`CheckIn::accepted`] and [`CheckIn::received`], and with them
+/// have: [`CheckIn::accepted`](super::CheckIn::accepted) and
+/// [`CheckIn::received`](super::CheckIn::received), and with them
 /// [`TestRun::sentry_saw`](super::TestRun::sentry_saw).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -18,6 +18,3 @@ pub enum Answer {
     /// Taken, but only this long after it was sent (a slow network or a queue in front).
     Delay(Duration),
 }
-
-/// The rule the kit's ingest answers with.
-pub(crate) type IngestRule = std::sync::Arc<dyn Fn(&CheckIn) -> Answer + Send + Sync>;

@@ -105,7 +105,7 @@ pub struct TestKit {
     states: StateMap,
     shutdown_timeout: Duration,
     jitter_seed: u64,
-    ingest: Option<ingest::IngestRule>,
+    ingest: Option<sink::IngestRule>,
 }
 
 impl Default for TestKit {

@@ -1,6 +1,6 @@
 //! The kit's in-memory Sentry: a client whose transport records every envelope, and the
 //! log of the runs the scheduler reports to it.
-use super::ingest::{Answer, IngestRule};
+use super::ingest::Answer;
 use super::report::{CapturedEvent, CheckIn, Outcome};
 use crate::clock::Clock;
 use crate::job::Job;
@@ -12,6 +12,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// A DSN under `.invalid` (RFC 6761), as `sentry::test` uses: it never resolves, so the
 /// scheduler hands check-ins to the client's transport (`checkin::deliver`), here the kit's.
 const TEST_DSN: &str = "https://public@sentry.invalid/1";
+
+/// The rule the kit's ingest answers with.
+pub(crate) type IngestRule = Arc<dyn Fn(&CheckIn) -> Answer + Send + Sync>;
 
 /// One run as the scheduler reported it to the kit, before its check-ins and events are
 /// joined to it.
