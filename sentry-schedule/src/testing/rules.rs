@@ -23,12 +23,14 @@ impl fmt::Display for Rejection {
     }
 }
 
-/// The statuses a client may send (relay-monitors `CheckInStatus`; `missed` and `unknown`
-/// are Sentry's own).
+/// The statuses a client may send: getsentry/relay `relay-monitors/src/lib.rs`,
+/// `CheckInStatus`, reads any other as `unknown` (`#[serde(other)]`) and rewrites `missed`
+/// to `unknown` in `process_check_in` ("computed on the server").
 const STATUSES: [&str; 3] = ["in_progress", "ok", "error"];
 
-/// The interval units of `monitor_config.schedule` (`monitors/constants.py`,
-/// `IntervalNames`).
+/// The interval units of `monitor_config.schedule`: getsentry/relay
+/// `relay-monitors/src/lib.rs`, `IntervalName` (any other fails the payload's
+/// deserialization, and Relay drops the check-in).
 const INTERVAL_UNITS: [&str; 6] = ["minute", "hour", "day", "week", "month", "year"];
 
 /// Every rule `check_in` breaks.
@@ -170,6 +172,7 @@ fn check_in_id(id: &Value) -> Result<(), Violation> {
     match id.as_str().map(uuid::Uuid::parse_str) {
         Some(Ok(_)) => Ok(()),
         _ => Err(Violation::new(
+            // relay-monitors `CheckIn.check_in_id: Uuid`: any other fails deserialization.
             format!("check_in_id {id} is not a uuid: Relay drops the check-in"),
             "32 hex digits",
         )),
