@@ -310,3 +310,23 @@ async fn two_kits_side_by_side_see_only_their_own_runs() {
     // Nothing was bound to the test's own hub.
     assert!(sentry::Hub::current().client().is_none());
 }
+
+#[tokio::test(start_paused = true)]
+async fn simulate_registered_runs_every_scheduled_fn_of_the_binary() {
+    let night = TestKit::new()
+        .state(Exports::default())
+        .simulate_registered(at("2027-01-04T00:00:00Z"), at("2027-01-04T02:30:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        night.fired_at("sync-invoices"),
+        [at("2027-01-04T01:00:00Z"), at("2027-01-04T02:00:00Z")]
+    );
+    // 02:30 Vienna in winter is 01:30 UTC.
+    assert_eq!(
+        night.fired_at("nightly-export"),
+        [at("2027-01-04T01:30:00Z")]
+    );
+    assert_eq!(night.runs.len(), 3);
+    assert_eq!(night.stats("sync-invoices").unwrap().failed(), 2);
+}
