@@ -18,6 +18,9 @@
 //! `cargo run --release -p bench -- replicas [--full]` measures three replicas against a
 //! throwaway PostgreSQL and Redis beside one process without a coordinator (not part of
 //! `--quick`).
+//!
+//! `cargo run --release -p bench -- simulate [--days N]` measures the test kit: ten
+//! `*/5 * * * *` jobs over a simulated year on tokio's paused clock.
 #![warn(missing_docs)]
 
 mod child;
@@ -31,6 +34,7 @@ mod overhead;
 mod replicas;
 mod report;
 mod servers;
+mod simulate;
 mod tcs;
 
 use child::{Contender, Spec};
@@ -44,7 +48,8 @@ usage: bench [--quick]          fire lag, runs lost, idle CPU, per-run overhead,
        bench overhead [--quick]  per-run overhead only (build with `--features metrics` for the
                                  row with sentry-schedule's metrics compiled in, no recorder)
        bench compile-time [--fns N]   build time with and without #[scheduled] (default 500 fns)
-       bench replicas [--full] [--secs N] [--jobs N,..]   3 replicas + PostgreSQL / Redis";
+       bench replicas [--full] [--secs N] [--jobs N,..]   3 replicas + PostgreSQL / Redis
+       bench simulate [--days N]      the test kit: 10 jobs `*/5 * * * *` over a simulated year (default 365 days)";
 
 /// Sizes of one benchmark run.
 #[derive(Debug, Clone)]
@@ -92,6 +97,7 @@ fn main() -> ExitCode {
         Some("compile-time") => compile_time::main(args.get(1..).unwrap_or_default()),
         Some("replicas") => replicas::main(args.get(1..).unwrap_or_default()),
         Some("replica-child") => replicas::child_main(args.get(1..).unwrap_or_default()),
+        Some("simulate") => simulate::main(args.get(1..).unwrap_or_default()),
         None => run(Plan::full()),
         Some("--quick") if args.len() == 1 => run(Plan::quick()),
         Some("delivery") if args.len() == 1 => run_delivery(&Plan::full()),

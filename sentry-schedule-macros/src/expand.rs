@@ -15,6 +15,7 @@ pub(crate) fn registration(job: &ScheduledFn) -> TokenStream {
     let ident = &job.item.sig.ident;
     let name = ident.unraw().to_string();
     let runner = syn::Ident::new("__sentry_schedule_run", Span::mixed_site());
+    let item_id = syn::Ident::new("__SENTRY_SCHEDULE_ITEM", Span::mixed_site());
 
     // Bound checks spanned at the user's tokens, so rustc's errors point there: the
     // future must be `Send + 'static` (the cast to `dyn Future + Send`, at the fn's name),
@@ -102,6 +103,10 @@ pub(crate) fn registration(job: &ScheduledFn) -> TokenStream {
                 #into_job_future
             }
 
+            // The fn item's type, by which `testing::job(fn)` finds this job.
+            #[allow(deprecated)]
+            const #item_id: fn() -> ::core::any::TypeId = #private::fn_item_id(&#ident);
+
             #private::inventory::submit! {
                 #private::StaticJob {
                     name: #name,
@@ -110,6 +115,7 @@ pub(crate) fn registration(job: &ScheduledFn) -> TokenStream {
                     schedule: #schedule,
                     options: #options,
                     run: #runner,
+                    item: #item_id,
                     requires: &[#(#requires as #private::StateCheck),*],
                 }
             }

@@ -9,8 +9,8 @@ pub use crate::job::context::JobContext;
 pub use crate::job::output::{JobError, JobOutput};
 pub use crate::job::param::{JobParam, StateCheck};
 pub use crate::job::registered::{
-    assert_job_output, assert_send_future, failed_run, into_job_future, JobFuture, ScheduleSpec,
-    StaticJob, StaticOptions,
+    assert_job_output, assert_send_future, failed_run, fn_item_id, into_job_future, JobFuture,
+    ScheduleSpec, StaticJob, StaticOptions,
 };
 pub use crate::job::state::{State, StateMap};
 pub use sentry_schedule_core::options::Overlap;

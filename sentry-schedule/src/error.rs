@@ -121,6 +121,17 @@ pub enum Error {
         /// Why the coordinator failed (its error, as text).
         reason: String,
     },
+    /// [`testing::job`](crate::testing::job) was given a fn that is no `#[scheduled]` fn
+    /// linked into this binary.
+    #[cfg(feature = "testing")]
+    #[error(
+        "`{name}` is not a `#[scheduled]` fn of this binary: put `#[scheduled(...)]` on it, \
+         or build the job with `Job::cron`/`Job::every` and pass that"
+    )]
+    NotScheduled {
+        /// The fn's type name.
+        name: &'static str,
+    },
 }
 
 debug_as_display!(Error);

@@ -65,6 +65,8 @@ mod run;
 mod scheduler;
 #[cfg(feature = "web")]
 pub mod web;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 #[doc(inline)]
 pub use job::output as job_output;

@@ -10,6 +10,8 @@
 )]
 use chrono::{DateTime, TimeDelta, Utc};
 use sentry_schedule::clock::{Clock, TestClock};
+#[cfg(feature = "testing")]
+use sentry_schedule::testing::{with_fault, Fault, TestKit};
 use sentry_schedule::{Error, Job, JobBuilder, JobContext, JobStats, Overlap, Scheduler};
 use std::future::Future;
 use std::pin::Pin;
@@ -45,10 +47,6 @@ struct Running {
 }
 
 impl Running {
-    fn start(clock: &TestClock, jobs: Vec<Job>) -> Self {
-        Self::start_with(clock, jobs, Duration::from_secs(30))
-    }
-
     fn start_with(clock: &TestClock, jobs: Vec<Job>, shutdown_timeout: Duration) -> Self {
         let (stop, stopped) = oneshot::channel::<()>();
         let scheduler = Scheduler::builder()
@@ -277,15 +275,6 @@ impl Fixture {
     }
 }
 
-/// Keeps the panicking job's return type `()` without unreachable code after `panic!`.
-fn ctx_is_always_true() -> bool {
-    true
-}
-
-async fn next(rx: &mut mpsc::UnboundedReceiver<Seen>) -> Seen {
-    rx.recv().await.expect("job reports")
-}
-
 #[tokio::test(start_paused = true)]
 async fn every_five_minutes_fires_on_the_five_minute_marks() {
     let mut t =
@@ -327,35 +316,26 @@ async fn a_time_in_the_skipped_hour_fires_right_after_the_gap() {
     t.stop().await;
 }
 
+// With the test kit: the runs and their ticks come from its report.
+#[cfg(feature = "testing")]
 #[tokio::test(start_paused = true)]
 async fn in_the_repeated_autumn_hour_fixed_times_fire_once_and_others_twice() {
     // On 2026-10-25 Vienna's clocks go from 03:00 CEST back to 02:00 CET.
-    let clock = TestClock::new(at("2026-10-24T22:00:00Z"));
-    let (fixed_tx, mut fixed) = mpsc::unbounded_channel();
-    let (half_tx, mut half) = mpsc::unbounded_channel();
-    let vienna = |slug: &str, cron: &str, tx| {
-        Job::builder(slug, cron)
-            .timezone("Europe/Vienna")
-            .run(reporting(&clock, tx))
-            .build()
-            .unwrap()
+    let vienna = |slug: &str, cron: &str| {
+        let job = Job::builder(slug, cron).timezone("Europe/Vienna");
+        job.run(|_| async {}).build().unwrap()
     };
-    let running = Running::start(
-        &clock,
-        vec![
-            vienna("fixed", "30 2 * * *", &fixed_tx),
-            vienna("half-hourly", "*/30 * * * *", &half_tx),
-        ],
-    );
+    let jobs = [
+        vienna("fixed", "30 2 * * *"),
+        vienna("half-hourly", "*/30 * * * *"),
+    ];
+    let (from, to) = (at("2026-10-24T22:00:00Z"), at("2026-10-26T02:00:00Z"));
+    let night = TestKit::new().simulate(jobs, from, to).await.unwrap();
 
     // 02:30 local happens twice; a fixed time runs on the first pass only.
-    assert_eq!(next(&mut fixed).await.scheduled, at("2026-10-25T00:30:00Z"));
-    assert_eq!(next(&mut fixed).await.scheduled, at("2026-10-26T01:30:00Z"));
+    let fixed = ["2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z"];
+    assert_eq!(night.fired_at("fixed"), fixed.map(at));
     // A non-fixed schedule ticks on real instants, in both passes.
-    let mut seen = Vec::new();
-    while let Ok(s) = half.try_recv() {
-        seen.push(s.scheduled);
-    }
     let expected = [
         "2026-10-24T22:30:00Z",
         "2026-10-24T23:00:00Z",
@@ -366,64 +346,36 @@ async fn in_the_repeated_autumn_hour_fixed_times_fire_once_and_others_twice() {
         "2026-10-25T01:30:00Z", // 02:30 CET
         "2026-10-25T02:00:00Z",
     ];
-    assert_eq!(seen[..expected.len()], expected.map(at));
-    running.stop().await;
+    assert_eq!(
+        night.fired_at("half-hourly")[..expected.len()],
+        expected.map(at)
+    );
 }
 
+#[cfg(feature = "testing")]
 #[tokio::test(start_paused = true)]
 async fn failing_and_panicking_jobs_keep_being_scheduled() {
-    let clock = TestClock::new(at("2026-03-02T12:00:30Z"));
-    let (err_tx, mut err_rx) = mpsc::unbounded_channel();
-    let (panic_tx, mut panic_rx) = mpsc::unbounded_channel();
-    let failing = {
-        let report = reporting(&clock, &err_tx);
-        Job::cron("fails", "* * * * *", move |ctx| {
-            let reported = report(ctx);
-            async move {
-                reported.await;
-                Err::<(), _>("database unreachable")
-            }
-        })
-        .unwrap()
-    };
-    let panicking = {
-        let report = reporting(&clock, &panic_tx);
-        Job::cron("panics", "* * * * *", move |ctx| {
-            let reported = report(ctx);
-            async move {
-                reported.await;
-                if ctx_is_always_true() {
-                    panic!("job bug");
-                }
-            }
-        })
-        .unwrap()
-    };
-    let scheduler = Scheduler::builder()
-        .registered_jobs(false)
-        .clock(clock.clone())
-        .jobs([failing, panicking])
-        .shutdown_signal(std::future::pending())
-        .build()
-        .unwrap();
-    let failing_stats = scheduler.job("fails").unwrap().stats();
-    let panicking_stats = scheduler.job("panics").unwrap().stats();
-    let handle = tokio::spawn(scheduler.run());
+    let minutely = |slug: &str| Job::cron(slug, "* * * * *", |_| async {}).unwrap();
+    let jobs = [
+        with_fault(
+            minutely("fails"),
+            Fault::Fail("database unreachable".into()),
+        ),
+        with_fault(minutely("panics"), Fault::Panic("job bug".into())),
+    ];
+    let (from, to) = (at("2026-03-02T12:00:30Z"), at("2026-03-02T12:03:30Z"));
+    let minutes = TestKit::new().simulate(jobs, from, to).await.unwrap();
 
-    for expected in [
+    let ticks = [
         "2026-03-02T12:01:00Z",
         "2026-03-02T12:02:00Z",
         "2026-03-02T12:03:00Z",
-    ] {
-        assert_eq!(next(&mut err_rx).await.scheduled, at(expected));
-        assert_eq!(next(&mut panic_rx).await.scheduled, at(expected));
+    ];
+    for slug in ["fails", "panics"] {
+        assert_eq!(minutes.fired_at(slug), ticks.map(at));
+        let stats = minutes.stats(slug).unwrap();
+        assert_eq!((stats.failed(), stats.succeeded()), (3, 0));
     }
-    // Let the third runs report their outcome.
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(failing_stats.failed(), 3);
-    assert_eq!(panicking_stats.failed(), 3);
-    assert_eq!(failing_stats.succeeded() + panicking_stats.succeeded(), 0);
-    handle.abort();
 }
 
 #[tokio::test(start_paused = true)]

@@ -59,6 +59,9 @@ pub(crate) struct Delivery {
     report_carrier: Mutex<ReportCarrier>,
     #[cfg(feature = "http")]
     sender: Option<super::sender::Sender>,
+    /// The test kit's client and run log (`testing`), when a kit drives this scheduler.
+    #[cfg(feature = "testing")]
+    pub(crate) sink: Option<Arc<crate::testing::Sink>>,
 }
 
 impl Delivery {
@@ -80,7 +83,18 @@ impl Delivery {
             }),
             counters,
             report_carrier: Mutex::default(),
+            #[cfg(feature = "testing")]
+            sink: None,
         }
+    }
+
+    /// The hub each run's own hub is made from: the current one, or the test kit's.
+    pub(crate) fn parent_hub(&self) -> Arc<sentry::Hub> {
+        #[cfg(feature = "testing")]
+        if let Some(sink) = &self.sink {
+            return Arc::clone(&sink.hub);
+        }
+        sentry::Hub::current()
     }
 
     /// The live counters.
@@ -127,13 +141,13 @@ impl Delivery {
                 check_in.monitor_slug.into(),
                 run,
                 check_in.status,
-                item.to_string().into_bytes().into_boxed_slice(),
+                item.into_boxed_slice(),
             ));
             return;
         }
         #[cfg(not(feature = "http"))]
         let _ = run;
-        let bytes = super::envelope::envelope(item.to_string().as_bytes());
+        let bytes = super::envelope::envelope(&item);
         match Envelope::from_bytes_raw(bytes) {
             Ok(envelope) => {
                 self.counters.add(Count::ToTransport, 1);

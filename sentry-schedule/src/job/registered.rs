@@ -4,6 +4,7 @@ use super::output::{JobError, JobOutput};
 use super::param::StateCheck;
 use crate::job::context::JobContext;
 use sentry_schedule_core::options::Overlap;
+use std::any::TypeId;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -101,9 +102,18 @@ pub struct StaticJob {
     pub options: StaticOptions,
     /// Starts one run: takes the job's parameters from the context and calls the fn.
     pub run: fn(&JobContext) -> JobFuture,
+    /// The `TypeId` of the fn item itself ([`fn_item_id`]): how the test kit finds the job
+    /// of a fn it is handed (`testing::job(my_fn)`).
+    pub item: fn() -> TypeId,
     /// One check per parameter (`<T as JobParam>::check`): the scheduler runs them at
     /// start-up so a missing `State<T>` fails before any job runs.
     pub requires: &'static [StateCheck],
+}
+
+/// The `TypeId` of the fn item `f` (every fn item has a type of its own), as a fn the
+/// const descriptor can hold: `TypeId::of` cannot be called in a const.
+pub const fn fn_item_id<F: 'static>(_: &F) -> fn() -> TypeId {
+    TypeId::of::<F>
 }
 
 /// The run of a job whose parameters could not be taken from the context: it fails with

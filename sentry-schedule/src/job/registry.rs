@@ -67,6 +67,16 @@ pub(crate) fn resolve_static(job: &StaticJob) -> Result<Job, Error> {
     })
 }
 
+/// The registered job of the `#[scheduled]` fn whose item type has `item` (its `TypeId`),
+/// resolved; `None` when no registered job is that fn.
+#[cfg(feature = "testing")]
+pub(crate) fn registered_job_of(item: std::any::TypeId) -> Option<Result<Job, Error>> {
+    inventory::iter::<StaticJob>
+        .into_iter()
+        .find(|job| (job.item)() == item)
+        .map(resolve_static)
+}
+
 /// Sorts jobs by slug and rejects the first slug used twice, naming both jobs.
 ///
 /// Every job's slug is in Sentry's normal form (`resolve` refuses any other), so two
@@ -115,6 +125,7 @@ mod tests {
             schedule: ScheduleSpec::Cron("0 12 * * *"),
             options,
             run: noop,
+            item: crate::job::registered::fn_item_id(&noop),
             requires: &[],
         }
     }

@@ -55,11 +55,14 @@ pub(crate) async fn execute(
     let started = Instant::now();
     let in_progress = metrics::started(job.stats.metrics(), &job.slug, scheduled, &*clock);
     let ids = RunIds::new();
-    let client = Hub::current().client();
+    let parent = delivery.parent_hub();
+    let client = parent.client();
     let sentry = client
         .as_ref()
         .filter(|client| client.is_enabled())
-        .map(|_| RunHub::start(&job, &ids));
+        .map(|_| RunHub::start(&parent, &job, &ids));
+    #[cfg(feature = "testing")]
+    let started_wall = clock.now();
     let span = || {
         tracing::info_span!(
             "scheduled_job",
@@ -149,6 +152,10 @@ pub(crate) async fn execute(
         Some(duration),
         failure.as_deref(),
     );
+    #[cfg(feature = "testing")]
+    if let Some(sink) = &delivery.sink {
+        sink.ran(&job, scheduled, started_wall, &ids, &outcome);
+    }
     outcome
 }
 
@@ -159,8 +166,8 @@ struct RunHub {
 }
 
 impl RunHub {
-    fn start(job: &Job, ids: &RunIds) -> Self {
-        let hub = Arc::new(Hub::new_from_top(Hub::current()));
+    fn start(parent: &Arc<Hub>, job: &Job, ids: &RunIds) -> Self {
+        let hub = Arc::new(Hub::new_from_top(parent));
         let transaction = hub.start_transaction(TransactionContext::new_with_trace_id(
             &job.slug,
             "cron",

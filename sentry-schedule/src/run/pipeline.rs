@@ -28,6 +28,8 @@ use crate::run::report::RunReport;
 use crate::run::run_set::{RunGuard, RunSet};
 use crate::run::{self, Ended, RunCancel};
 use chrono::{DateTime, Utc};
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
 use sentry_schedule_core::options::Overlap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -59,6 +61,8 @@ pub(crate) struct RunEnv {
     /// rather than the token, whose check takes a lock shared by every thread; waits use
     /// the token.
     stopping: AtomicBool,
+    /// Draws the jitter delays when seeded (the test kit); otherwise the per-thread generator.
+    jitter_rng: Option<std::sync::Mutex<SmallRng>>,
 }
 
 impl RunEnv {
@@ -78,6 +82,28 @@ impl RunEnv {
             delivery,
             pauses,
             stopping: AtomicBool::new(false),
+            jitter_rng: None,
+        }
+    }
+
+    /// Draws jitter delays from a generator seeded with `seed`, so that they repeat from
+    /// one run of a test to the next; `None` keeps the per-thread generator.
+    pub(crate) fn with_jitter_seed(mut self, seed: Option<u64>) -> Self {
+        self.jitter_rng = seed.map(|seed| std::sync::Mutex::new(SmallRng::seed_from_u64(seed)));
+        self
+    }
+
+    /// A random delay below `max` for a jittered run.
+    fn jitter_delay(&self, max: Duration) -> Duration {
+        match &self.jitter_rng {
+            None => jitter_delay(max),
+            Some(rng) => {
+                let draw = rng
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .random::<u64>();
+                delay_below(max, draw)
+            }
         }
     }
 
@@ -181,7 +207,7 @@ fn count_paused(job: &Job) {
 /// Goes on with the run of `entry` for `tick` after a random delay below `max`: alone,
 /// claimed on its own with a coordinator.
 fn spawn_jittered(entry: JobEntry, tick: DateTime<Utc>, max: Duration, env: &Arc<RunEnv>) {
-    let delay = jitter_delay(max);
+    let delay = env.jitter_delay(max);
     let env = Arc::clone(env);
     env.tracker.clone().spawn(async move {
         tokio::select! {
@@ -205,11 +231,16 @@ fn spawn_jittered(entry: JobEntry, tick: DateTime<Utc>, max: Duration, env: &Arc
 
 /// A random delay below `max`, from the per-thread generator of the run ids.
 fn jitter_delay(max: Duration) -> Duration {
+    delay_below(max, run::random::<u64>())
+}
+
+/// The delay below `max` that the random number `draw` picks.
+fn delay_below(max: Duration, draw: u64) -> Duration {
     let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
     if nanos == 0 {
         return Duration::ZERO;
     }
-    Duration::from_nanos(run::random::<u64>() % nanos)
+    Duration::from_nanos(draw % nanos)
 }
 
 // --- claim -----------------------------------------------------------------------------

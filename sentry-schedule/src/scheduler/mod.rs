@@ -117,6 +117,26 @@ pub struct Scheduler {
     /// Sentry's web API, to mute the monitors of paused jobs.
     #[cfg(feature = "http")]
     monitor_api: Option<monitor_mute::MonitorApi>,
+    /// Hooks the test kit sets (`testing`).
+    hooks: Hooks,
+}
+
+/// What the test kit changes in a scheduler it drives: a seeded jitter generator, and no
+/// clock watch (its clock never jumps, and waking every 5 s of a simulated year would be
+/// most of the simulation's work).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hooks {
+    pub(crate) jitter_seed: Option<u64>,
+    pub(crate) watch_clock: bool,
+}
+
+impl Default for Hooks {
+    fn default() -> Self {
+        Self {
+            jitter_seed: None,
+            watch_clock: true,
+        }
+    }
 }
 
 /// Options of a [`Scheduler`].
@@ -142,6 +162,9 @@ pub struct SchedulerBuilder {
     #[cfg(feature = "http")]
     sentry_api_url: Option<String>,
     check_in_request_timeout: Option<Duration>,
+    hooks: Hooks,
+    #[cfg(feature = "testing")]
+    sink: Option<Arc<crate::testing::Sink>>,
 }
 
 impl Default for SchedulerBuilder {
@@ -166,6 +189,9 @@ impl Default for SchedulerBuilder {
             sentry_api: None,
             #[cfg(feature = "http")]
             sentry_api_url: None,
+            hooks: Hooks::default(),
+            #[cfg(feature = "testing")]
+            sink: None,
         }
     }
 }
@@ -367,6 +393,20 @@ impl SchedulerBuilder {
         self
     }
 
+    /// The test kit's hooks.
+    #[cfg(feature = "testing")]
+    pub(crate) fn test_hooks(
+        mut self,
+        hooks: Hooks,
+        sink: Arc<crate::testing::Sink>,
+        states: StateMap,
+    ) -> Self {
+        self.hooks = hooks;
+        self.sink = Some(sink);
+        self.states = states;
+        self
+    }
+
     /// Collects the registered jobs, adds the dynamic ones and checks that every monitor
     /// slug is unique, that the Sentry client's `environment` is one Sentry accepts
     /// ([`Error::InvalidEnvironment`]) and that no job asks for `catch_up` without a
@@ -411,17 +451,24 @@ impl SchedulerBuilder {
         // keep its whole capacity (a `Job` per slot) alive for a pointer per job.
         let mut shared = Vec::with_capacity(jobs.len());
         shared.extend(jobs.into_iter().map(Arc::new));
+        #[cfg_attr(not(feature = "testing"), allow(unused_mut))]
+        let mut delivery = Delivery::new(
+            self.check_in_sender,
+            self.check_in_queue_capacity,
+            self.check_in_request_timeout,
+        );
+        #[cfg(feature = "testing")]
+        {
+            delivery.sink = self.sink;
+        }
         Ok(Scheduler {
             jobs: shared,
             off,
             clock: self.clock,
             shutdown_timeout: self.shutdown_timeout,
             shutdown_signal: self.shutdown_signal,
-            delivery: Arc::new(Delivery::new(
-                self.check_in_sender,
-                self.check_in_queue_capacity,
-                self.check_in_request_timeout,
-            )),
+            delivery: Arc::new(delivery),
+            hooks: self.hooks,
             claimer: self.coordinator.map(|coordinator| {
                 Arc::new(Claimer::new(
                     coordinator,
@@ -690,19 +737,24 @@ impl Scheduler {
             None => shutdown::default_signal(),
         };
         let (jump_tx, jump_rx) = watch::channel(0);
-        let env = Arc::new(RunEnv::new(
-            Arc::clone(&self.clock),
-            jump_rx,
-            self.claimer.clone(),
-            Arc::clone(&self.delivery),
-            Arc::clone(&self.pauses),
-        ));
+        let env = Arc::new(
+            RunEnv::new(
+                Arc::clone(&self.clock),
+                jump_rx,
+                self.claimer.clone(),
+                Arc::clone(&self.delivery),
+                Arc::clone(&self.pauses),
+            )
+            .with_jitter_seed(self.hooks.jitter_seed),
+        );
         let shutdown = env.shutdown.clone();
-        let watcher = tokio::spawn(clock_watch::watch_clock(
-            Arc::clone(&self.clock),
-            jump_tx,
-            shutdown.clone(),
-        ));
+        let watcher = self.hooks.watch_clock.then(|| {
+            tokio::spawn(clock_watch::watch_clock(
+                Arc::clone(&self.clock),
+                jump_tx,
+                shutdown.clone(),
+            ))
+        });
         let mut pruner = None;
         if let Some(claimer) = &self.claimer {
             tracing::info!(
@@ -761,7 +813,10 @@ impl Scheduler {
         if !dispatcher_ended {
             log_dispatcher_end(dispatcher.await);
         }
-        if let Err(e) = watcher.await {
+        if let Some(Err(e)) = match watcher {
+            Some(watcher) => Some(watcher.await),
+            None => None,
+        } {
             tracing::error!(error = %e, "the clock watch died");
         }
         if let Some(Err(e)) = match pruner {

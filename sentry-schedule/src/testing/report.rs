@@ -1,0 +1,283 @@
+//! What one run left behind: its check-ins as sent, the events it captured, its outcome.
+use super::ingest::Answer;
+use super::rules::{self, Rejection};
+use crate::run::Ended;
+use crate::RunStatus;
+use chrono::{DateTime, TimeDelta, Utc};
+use sentry::protocol::{Context, Event};
+use serde_json::Value;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Outcome {
+    /// How it ended; everything but [`RunStatus::Ok`] was reported `error` to Sentry.
+    pub status: RunStatus,
+    /// How long it took (tokio's clock: virtual time under a paused clock).
+    pub duration: Duration,
+    /// What went wrong (the error, the panic, the timeout, the cancel), `None` when ok.
+    pub message: Option<String>,
+}
+
+impl Outcome {
+    pub(crate) fn of(ended: &Ended) -> Self {
+        let recorded = crate::coordinator::RunOutcome::from(ended);
+        Self {
+            status: recorded.status,
+            duration: ended.duration(),
+            message: recorded.message,
+        }
+    }
+
+    /// Whether the run was reported `ok`.
+    pub fn is_ok(&self) -> bool {
+        self.status == RunStatus::Ok
+    }
+}
+
+/// One check-in exactly as the scheduler sent it (the `check_in` envelope item's JSON),
+/// with when and whether the kit's ingest took it.
+///
+/// Kept as the bytes sent and parsed on first use: a simulated year holds millions.
+#[derive(Debug, Clone)]
+pub struct CheckIn {
+    payload: Box<str>,
+    parsed: OnceLock<Value>,
+    sent: DateTime<Utc>,
+    answer: Answer,
+}
+
+impl PartialEq for CheckIn {
+    fn eq(&self, other: &Self) -> bool {
+        (self.json(), self.sent, self.answer) == (other.json(), other.sent, other.answer)
+    }
+}
+
+impl CheckIn {
+    /// The check-in whose item payload is `payload`; `None` when it is not UTF-8 JSON.
+    pub(crate) fn new(payload: &[u8], sent: DateTime<Utc>) -> Option<Self> {
+        let payload = std::str::from_utf8(payload).ok()?;
+        let parsed = OnceLock::new();
+        // Parsed now only when the cheap look-up of its id cannot read it.
+        if string_field(payload, CHECK_IN_ID).is_none() {
+            let _ = parsed.set(serde_json::from_str(payload).ok()?);
+        }
+        Some(Self {
+            payload: payload.into(),
+            parsed,
+            sent,
+            answer: Answer::Accept,
+        })
+    }
+
+    pub(crate) fn answer(&mut self, answer: Answer) {
+        self.answer = answer;
+    }
+
+    /// The item's JSON as sent.
+    pub fn json(&self) -> &Value {
+        self.parsed
+            .get_or_init(|| serde_json::from_str(&self.payload).unwrap_or(Value::Null))
+    }
+
+    /// `check_in_id` (32 hex digits, the same for both check-ins of a run).
+    pub fn check_in_id(&self) -> &str {
+        match string_field(&self.payload, CHECK_IN_ID) {
+            Some(id) => id,
+            None => self.json()["check_in_id"].as_str().unwrap_or_default(),
+        }
+    }
+
+    /// `status`: `in_progress`, `ok` or `error`.
+    pub fn status(&self) -> &str {
+        self.json()["status"].as_str().unwrap_or_default()
+    }
+
+    /// `monitor_slug`.
+    pub fn monitor_slug(&self) -> &str {
+        self.json()["monitor_slug"].as_str().unwrap_or_default()
+    }
+
+    /// `duration` (sent with `ok` and `error` only).
+    pub fn duration(&self) -> Option<Duration> {
+        self.json()["duration"]
+            .as_f64()
+            .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+    }
+
+    /// `monitor_config`, when sent.
+    pub fn monitor_config(&self) -> Option<&Value> {
+        self.json().get("monitor_config")
+    }
+
+    /// `environment`, when sent.
+    pub fn environment(&self) -> Option<&str> {
+        self.json()["environment"].as_str()
+    }
+
+    /// `release`, when sent.
+    pub fn release(&self) -> Option<&str> {
+        self.json()["release"].as_str()
+    }
+
+    /// `contexts.trace.trace_id`: what links the run's events to this check-in.
+    pub fn trace_id(&self) -> Option<&str> {
+        self.json()["contexts"]["trace"]["trace_id"].as_str()
+    }
+
+    /// When the scheduler sent it (the kit's wall clock).
+    pub fn sent(&self) -> DateTime<Utc> {
+        self.sent
+    }
+
+    /// Whether the kit's ingest took it ([`Answer::Refuse`]: not).
+    pub fn accepted(&self) -> bool {
+        !matches!(self.answer, Answer::Refuse(_))
+    }
+
+    /// When Sentry had it: when sent, later by an [`Answer::Delay`]; `None` when refused.
+    pub fn received(&self) -> Option<DateTime<Utc>> {
+        match self.answer {
+            Answer::Accept => Some(self.sent),
+            Answer::Delay(delay) => TimeDelta::from_std(delay)
+                .ok()
+                .and_then(|delay| self.sent.checked_add_signed(delay)),
+            Answer::Refuse(_) => None,
+        }
+    }
+
+    /// What Sentry would refuse or rewrite in this check-in, by Sentry's own rules (the
+    /// functions of `sentry-schedule-core` the macro and the builder use); empty when
+    /// Sentry would take it as sent.
+    pub fn sentry_rejections(&self) -> Vec<Rejection> {
+        rules::check(self.json())
+    }
+}
+
+/// What precedes the check-in id in the compact JSON the scheduler writes.
+const CHECK_IN_ID: &str = "\"check_in_id\":\"";
+
+/// The string after `pattern` (`"key":"`) in the compact JSON `payload` the scheduler
+/// writes (no whitespace), when it has no escapes; `None` otherwise (the caller then parses
+/// the JSON).
+fn string_field<'a>(payload: &'a str, pattern: &str) -> Option<&'a str> {
+    let start = payload.find(pattern)? + pattern.len();
+    let value = &payload[start..];
+    let end = value.find('"')?;
+    let value = &value[..end];
+    (!value.contains('\\')).then_some(value)
+}
+
+/// An event the run captured (an error it returned, its panic, its timeout), as the
+/// client would send it.
+#[derive(Debug, Clone)]
+pub struct CapturedEvent {
+    event: Event<'static>,
+}
+
+impl CapturedEvent {
+    pub(crate) fn new(event: Event<'static>) -> Self {
+        Self { event }
+    }
+
+    /// The whole event.
+    pub fn event(&self) -> &Event<'static> {
+        &self.event
+    }
+
+    /// The message (`capture_message`, a timeout) or else the first exception's value
+    /// (a returned error, a panic).
+    pub fn message(&self) -> Option<&str> {
+        self.event.message.as_deref().or_else(|| {
+            self.event
+                .exception
+                .values
+                .first()
+                .and_then(|e| e.value.as_deref())
+        })
+    }
+
+    /// The type of the first exception (`panic`, or the error's type), if any.
+    pub fn exception_type(&self) -> Option<&str> {
+        self.event.exception.values.first().map(|e| e.ty.as_str())
+    }
+
+    /// The tag `key`.
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.event.tags.get(key).map(String::as_str)
+    }
+
+    /// `contexts.trace.trace_id`, as 32 hex digits.
+    pub fn trace_id(&self) -> Option<String> {
+        match self.event.contexts.get("trace") {
+            Some(Context::Trace(trace)) => Some(trace.trace_id.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// One run of a job: its tick, its start, its outcome, and what Sentry received of it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct TestRun {
+    /// The job's monitor slug.
+    pub slug: String,
+    /// The tick the run was for (its scheduled instant).
+    pub scheduled: DateTime<Utc>,
+    /// When it started (the kit's wall clock): after the tick by its jitter, if any.
+    pub started: DateTime<Utc>,
+    /// The run's `check_in_id`.
+    pub check_in_id: String,
+    /// The run's trace id, in its check-ins and its events.
+    pub trace_id: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Its check-ins, in the order sent (none for a job with `monitor = false`).
+    pub check_ins: Vec<CheckIn>,
+    /// The events captured during the run, in order.
+    pub events: Vec<CapturedEvent>,
+}
+
+impl TestRun {
+    /// The statuses of its check-ins, in the order sent: `["in_progress", "ok"]`.
+    pub fn statuses(&self) -> Vec<&str> {
+        self.check_ins.iter().map(CheckIn::status).collect()
+    }
+
+    /// The statuses Sentry would have, in the order it received them: refused check-ins
+    /// left out, delayed ones moved (an `ok` before its `in_progress` shows as a timeout).
+    pub fn sentry_saw(&self) -> Vec<&str> {
+        let mut received: Vec<(DateTime<Utc>, usize, &str)> = self
+            .check_ins
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| Some((c.received()?, i, c.status())))
+            .collect();
+        received.sort();
+        received.into_iter().map(|(_, _, status)| status).collect()
+    }
+
+    /// When the run ended: its start plus its duration.
+    pub fn ended(&self) -> DateTime<Utc> {
+        TimeDelta::from_std(self.outcome.duration)
+            .ok()
+            .and_then(|d| self.started.checked_add_signed(d))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    /// What Sentry would refuse or rewrite in any of its check-ins.
+    pub fn sentry_rejections(&self) -> Vec<Rejection> {
+        self.check_ins
+            .iter()
+            .flat_map(CheckIn::sentry_rejections)
+            .collect()
+    }
+
+    /// Panics, listing them, when Sentry would refuse or rewrite any of its check-ins.
+    #[track_caller]
+    pub fn assert_sentry_accepts(&self) {
+        rules::assert_none(&self.sentry_rejections());
+    }
+}
