@@ -25,8 +25,8 @@ use tokio::sync::oneshot;
 
 const SLUG: &str = "paused-report";
 
-/// The runs of every replica: replica name and tick.
-type Runs = Arc<Mutex<Vec<(String, DateTime<Utc>)>>>;
+/// The runs of every replica: replica name, tick and the run's fencing token.
+type Runs = Arc<Mutex<Vec<(String, DateTime<Utc>, Option<u64>)>>>;
 
 fn job(replica: &str, runs: &Runs) -> Job {
     let (replica, runs) = (replica.to_owned(), runs.clone());
@@ -35,7 +35,7 @@ fn job(replica: &str, runs: &Runs) -> Job {
         .run(move |ctx: JobContext| {
             runs.lock()
                 .unwrap()
-                .push((replica.clone(), ctx.scheduled()));
+                .push((replica.clone(), ctx.scheduled(), ctx.fencing_token()));
             async {}
         })
         .build()
@@ -75,11 +75,17 @@ async fn without_a_coordinator_a_pause_holds_in_the_process_until_it_expires() {
         .lock()
         .unwrap()
         .iter()
-        .map(|(_, tick)| (*tick - start).num_seconds())
+        .map(|(_, tick, _)| (*tick - start).num_seconds())
         .collect();
     // 12:00:01 … 12:00:04 paused; from 12:00:05, the pause's end, it runs again.
     assert_eq!(ticks, [5, 6, 7, 8]);
     assert_eq!(stats.paused(), 4);
+    // No coordinator, no claim: no fencing token.
+    assert!(runs
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|(_, _, token)| token.is_none()));
 }
 
 /// Starts a replica running [`job`] with `coordinator`; stops when the sender is used or
@@ -119,10 +125,10 @@ fn ran_between(
     runs: &Runs,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Vec<(String, DateTime<Utc>)> {
+) -> Vec<(String, DateTime<Utc>, Option<u64>)> {
     let runs = runs.lock().unwrap();
     runs.iter()
-        .filter(|(_, tick)| *tick > from && *tick < to)
+        .filter(|(_, tick, _)| *tick > from && *tick < to)
         .cloned()
         .collect()
 }
@@ -210,8 +216,17 @@ async fn three_replicas_honour_a_pause(coordinator: impl Fn(&str) -> Arc<dyn Coo
         runs.lock().unwrap()
     );
 
+    // Every claimed run has a fencing token, greater for each later tick.
+    let mut tokens: Vec<(DateTime<Utc>, u64)> = runs
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, tick, token)| (*tick, token.expect("a claimed run has a fencing token")))
+        .collect();
+    tokens.sort_unstable();
+    assert!(tokens.windows(2).all(|w| w[0].1 < w[1].1), "{tokens:?}");
     // Each tick once, on one replica.
-    let mut ticks: Vec<DateTime<Utc>> = runs.lock().unwrap().iter().map(|(_, t)| *t).collect();
+    let mut ticks: Vec<DateTime<Utc>> = runs.lock().unwrap().iter().map(|(_, t, _)| *t).collect();
     let all = ticks.len();
     ticks.sort_unstable();
     ticks.dedup();

@@ -8,10 +8,13 @@
     clippy::expect_used,
     reason = "test code: a failed `expect` is a failed test"
 )]
+use chrono::{DateTime, Utc};
+use sentry_schedule::clock::TestClock;
 use sentry_schedule::{Job, JobContext, Scheduler};
 use sentry_schedule_tests::{bind, client, ApiCall, Ingest, Mode};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 fn job(slug: &str) -> Job {
     Job::builder(slug, "5m")
@@ -120,4 +123,36 @@ async fn without_a_token_pausing_warns_that_sentry_reports_missed_check_ins() {
         "{text}"
     );
     assert!(ingest.api_calls().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_paused_tick_sends_no_check_in_and_the_first_after_the_pause_does() {
+    let ingest = Ingest::start(Mode::Accept);
+    let _hub = bind(client(&ingest.dsn(), false));
+    let start: DateTime<Utc> = "2026-03-01T11:59:30Z".parse().unwrap();
+    let job = job("nightly-report");
+    let stats = job.stats();
+    // Ticks at 12:00, 12:05 and 12:10 (every 5 minutes) before 12:10:30.
+    let scheduler = Scheduler::builder()
+        .registered_jobs(false)
+        .clock(TestClock::new(start))
+        .shutdown_signal(tokio::time::sleep(Duration::from_secs(11 * 60)))
+        .job(job)
+        .build()
+        .unwrap();
+    let until: DateTime<Utc> = "2026-03-01T12:07:00Z".parse().unwrap();
+    scheduler
+        .pause("nightly-report", Some(until))
+        .await
+        .unwrap();
+    scheduler.run().await.unwrap();
+
+    // Only the 12:10 tick ran: its two check-ins, nothing for 12:00 and 12:05.
+    let statuses: Vec<String> = ingest
+        .check_ins()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(statuses, ["in_progress", "ok"]);
+    assert_eq!((stats.paused(), stats.started()), (2, 1));
 }
