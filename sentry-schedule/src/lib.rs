@@ -63,10 +63,10 @@ pub mod metrics;
 mod metrics;
 mod run;
 mod scheduler;
-#[cfg(feature = "web")]
-pub mod web;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "web")]
+pub mod web;
 
 #[doc(inline)]
 pub use job::output as job_output;

@@ -32,7 +32,8 @@ use tokio::sync::oneshot;
 
 /// The lease of both replicas; A is stopped for several of them.
 const LEASE: Duration = Duration::from_secs(1);
-const STOPPED: Duration = Duration::from_secs(4);
+/// The longest A stays stopped: it wakes as soon as B has written the tick it took over.
+const STOPPED: Duration = Duration::from_secs(30);
 
 /// One guarded write of a run: who, which tick, with which token, and whether the store took it.
 #[derive(Debug, Clone)]
@@ -55,8 +56,8 @@ trait Backend: Send + Sync + 'static {
 }
 
 /// The job of replica `replica`: one guarded write per run, recorded in `writes`. With
-/// `stop`, its first run reports its tick and token, then stops the replica for [`STOPPED`]
-/// before writing.
+/// `stop`, its first run reports its tick and token, then stops the replica until the other
+/// replica has written that tick (at most [`STOPPED`]), before writing.
 fn job(
     backend: &Arc<dyn Backend>,
     replica: &'static str,
@@ -75,8 +76,20 @@ fn job(
                     .expect("a claimed run has a fencing token");
                 if let Some(stopped) = stop.lock().unwrap().take() {
                     stopped.send((ctx.scheduled(), token)).unwrap();
-                    // The whole replica stops: this blocks its runtime's only thread.
-                    std::thread::sleep(STOPPED);
+                    // The whole replica stops: this blocks its runtime's only thread, until B
+                    // has taken the tick over and written (at most `STOPPED`, so a missing
+                    // take-over fails the test instead of hanging it). Waiting on B's write,
+                    // not on a fixed time, keeps the order whatever the machine's load.
+                    let deadline = std::time::Instant::now() + STOPPED;
+                    while std::time::Instant::now() < deadline
+                        && !writes
+                            .lock()
+                            .unwrap()
+                            .iter()
+                            .any(|w| w.replica != replica && w.tick == ctx.scheduled())
+                    {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
                 }
                 let accepted = backend.write(token, replica).await;
                 writes.lock().unwrap().push(Write {
@@ -148,7 +161,7 @@ async fn a_stopped_replica_s_write_is_refused_after_a_take_over(
         .run(),
     );
 
-    // A wakes after STOPPED and writes with its old token.
+    // A wakes once B has written, and writes with its old token.
     let deadline = tokio::time::Instant::now() + STOPPED + Duration::from_secs(10);
     while !writes
         .lock()

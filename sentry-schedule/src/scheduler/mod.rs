@@ -1,9 +1,9 @@
 //! The scheduler: builder, start-up validation, `run` and `run_all`.
 pub mod cli;
 pub mod forecast;
+pub(crate) mod handle;
 #[cfg(feature = "http")]
 mod monitor_mute;
-pub(crate) mod handle;
 pub mod off;
 pub(crate) mod shutdown;
 pub(crate) mod signal;
