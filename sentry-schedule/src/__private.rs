@@ -5,6 +5,7 @@
 
 pub use inventory;
 
+pub use crate::job::context::JobContext;
 pub use crate::job::output::{JobError, JobOutput};
 pub use crate::job::param::{JobParam, StateCheck};
 pub use crate::job::registered::{
@@ -12,5 +13,4 @@ pub use crate::job::registered::{
     StaticJob, StaticOptions,
 };
 pub use crate::job::state::{State, StateMap};
-pub use crate::run::context::JobContext;
 pub use sentry_schedule_core::options::Overlap;

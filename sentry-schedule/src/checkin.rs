@@ -31,4 +31,5 @@ pub(crate) const FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_
 pub use counters::{CheckInCounters, CheckInStats, DroppedCheckIns};
 pub(crate) use deliver::Delivery;
 pub use deliver::{CheckInSender, DEFAULT_CHECK_IN_QUEUE_CAPACITY};
+pub use payload::MonitorConfig;
 pub(crate) use payload::{CheckIn, CheckInStatus, MonitorUpsert};

@@ -113,6 +113,14 @@ pub enum Error {
         /// The monitor slugs both schedulers would run, in slug order.
         slugs: Vec<String>,
     },
+    /// The coordinator failed to carry out an operator action (pause, resume, …).
+    #[error("{action} failed: {source}")]
+    Coordinator {
+        /// What was asked (`pausing `nightly-export``).
+        action: String,
+        /// Why the coordinator failed.
+        source: crate::coordinator::CoordinatorError,
+    },
 }
 
 debug_as_display!(Error);

@@ -55,6 +55,7 @@ pub mod clock;
 pub mod coordinator;
 mod dispatch;
 mod error;
+mod ids;
 mod job;
 #[cfg(feature = "metrics")]
 pub mod metrics;
@@ -71,15 +72,15 @@ pub use job::output as job_output;
 pub use scheduler::{cli, forecast, off};
 
 pub use checkin::{
-    CheckInCounters, CheckInSender, CheckInStats, DroppedCheckIns, CHECK_IN_REQUESTS_IN_FLIGHT,
-    DEFAULT_CHECK_IN_QUEUE_CAPACITY,
+    CheckInCounters, CheckInSender, CheckInStats, DroppedCheckIns, MonitorConfig,
+    CHECK_IN_REQUESTS_IN_FLIGHT, DEFAULT_CHECK_IN_QUEUE_CAPACITY,
 };
 pub use clock::{Clock, SystemClock, TestClock};
 pub use coordinator::RunStatus;
 pub use error::Error;
+pub use job::context::JobContext;
 pub use job::state::{State, DEFAULT_CANCEL_GRACE};
-pub use job::{Job, JobBuilder, JobStats, MonitorConfig, SourceLocation};
-pub use run::context::JobContext;
+pub use job::{Job, JobBuilder, JobStats, SourceLocation};
 pub use run::report::RunReport;
 pub use scheduler::handle::SchedulerHandle;
 pub use scheduler::signal::{shutdown_signal, ShutdownSignal};

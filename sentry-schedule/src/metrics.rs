@@ -13,7 +13,7 @@
 //! | `sentry_schedule_runs_total` | counter | `job`, `outcome` | runs ended, by outcome: `ok`, `error`, `panicked`, `timed_out`, `cancelled`, `crashed` |
 //! | `sentry_schedule_run_duration_seconds` | histogram | `job` | how long each run took |
 //! | `sentry_schedule_start_lag_seconds` | histogram | `job` | actual start − scheduled tick |
-//! | `sentry_schedule_ticks_skipped_total` | counter | `job`, `reason` | ticks not run, by reason: `overlap`, `missed`, `not_claimed`, `coordinator_error` |
+//! | `sentry_schedule_ticks_skipped_total` | counter | `job`, `reason` | ticks not run, by reason: `overlap`, `missed`, `not_claimed`, `coordinator_error`, `paused` |
 //! | `sentry_schedule_runs_in_progress` | gauge | `job` | runs going on now |
 //! | `sentry_schedule_last_success_timestamp_seconds` | gauge | `job` | end of the last `ok` run, unix seconds |
 //! | `sentry_schedule_check_ins_delivered_total` | counter | | check-ins Sentry accepted |
@@ -104,10 +104,18 @@ pub(crate) enum SkipReason {
     NotClaimed = 2,
     /// The coordinator could not be reached and the policy is to skip.
     CoordinatorError = 3,
+    /// The job is paused (`Scheduler::pause`).
+    Paused = 4,
 }
 
 /// The labels of [`SkipReason`], in its order.
-const SKIP_REASONS: [&str; 4] = ["overlap", "missed", "not_claimed", "coordinator_error"];
+const SKIP_REASONS: [&str; 5] = [
+    "overlap",
+    "missed",
+    "not_claimed",
+    "coordinator_error",
+    "paused",
+];
 
 /// A job's metric handles, registered at first use; kept with the job's counters.
 #[derive(Default)]
@@ -130,7 +138,7 @@ struct JobMetrics {
     runs: [metrics::Counter; 6],
     duration: metrics::Histogram,
     lag: metrics::Histogram,
-    skipped: [metrics::Counter; 4],
+    skipped: [metrics::Counter; 5],
     in_progress: metrics::Gauge,
     last_success: metrics::Gauge,
 }

@@ -271,3 +271,9 @@ async fn a_server_that_lost_its_scripts_gets_them_before_any_call() {
     won(a.claim("job-0", tick(2), LONG).await.unwrap());
     assert_eq!(noscript_errors(&mut raw).await, before);
 }
+
+#[tokio::test]
+async fn redis_fencing_tokens_grow_with_every_claim_and_take_over() {
+    let Some(server) = Server::new() else { return };
+    scenarios::fencing_tokens_grow_with_every_claim_and_take_over(&server).await;
+}

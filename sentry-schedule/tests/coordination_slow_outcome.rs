@@ -163,9 +163,6 @@ impl<C: Coordinator> Coordinator for SlowFinish<C> {
             self.inner.finish(token, outcome).await
         })
     }
-    fn has_claim<'a>(&'a self, slug: &'a str, tick: DateTime<Utc>) -> CoordinatorFuture<'a, bool> {
-        self.inner.has_claim(slug, tick)
-    }
     fn last_claimed_tick<'a>(
         &'a self,
         slug: &'a str,

@@ -2,7 +2,7 @@
 //! client's DSN), the client's transport, or a printed line when Sentry is not set up.
 use super::counters::{CheckInCounters, Count};
 use super::payload::{CheckIn, CheckInStatus};
-use crate::run::HexId;
+use crate::ids::HexId;
 use sentry::{Client, Envelope};
 use std::io::Write;
 use std::sync::{Arc, Mutex};

@@ -1,5 +1,4 @@
 //! The JSON of one check-in envelope item.
-use crate::job::MonitorConfig;
 use chrono_tz::Tz;
 use sentry_schedule_core::{Schedule, SentrySchedule};
 use serde_json::{json, Map, Value};
@@ -43,6 +42,25 @@ pub(crate) struct CheckIn<'a> {
     pub trace_id: &'a str,
     /// The monitor's `monitor_config` (built once per job with [`MonitorUpsert::to_json`]).
     pub monitor: Option<&'a Value>,
+}
+
+/// Sentry monitor settings sent in `monitor_config` (minutes, thresholds, owner). `None`
+/// leaves a setting at Sentry's default (getsentry/sentry `src/sentry/monitors/constants.py`
+/// and `monitors/validators.py`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MonitorConfig {
+    /// Minutes after the expected time before Sentry reports a missed check-in; `None`:
+    /// Sentry's default, 1 (`DEFAULT_CHECKIN_MARGIN`).
+    pub checkin_margin: Option<u32>,
+    /// Minutes a run may take before Sentry marks it failed; `None`: Sentry's default, 30
+    /// (`TIMEOUT`).
+    pub max_runtime: Option<u32>,
+    /// Consecutive failures before Sentry opens an issue; `None`: Sentry's default, 1.
+    pub failure_issue_threshold: Option<u32>,
+    /// Consecutive successes before Sentry resolves it; `None`: Sentry's default, 1.
+    pub recovery_threshold: Option<u32>,
+    /// `user:...` or `team:...`.
+    pub owner: Option<String>,
 }
 
 /// What `monitor_config` is built from.

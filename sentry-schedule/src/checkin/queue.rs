@@ -2,7 +2,7 @@
 //! order: a run's final check-in never leaves while its `in_progress` is still in flight or
 //! waiting ahead of it; check-ins of other monitors may pass it meanwhile.
 use super::payload::CheckInStatus;
-use crate::run::HexId;
+use crate::ids::HexId;
 use sentry::Client;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -194,7 +194,7 @@ mod tests {
     fn run_id(run: u8) -> HexId {
         static IDS: std::sync::LazyLock<Vec<HexId>> = std::sync::LazyLock::new(|| {
             (0..10)
-                .map(|_| crate::run::RunIds::new().check_in_id)
+                .map(|_| crate::ids::RunIds::new().check_in_id)
                 .collect()
         });
         IDS[usize::from(run)]

@@ -12,11 +12,11 @@
 //! ([`Replica`](super::replica::Replica)) batch them: one renewal of every held claim per
 //! renewal period, outcomes written in batches. A tick another replica holds is not watched:
 //! the replica's take-over sweep runs it if its holder's lease expires.
-use super::renewals::{HeldLease, LeaseWatch};
+use super::renewals::{HeldLease, LeaseLost, LeaseWatch};
 use super::replica::Replica;
 use super::{
-    catch_up_tick, report_claim_error, Claim, Coordinator, CoordinatorError, LeaseLost,
-    OnCoordinatorError, RunOutcome, RunStatus,
+    catch_up_tick, report_claim_error, Claim, Coordinator, CoordinatorError, OnCoordinatorError,
+    RunOutcome, RunStatus,
 };
 use crate::job::Job;
 use crate::metrics::SkipReason;
@@ -56,6 +56,8 @@ pub(crate) enum Decision {
     /// dies, the take-over sweep runs it once its lease expires), or the claim failed
     /// (policy skip); `None`: the scheduler is shutting down.
     Skip(Option<SkipReason>),
+    /// Do not run it: the job is paused (the backend recorded the tick as paused).
+    Paused,
 }
 
 /// A won claim, renewed by the replica's renewals from the moment it was won: the run that
@@ -213,6 +215,10 @@ impl Claimer {
                 );
                 Decision::Skip(Some(SkipReason::NotClaimed))
             }
+            Claim::Paused => {
+                tracing::debug!(slug = %slug, tick = %tick, "tick not run: the job is paused");
+                Decision::Paused
+            }
         }
     }
 
@@ -314,6 +320,11 @@ impl Lease {
     /// The tick this lease holds.
     pub(crate) fn tick(&self) -> DateTime<Utc> {
         self.held.token().tick
+    }
+
+    /// The fencing token of the claim, for the run's `JobContext`.
+    pub(crate) fn fencing_token(&self) -> u64 {
+        self.held.token().fencing_token
     }
 
     /// Watches the lease while the run goes on (the renewal seam: the replica's renewals

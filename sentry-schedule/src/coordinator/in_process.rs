@@ -1,10 +1,12 @@
 //! The default coordinator: one process, always the winner of new ticks.
 use super::{
-    new_token, Claim, ClaimToken, Coordinator, CoordinatorFuture, Held, RunOutcome, RunRecord,
+    new_token, Claim, ClaimToken, Coordinator, CoordinatorFuture, Holder, Pause, RunOutcome,
+    RunRecord, RunStatus,
 };
 use crate::clock::{Clock, SystemClock};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -20,6 +22,9 @@ pub struct InProcess {
     keep: usize,
     jobs: Mutex<HashMap<String, BTreeMap<DateTime<Utc>, RunRecord>>>,
     tokens: Mutex<HashMap<(String, DateTime<Utc>), String>>,
+    /// The last fencing token handed out.
+    fencing: AtomicU64,
+    pauses: Mutex<HashMap<String, Pause>>,
 }
 
 impl Default for InProcess {
@@ -54,6 +59,8 @@ impl InProcess {
             keep: Self::DEFAULT_HISTORY,
             jobs: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
+            fencing: AtomicU64::new(0),
+            pauses: Mutex::new(HashMap::new()),
         }
     }
 
@@ -73,6 +80,17 @@ impl InProcess {
         self.tokens.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn pause_book(&self) -> MutexGuard<'_, HashMap<String, Pause>> {
+        self.pauses.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether `slug` is paused at `now`.
+    fn is_paused(&self, slug: &str, now: DateTime<Utc>) -> bool {
+        self.pause_book()
+            .get(slug)
+            .is_some_and(|pause| pause.is_active(now))
+    }
+
     fn lease_end(&self, lease: Duration) -> DateTime<Utc> {
         let now = self.clock.now();
         chrono::Duration::from_std(lease)
@@ -81,9 +99,9 @@ impl InProcess {
             .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
-    fn held(&self, record: &RunRecord) -> Held {
+    fn held(&self, record: &RunRecord) -> Holder {
         let now = self.clock.now();
-        Held {
+        Holder {
             owner: record.owner.clone(),
             lease_until: record.lease_until,
             retry_in: (record.lease_until - now)
@@ -93,7 +111,18 @@ impl InProcess {
         }
     }
 
-    fn win(&self, slug: &str, tick: DateTime<Utc>, lease_until: DateTime<Utc>) -> ClaimToken {
+    /// A fencing token greater than every one handed out before.
+    fn next_fencing_token(&self) -> u64 {
+        self.fencing.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    fn win(
+        &self,
+        slug: &str,
+        tick: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        fencing_token: u64,
+    ) -> ClaimToken {
         let token = new_token();
         self.tokens().insert((slug.to_owned(), tick), token.clone());
         ClaimToken {
@@ -101,6 +130,7 @@ impl InProcess {
             tick,
             token,
             lease_until,
+            fencing_token,
         }
     }
 
@@ -116,8 +146,33 @@ impl InProcess {
         let mut jobs = self.jobs();
         let ticks = jobs.entry(slug.to_owned()).or_default();
         if let Some(record) = ticks.get(&tick) {
+            if record.status == Some(RunStatus::Paused) {
+                return Claim::Paused;
+            }
             return Claim::Lost(self.held(record));
         }
+        if self.is_paused(slug, now) {
+            ticks.insert(
+                tick,
+                RunRecord {
+                    slug: slug.to_owned(),
+                    tick,
+                    owner: self.replica_id.clone(),
+                    claimed_at: now,
+                    started_at: now,
+                    lease_until: now,
+                    finished_at: Some(now),
+                    status: Some(RunStatus::Paused),
+                    duration: None,
+                    message: None,
+                    takeovers: 0,
+                    fencing_token: None,
+                },
+            );
+            self.trim(slug, ticks);
+            return Claim::Paused;
+        }
+        let fencing_token = self.next_fencing_token();
         ticks.insert(
             tick,
             RunRecord {
@@ -132,15 +187,21 @@ impl InProcess {
                 duration: None,
                 message: None,
                 takeovers: 0,
+                fencing_token: Some(fencing_token),
             },
         );
+        self.trim(slug, ticks);
+        drop(jobs);
+        Claim::Won(self.win(slug, tick, lease_until, fencing_token))
+    }
+
+    /// Keeps the newest `keep` ticks of `slug`.
+    fn trim(&self, slug: &str, ticks: &mut BTreeMap<DateTime<Utc>, RunRecord>) {
         while ticks.len() > self.keep {
             if let Some((oldest, _)) = ticks.pop_first() {
                 self.tokens().remove(&(slug.to_owned(), oldest));
             }
         }
-        drop(jobs);
-        Claim::Won(self.win(slug, tick, lease_until))
     }
 
     fn take_over_now(&self, slug: &str, tick: DateTime<Utc>, lease: Duration) -> Claim {
@@ -158,8 +219,10 @@ impl InProcess {
         record.started_at = now;
         record.lease_until = lease_until;
         record.takeovers = record.takeovers.saturating_add(1);
+        let fencing_token = self.next_fencing_token();
+        record.fencing_token = Some(fencing_token);
         drop(jobs);
-        Claim::Won(self.win(slug, tick, lease_until))
+        Claim::Won(self.win(slug, tick, lease_until, fencing_token))
     }
 
     fn renew_now(&self, token: &ClaimToken, lease: Duration) -> bool {
@@ -212,6 +275,42 @@ impl Coordinator for InProcess {
         false
     }
 
+    fn pause<'a>(
+        &'a self,
+        slug: &'a str,
+        until: Option<DateTime<Utc>>,
+        by: &'a str,
+    ) -> CoordinatorFuture<'a, ()> {
+        Box::pin(async move {
+            let pause = Pause::new(slug, by, self.clock.now(), until);
+            self.pause_book().insert(slug.to_owned(), pause);
+            Ok(())
+        })
+    }
+
+    fn resume<'a>(&'a self, slug: &'a str) -> CoordinatorFuture<'a, bool> {
+        Box::pin(async move {
+            let now = self.clock.now();
+            Ok(self
+                .pause_book()
+                .remove(slug)
+                .is_some_and(|pause| pause.is_active(now)))
+        })
+    }
+
+    fn pauses<'a>(&'a self, slugs: &'a [&'a str]) -> CoordinatorFuture<'a, Vec<Pause>> {
+        Box::pin(async move {
+            let now = self.clock.now();
+            let book = self.pause_book();
+            Ok(slugs
+                .iter()
+                .filter_map(|slug| book.get(*slug))
+                .filter(|pause| pause.is_active(now))
+                .cloned()
+                .collect())
+        })
+    }
+
     fn claim<'a>(
         &'a self,
         slug: &'a str,
@@ -257,15 +356,6 @@ impl Coordinator for InProcess {
                 .filter(|record| record.finished_at.is_none() && record.lease_until < now)
                 .map(|record| (record.slug.clone(), record.tick))
                 .collect())
-        })
-    }
-
-    fn has_claim<'a>(&'a self, slug: &'a str, tick: DateTime<Utc>) -> CoordinatorFuture<'a, bool> {
-        Box::pin(async move {
-            Ok(self
-                .jobs()
-                .get(slug)
-                .is_some_and(|ticks| ticks.contains_key(&tick)))
         })
     }
 
@@ -324,6 +414,24 @@ mod tests {
     }
 
     use crate::coordinator::test_support::{tick, LEASE};
+
+    #[tokio::test]
+    async fn fencing_tokens_grow_with_every_claim_and_take_over() {
+        let (clock, c) = setup();
+        let token = |claim: Claim| match claim {
+            Claim::Won(token) => token.fencing_token,
+            Claim::Lost(held) => panic!("lost to {held:?}"),
+            Claim::Paused => panic!("paused"),
+        };
+        let first = token(c.claim("job", tick(1), LEASE).await.unwrap());
+        let second = token(c.claim("job", tick(2), LEASE).await.unwrap());
+        clock.advance(LEASE.as_secs() as i64 + 1);
+        let taken = token(c.take_over("job", tick(1), LEASE).await.unwrap());
+        let third = token(c.claim("job", tick(3), LEASE).await.unwrap());
+        assert!(first < second && second < taken && taken < third);
+        let history = c.history("job", 3).await.unwrap();
+        assert_eq!(history[2].fencing_token, Some(taken));
+    }
 
     #[tokio::test]
     async fn a_tick_is_won_once() {
@@ -449,7 +557,8 @@ mod tests {
             .collect();
         assert_eq!(ticks, [tick(3), tick(2)]);
         assert_eq!(c.last_claimed_tick("job").await.unwrap(), Some(tick(3)));
-        assert!(!c.has_claim("job", tick(1)).await.unwrap());
-        assert!(c.has_claim("job", tick(2)).await.unwrap());
+        let held = |minute| ticks.contains(&tick(minute));
+        assert!(!held(1));
+        assert!(held(2));
     }
 }

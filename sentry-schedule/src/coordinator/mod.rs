@@ -24,8 +24,7 @@
 //!   `now + lease`, with `now` read from the database's clock, never the replica's. The
 //!   scheduler claims all the ticks due at one instant in one [`Coordinator::claim_many`].
 //! * **renew** — while the job runs, the winner extends its lease: one
-//!   [`Coordinator::renew_many`] per third of the lease for every claim the replica holds
-//!   ([`LeaseKeeper`] does it for one claim, for code that claims by itself).
+//!   [`Coordinator::renew_many`] per third of the lease for every claim the replica holds.
 //! * **take over** — a replica that lost the claim does not watch the tick: every third of the
 //!   lease, each replica asks for the unfinished claims of its jobs whose lease has expired
 //!   ([`Coordinator::expired_claims`]) and tries to take each over
@@ -40,9 +39,32 @@
 //! once, and — if any replica is alive to take it over — at least once. A replica that is paused
 //! (stopped process, long GC-like stall, network partition) for longer than the lease loses its
 //! lease without knowing it: another replica takes the tick over and runs it, and the paused one
-//! goes on running it when it wakes up. Its next renewal then fails ([`LeaseKeeper`] reports the
-//! loss) and its finish is not recorded. Jobs should therefore be **idempotent**, and the lease
+//! goes on running it when it wakes up. Its next renewal then fails (the scheduler logs the lost
+//! lease and stops the run) and its finish is not recorded. Jobs should therefore be **idempotent**, and the lease
 //! longer than the longest pause you expect.
+//!
+//! # Fencing tokens
+//!
+//! A replica paused past its lease does not know it lost the tick, so a write it makes when it
+//! wakes can land after the write of the replica that took the tick over. Every won claim and
+//! every take-over therefore carries a *fencing token* ([`ClaimToken::fencing_token`], in the
+//! job as [`JobContext::fencing_token`](crate::JobContext::fencing_token)): a number that
+//! strictly increases each time a tick of the job is claimed or taken over, drawn from the
+//! backend in the claiming statement itself (PostgreSQL: an identity column of the claim
+//! table, whose sequence also renumbers a take-over; Redis: `INCR` of a per-job counter
+//! inside the claim script; [`InProcess`]: a counter). Tokens are unique across all jobs of a
+//! backend, not consecutive. Give it to the systems the job writes to and let them refuse a
+//! write whose token is lower than the last one they accepted:
+//!
+//! ```sql
+//! -- $1: ctx.fencing_token(); the write of a replica that lost its lease matches no row.
+//! UPDATE report_state SET body = $2, fencing_token = $1
+//!  WHERE name = 'daily' AND fencing_token < $1;
+//! ```
+//!
+//! A run that holds no claim has no token: without a coordinator, a run started by
+//! `run_now`, or a tick run unclaimed because the backend was unreachable
+//! ([`OnCoordinatorError::RunAnyway`]).
 //!
 //! # When the backend is unreachable
 //!
@@ -61,7 +83,6 @@ use std::time::Duration;
 
 pub(crate) mod claimer;
 mod in_process;
-mod lease;
 #[allow(dead_code)]
 mod outcomes;
 #[cfg(feature = "postgres")]
@@ -78,7 +99,6 @@ mod sweep;
 mod test_support;
 
 pub use in_process::InProcess;
-pub use lease::{LeaseKeeper, LeaseLost};
 #[cfg(feature = "postgres")]
 pub use postgres::{Postgres, PostgresOptions};
 #[cfg(feature = "redis")]
@@ -247,9 +267,6 @@ pub trait Coordinator: Send + Sync + 'static {
         })
     }
 
-    /// Whether a claim exists for `(slug, tick)`, finished or not.
-    fn has_claim<'a>(&'a self, slug: &'a str, tick: DateTime<Utc>) -> CoordinatorFuture<'a, bool>;
-
     /// The latest tick of `slug` that any replica claimed (for catch-up).
     fn last_claimed_tick<'a>(
         &'a self,
@@ -262,6 +279,37 @@ pub trait Coordinator: Send + Sync + 'static {
     /// Deletes claims of ticks older than the configured retention whose runs finished or whose
     /// leases expired; returns how many. Backends that expire entries by themselves return 0.
     fn prune(&self) -> CoordinatorFuture<'_, u64>;
+    /// Pauses the job `slug` until `until` (`None`: until [`Coordinator::resume`]), recorded
+    /// as paused by `by`: from now on every claim of a new tick of it answers
+    /// [`Claim::Paused`] to every replica and records the tick in the history as
+    /// [`RunStatus::Paused`]. Pausing a paused job replaces its pause. Ticks claimed before
+    /// the pause go on (and are taken over as usual).
+    ///
+    /// The default fails: a backend that does not store pauses cannot make every replica
+    /// honour one.
+    fn pause<'a>(
+        &'a self,
+        slug: &'a str,
+        until: Option<DateTime<Utc>>,
+        by: &'a str,
+    ) -> CoordinatorFuture<'a, ()> {
+        let _ = (slug, until, by);
+        Box::pin(async { Err(CoordinatorError::Config(PAUSE_UNSUPPORTED.into())) })
+    }
+
+    /// Lifts the pause of `slug`; `Ok(false)` when it was not paused (or its pause had
+    /// expired). The default fails like [`Coordinator::pause`].
+    fn resume<'a>(&'a self, slug: &'a str) -> CoordinatorFuture<'a, bool> {
+        let _ = slug;
+        Box::pin(async { Err(CoordinatorError::Config(PAUSE_UNSUPPORTED.into())) })
+    }
+
+    /// The pauses in force among the jobs `slugs` (expired ones left out), in any order.
+    /// The default: none.
+    fn pauses<'a>(&'a self, slugs: &'a [&'a str]) -> CoordinatorFuture<'a, Vec<Pause>> {
+        let _ = slugs;
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
 
 impl<C: Coordinator + ?Sized> Coordinator for Arc<C> {
@@ -327,9 +375,6 @@ impl<C: Coordinator + ?Sized> Coordinator for Arc<C> {
     ) -> CoordinatorFuture<'a, Vec<(String, DateTime<Utc>)>> {
         (**self).expired_claims(slugs, since)
     }
-    fn has_claim<'a>(&'a self, slug: &'a str, tick: DateTime<Utc>) -> CoordinatorFuture<'a, bool> {
-        (**self).has_claim(slug, tick)
-    }
     fn last_claimed_tick<'a>(
         &'a self,
         slug: &'a str,
@@ -342,6 +387,20 @@ impl<C: Coordinator + ?Sized> Coordinator for Arc<C> {
     fn prune(&self) -> CoordinatorFuture<'_, u64> {
         (**self).prune()
     }
+    fn pause<'a>(
+        &'a self,
+        slug: &'a str,
+        until: Option<DateTime<Utc>>,
+        by: &'a str,
+    ) -> CoordinatorFuture<'a, ()> {
+        (**self).pause(slug, until, by)
+    }
+    fn resume<'a>(&'a self, slug: &'a str) -> CoordinatorFuture<'a, bool> {
+        (**self).resume(slug)
+    }
+    fn pauses<'a>(&'a self, slugs: &'a [&'a str]) -> CoordinatorFuture<'a, Vec<Pause>> {
+        (**self).pauses(slugs)
+    }
 }
 
 /// The answer to [`Coordinator::claim`] and [`Coordinator::take_over`].
@@ -350,12 +409,57 @@ pub enum Claim {
     /// This replica runs the tick; renew with the token while it runs, then finish.
     Won(ClaimToken),
     /// Another replica holds or has finished the tick.
-    Lost(Held),
+    Lost(Holder),
+    /// The job is paused ([`Coordinator::pause`]): nobody runs the tick, which the history
+    /// records as [`RunStatus::Paused`].
+    Paused,
 }
 
-/// A tick that another replica holds or has finished.
+/// What the default [`Coordinator::pause`] and [`Coordinator::resume`] fail with.
+const PAUSE_UNSUPPORTED: &str = "this coordinator cannot pause jobs (it has no place to keep \
+                                 the pause where every replica sees it)";
+
+/// A job paused with [`Coordinator::pause`]
+/// ([`Scheduler::pause`](crate::Scheduler::pause)): no replica runs its ticks until `until`,
+/// or until resumed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Held {
+#[non_exhaustive]
+pub struct Pause {
+    /// The job's monitor slug.
+    pub slug: String,
+    /// Who paused it (the replica id of the scheduler that did).
+    pub by: String,
+    /// When it was paused (backend clock).
+    pub since: DateTime<Utc>,
+    /// When the pause ends by itself; `None`: when resumed.
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl Pause {
+    /// A pause, as a backend read it.
+    pub fn new(
+        slug: impl Into<String>,
+        by: impl Into<String>,
+        since: DateTime<Utc>,
+        until: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self {
+            slug: slug.into(),
+            by: by.into(),
+            since,
+            until,
+        }
+    }
+
+    /// Whether the pause is in force at `now`.
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.until.is_none_or(|until| until > now)
+    }
+}
+
+/// Who has the tick of a lost claim: the replica that holds it, or finished it, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
     /// The replica that holds (or finished) the tick.
     pub owner: String,
     /// The end of its lease, on the backend's clock.
@@ -378,6 +482,11 @@ pub struct ClaimToken {
     pub token: String,
     /// The end of the lease when it was won, on the backend's clock.
     pub lease_until: DateTime<Utc>,
+    /// The claim's fencing token: greater than that of every earlier claim or take-over of
+    /// a tick of this job, handed to the run as
+    /// [`JobContext::fencing_token`](crate::JobContext::fencing_token). See
+    /// [Fencing tokens](self#fencing-tokens).
+    pub fencing_token: u64,
 }
 
 /// How a run ended: in a [`RunReport`](crate::RunReport), and as a coordinator records it
@@ -395,10 +504,13 @@ pub enum RunStatus {
     TimedOut,
     /// The run was cancelled (shutdown deadline, `overlap = "replace"`).
     Cancelled,
+    /// The tick was not run: the job was paused ([`Coordinator::pause`]).
+    Paused,
 }
 
 impl RunStatus {
-    /// The name stored in the backend: `ok`, `error`, `panicked`, `timed_out`, `cancelled`.
+    /// The name stored in the backend: `ok`, `error`, `panicked`, `timed_out`, `cancelled`,
+    /// `paused`.
     pub fn as_str(self) -> &'static str {
         match self {
             RunStatus::Ok => "ok",
@@ -406,6 +518,7 @@ impl RunStatus {
             RunStatus::Panicked => "panicked",
             RunStatus::TimedOut => "timed_out",
             RunStatus::Cancelled => "cancelled",
+            RunStatus::Paused => "paused",
         }
     }
 
@@ -417,6 +530,7 @@ impl RunStatus {
             "panicked" => RunStatus::Panicked,
             "timed_out" => RunStatus::TimedOut,
             "cancelled" => RunStatus::Cancelled,
+            "paused" => RunStatus::Paused,
             _ => return None,
         })
     }
@@ -489,6 +603,9 @@ pub struct RunRecord {
     pub message: Option<String>,
     /// How many times the tick was taken over from a replica whose lease expired.
     pub takeovers: u32,
+    /// The fencing token of the current owner's claim; `None` for a claim written by a
+    /// release without fencing tokens.
+    pub fencing_token: Option<u64>,
 }
 
 /// What the scheduler does with a tick whose claim failed because the backend is unreachable.
@@ -688,6 +805,7 @@ mod tests {
             RunStatus::Panicked,
             RunStatus::TimedOut,
             RunStatus::Cancelled,
+            RunStatus::Paused,
         ] {
             assert_eq!(RunStatus::parse(status.as_str()), Some(status));
         }

@@ -7,7 +7,8 @@
 //! compiling), no TLS of its own (the pool's connect options decide).
 use super::{
     millis, new_token, one_each, only, with_timeout, Claim, ClaimToken, Coordinator,
-    CoordinatorError, CoordinatorFuture, Held, RunOutcome, RunRecord, RunStatus, DEFAULT_RETENTION,
+    CoordinatorError, CoordinatorFuture, Holder, RunOutcome, RunRecord, RunStatus,
+    DEFAULT_RETENTION,
 };
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
@@ -17,8 +18,8 @@ use std::time::Duration;
 /// The connections of the pool [`Postgres::connect_lazy`] creates.
 const POOL_SIZE: u32 = 4;
 /// The schema version this release writes; stored in the table's comment. Version 2 adds
-/// the index of unfinished claims the take-over sweep reads.
-const SCHEMA_VERSION: u32 = 2;
+/// the index of unfinished claims the take-over sweep reads; version 3 the fencing tokens.
+const SCHEMA_VERSION: u32 = 3;
 /// The table comment's prefix; the version number follows it.
 const COMMENT_PREFIX: &str = "sentry-schedule claims, schema version ";
 
@@ -70,8 +71,9 @@ impl Default for PostgresOptions {
 /// One row per claimed tick — the run history: `slug`, `tick` (scheduled time; the primary
 /// key with `slug`), `owner` (replica id), `token`, `claimed_at`, `started_at` (later after a
 /// take-over), `lease_until`, `finished_at`, `status` (`ok`, `error`, `panicked`, `timed_out`,
-/// `cancelled`), `duration_ms`, `message`, `takeovers`. Every time in it comes from the
-/// database's clock (`now()`).
+/// `cancelled`), `duration_ms`, `message`, `takeovers`, `fencing_token` (an identity column:
+/// a claim takes the sequence's next value, and so does a take-over). Every time in it comes
+/// from the database's clock (`now()`).
 ///
 /// [`Coordinator::prepare`] creates the table when it is missing and migrates it when it is
 /// older, under an advisory lock so replicas starting together do not race. The schema
@@ -150,9 +152,10 @@ impl Postgres {
     /// themselves before handing it to the application's role.
     pub fn schema_sql(&self) -> String {
         format!(
-            "{};\n{};\n{};\n",
+            "{};\n{};\n{};\n{};\n",
             create_table_sql(&self.table),
             create_open_index_sql(&self.table, &self.bare_table),
+            add_fencing_token_sql(&self.table),
             comment_sql(&self.table, SCHEMA_VERSION)
         )
     }
@@ -202,6 +205,12 @@ impl Postgres {
                 .await
                 .map_err(CoordinatorError::backend)?;
         }
+        if version < 3 {
+            sqlx::query(&add_fencing_token_sql(&self.table))
+                .execute(&mut *tx)
+                .await
+                .map_err(CoordinatorError::backend)?;
+        }
         // Later versions add their steps here, each guarded by `version < n`.
         if version < SCHEMA_VERSION {
             sqlx::query(&comment_sql(&self.table, SCHEMA_VERSION))
@@ -216,7 +225,7 @@ impl Postgres {
         &self,
         slug: &str,
         tick: DateTime<Utc>,
-    ) -> Result<Option<Held>, CoordinatorError> {
+    ) -> Result<Option<Holder>, CoordinatorError> {
         let row = sqlx::query(&format!(
             "SELECT owner, lease_until, finished_at IS NOT NULL AS finished, \
                     EXTRACT(EPOCH FROM GREATEST(lease_until - now(), interval '0'))::float8 \
@@ -233,7 +242,8 @@ impl Postgres {
     }
 
     /// Runs a claiming statement (`$1` slug, `$2` tick, `$3` replica, `$4` token, `$5` lease
-    /// in ms, `RETURNING lease_until`): the claim when it touched the row, `None` otherwise.
+    /// in ms, `RETURNING lease_until, fencing_token`): the claim when it touched the row,
+    /// `None` otherwise.
     async fn claim_row(
         &self,
         sql: &str,
@@ -257,6 +267,7 @@ impl Postgres {
                 tick,
                 token,
                 lease_until: get(&row, "lease_until")?,
+                fencing_token: fencing_token(get(&row, "fencing_token")?)?,
             })
         })
         .transpose()
@@ -272,7 +283,7 @@ impl Postgres {
             "INSERT INTO {} (slug, tick, owner, token, claimed_at, started_at, lease_until) \
              VALUES ($1, $2, $3, $4, now(), now(), now() + $5::float8 * interval '1 millisecond') \
              ON CONFLICT (slug, tick) DO NOTHING \
-             RETURNING lease_until",
+             RETURNING lease_until, fencing_token",
             self.table
         );
         self.claim_row(&sql, slug, tick, lease).await
@@ -306,13 +317,14 @@ impl Postgres {
         lease: Duration,
     ) -> Result<Claim, CoordinatorError> {
         // Concurrent updates of the row queue up; each re-checks the WHERE clause on the
-        // row the previous one left, so only the first finds the lease expired.
+        // row the previous one left, so only the first finds the lease expired. `DEFAULT` of
+        // the identity column is the sequence's next value: the new holder's fencing token.
         let sql = format!(
             "UPDATE {} SET owner = $3, token = $4, started_at = now(), \
                  lease_until = now() + $5::float8 * interval '1 millisecond', \
-                 takeovers = takeovers + 1 \
+                 takeovers = takeovers + 1, fencing_token = DEFAULT \
              WHERE slug = $1 AND tick = $2 AND finished_at IS NULL AND lease_until < now() \
-             RETURNING lease_until",
+             RETURNING lease_until, fencing_token",
             self.table
         );
         if let Some(token) = self.claim_row(&sql, slug, tick, lease).await? {
@@ -351,8 +363,9 @@ impl Postgres {
                         now() + $5::float8 * interval '1 millisecond' \
                  FROM input ORDER BY n \
                  ON CONFLICT (slug, tick) DO NOTHING \
-                 RETURNING token, lease_until) \
-             SELECT inserted.lease_until AS won_until, held.owner, held.lease_until, \
+                 RETURNING token, lease_until, fencing_token) \
+             SELECT inserted.lease_until AS won_until, inserted.fencing_token AS won_fencing, \
+                    held.owner, held.lease_until, \
                     held.finished_at IS NOT NULL AS finished, \
                     EXTRACT(EPOCH FROM GREATEST(held.lease_until - now(), interval '0'))::float8 \
                         AS retry_in \
@@ -386,6 +399,7 @@ impl Postgres {
                     tick,
                     token,
                     lease_until,
+                    fencing_token: fencing_token(get(row, "won_fencing")?)?,
                 }))
             } else {
                 held_of(row)?.map(Claim::Lost)
@@ -423,7 +437,7 @@ impl Postgres {
     async fn held_many(
         &self,
         ticks: &[(&str, DateTime<Utc>)],
-    ) -> Result<Vec<Option<Held>>, CoordinatorError> {
+    ) -> Result<Vec<Option<Holder>>, CoordinatorError> {
         let slugs: Vec<&str> = ticks.iter().map(|(slug, _)| *slug).collect();
         let times: Vec<DateTime<Utc>> = ticks.iter().map(|(_, tick)| *tick).collect();
         let rows = sqlx::query(&format!(
@@ -555,7 +569,7 @@ impl Postgres {
     ) -> Result<Vec<RunRecord>, CoordinatorError> {
         let rows = sqlx::query(&format!(
             "SELECT slug, tick, owner, claimed_at, started_at, lease_until, finished_at, \
-                    status, duration_ms, message, takeovers \
+                    status, duration_ms, message, takeovers, fencing_token \
              FROM {} WHERE slug = $1 ORDER BY tick DESC LIMIT $2",
             self.table
         ))
@@ -654,21 +668,6 @@ impl Coordinator for Postgres {
         Box::pin(with_timeout(self.timeout, self.expired(slugs, since)))
     }
 
-    fn has_claim<'a>(&'a self, slug: &'a str, tick: DateTime<Utc>) -> CoordinatorFuture<'a, bool> {
-        Box::pin(with_timeout(self.timeout, async move {
-            let row = sqlx::query(&format!(
-                "SELECT EXISTS (SELECT 1 FROM {} WHERE slug = $1 AND tick = $2) AS present",
-                self.table
-            ))
-            .bind(slug)
-            .bind(tick)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(CoordinatorError::backend)?;
-            get(&row, "present")
-        }))
-    }
-
     fn last_claimed_tick<'a>(
         &'a self,
         slug: &'a str,
@@ -742,12 +741,12 @@ fn key_columns<'t>(
 
 /// The holder of a claim from a row with `owner`, `lease_until`, `finished` and `retry_in`
 /// (seconds); `None` when the row has no claim (a `LEFT JOIN` without match).
-fn held_of(row: &PgRow) -> Result<Option<Held>, CoordinatorError> {
+fn held_of(row: &PgRow) -> Result<Option<Holder>, CoordinatorError> {
     let Some(owner) = get::<Option<String>>(row, "owner")? else {
         return Ok(None);
     };
     let retry_in: f64 = get(row, "retry_in")?;
-    Ok(Some(Held {
+    Ok(Some(Holder {
         owner,
         lease_until: get(row, "lease_until")?,
         retry_in: Duration::try_from_secs_f64(retry_in).unwrap_or(Duration::ZERO),
@@ -786,7 +785,16 @@ fn record(row: &PgRow) -> Result<RunRecord, CoordinatorError> {
         takeovers: u32::try_from(takeovers).map_err(|_| {
             CoordinatorError::Data(format!("take-over count {takeovers} out of range"))
         })?,
+        fencing_token: get::<Option<i64>>(row, "fencing_token")?
+            .map(fencing_token)
+            .transpose()?,
     })
+}
+
+/// A fencing token read from the identity column (positive: the sequence starts at 1).
+fn fencing_token(value: i64) -> Result<u64, CoordinatorError> {
+    u64::try_from(value)
+        .map_err(|_| CoordinatorError::Data(format!("fencing token {value} out of range")))
 }
 
 fn create_table_sql(table: &str) -> String {
@@ -816,6 +824,16 @@ fn create_open_index_sql(table: &str, bare_table: &str) -> String {
     let name = format!("{bare_table}_open");
     let name = name.get(..63).unwrap_or(&name);
     format!("CREATE INDEX IF NOT EXISTS \"{name}\" ON {table} (tick) WHERE finished_at IS NULL")
+}
+
+/// Version 3: the fencing token, an identity column. Adding it numbers the rows already
+/// there; every later claim (the column's default) and take-over (`SET … = DEFAULT`) takes
+/// the sequence's next value, so tokens only grow.
+fn add_fencing_token_sql(table: &str) -> String {
+    format!(
+        "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS fencing_token bigint \
+         GENERATED BY DEFAULT AS IDENTITY"
+    )
 }
 
 fn comment_sql(table: &str, version: u32) -> String {

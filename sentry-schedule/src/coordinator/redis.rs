@@ -4,7 +4,7 @@
 //! crate's) with only `tokio-comp`, `connection-manager` (reconnects by itself) and `script`.
 use super::{
     millis, new_token, one_each, only, with_timeout, Claim, ClaimToken, Coordinator,
-    CoordinatorError, CoordinatorFuture, Held, RunOutcome, RunRecord, RunStatus,
+    CoordinatorError, CoordinatorFuture, Holder, RunOutcome, RunRecord, RunStatus,
 };
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{Client, FromRedisValue, Script, ScriptInvocation};
@@ -44,8 +44,10 @@ impl Default for RedisOptions {
 /// Each claimed tick is a hash at `{prefix}:{<slug>}:tick:<unix ms>` written by a Lua script
 /// (`SET NX` semantics plus a lease read from Redis's own clock), with the same protocol as
 /// [`Postgres`](super::Postgres): claim, renew, take over after the lease, finish. Each job
-/// also has an index of its ticks (`…:ticks`, the history) and one of its unfinished claims
-/// scored by the end of their lease (`…:open`, what the take-over sweep reads). The keys of
+/// also has an index of its ticks (`…:ticks`, the history), one of its unfinished claims
+/// scored by the end of their lease (`…:open`, what the take-over sweep reads), and the
+/// counter its fencing tokens come from (`…:fencing`, `INCR`ed by every claim and take-over;
+/// it never expires, so tokens keep growing however long the job was idle). The keys of
 /// one job share a hash tag, so it works on Redis Cluster. A batch (all jobs due at one
 /// instant, all held claims) is one pipeline: the script loaded, then one call per tick, in
 /// one round trip.
@@ -73,8 +75,9 @@ impl std::fmt::Debug for Redis {
     }
 }
 
-/// Claim or take over; KEYS: tick hash, tick index, open index; ARGV: owner, token, lease ms,
-/// tick ms, retention ms, mode. Returns {won, owner, lease_until ms, retry_in ms, finished}.
+/// Claim or take over; KEYS: tick hash, tick index, open index, fencing counter; ARGV: owner,
+/// token, lease ms, tick ms, retention ms, mode. Returns {won, owner, lease_until ms, retry_in
+/// ms, finished, fencing token (0 when lost)}.
 ///
 /// The open index of a job (a sorted set of its unfinished ticks scored by the end of their
 /// lease) is what the take-over sweep reads; entries older than the retention are trimmed.
@@ -84,8 +87,9 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local lease = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[5]) + lease
 if redis.call('EXISTS', KEYS[1]) == 0 then
+  local fencing = redis.call('INCR', KEYS[4])
   redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'token', ARGV[2], 'claimed_at', now,
-    'started_at', now, 'lease_until', now + lease, 'takeovers', 0)
+    'started_at', now, 'lease_until', now + lease, 'takeovers', 0, 'fencing_token', fencing)
   redis.call('PEXPIRE', KEYS[1], ttl)
   redis.call('ZADD', KEYS[2], tonumber(ARGV[4]), ARGV[4])
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - tonumber(ARGV[5])))
@@ -93,22 +97,23 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('ZADD', KEYS[3], now + lease, ARGV[4])
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (now - tonumber(ARGV[5])))
   redis.call('PEXPIRE', KEYS[3], ttl)
-  return {1, ARGV[1], now + lease, 0, 0}
+  return {1, ARGV[1], now + lease, 0, 0, fencing}
 end
 local h = redis.call('HMGET', KEYS[1], 'owner', 'lease_until', 'finished_at')
 local lease_until = tonumber(h[2]) or 0
 if ARGV[6] == 'take_over' and not h[3] and lease_until < now then
+  local fencing = redis.call('INCR', KEYS[4])
   redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'token', ARGV[2], 'started_at', now,
-    'lease_until', now + lease)
+    'lease_until', now + lease, 'fencing_token', fencing)
   redis.call('HINCRBY', KEYS[1], 'takeovers', 1)
   redis.call('PEXPIRE', KEYS[1], ttl)
   redis.call('ZADD', KEYS[3], now + lease, ARGV[4])
   redis.call('PEXPIRE', KEYS[3], ttl)
-  return {1, ARGV[1], now + lease, 0, 0}
+  return {1, ARGV[1], now + lease, 0, 0, fencing}
 end
 local finished = 0
 if h[3] then finished = 1 end
-return {0, h[1] or '', lease_until, math.max(lease_until - now, 0), finished}
+return {0, h[1] or '', lease_until, math.max(lease_until - now, 0), finished, 0}
 "#;
 
 /// KEYS: tick hash, open index; ARGV: token, lease ms, retention ms, tick ms. Returns 1 when
@@ -213,6 +218,10 @@ impl Redis {
         format!("{}:{{{slug}}}:open", self.prefix)
     }
 
+    fn fencing_key(&self, slug: &str) -> String {
+        format!("{}:{{{slug}}}:fencing", self.prefix)
+    }
+
     /// Runs `script` once per argument list of `calls` (each with its keys) in one pipeline,
     /// one round trip, after loading the script in the same pipeline. Loading it first,
     /// every time, rather than retrying on `NOSCRIPT`: a server that lost its scripts
@@ -261,6 +270,7 @@ impl Redis {
                 call.key(self.tick_key(slug, *tick))
                     .key(self.index_key(slug))
                     .key(self.open_key(slug))
+                    .key(self.fencing_key(slug))
                     .arg(&self.replica_id)
                     .arg(token)
                     .arg(millis(lease))
@@ -270,7 +280,7 @@ impl Redis {
                 call
             })
             .collect();
-        let answers: Vec<(i64, String, i64, i64, i64)> = self.run_all(script, &calls).await?;
+        let answers: Vec<ClaimAnswer> = self.run_all(script, &calls).await?;
         ticks
             .iter()
             .zip(tokens)
@@ -515,18 +525,6 @@ impl Coordinator for Redis {
         Box::pin(with_timeout(self.timeout, self.expired(slugs, since)))
     }
 
-    fn has_claim<'a>(&'a self, slug: &'a str, tick: DateTime<Utc>) -> CoordinatorFuture<'a, bool> {
-        Box::pin(with_timeout(self.timeout, async move {
-            let mut connection = self.connection().await?;
-            let exists: i64 = ::redis::cmd("EXISTS")
-                .arg(self.tick_key(slug, tick))
-                .query_async(&mut connection)
-                .await
-                .map_err(CoordinatorError::backend)?;
-            Ok(exists == 1)
-        }))
-    }
-
     fn last_claimed_tick<'a>(
         &'a self,
         slug: &'a str,
@@ -559,12 +557,15 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     finish: Script::new(FINISH),
 });
 
-/// A claim from the [`CLAIM`] script's answer `{won, owner, lease_until, retry_in, finished}`.
+/// The [`CLAIM`] script's answer: `{won, owner, lease_until, retry_in, finished, fencing}`.
+type ClaimAnswer = (i64, String, i64, i64, i64, i64);
+
+/// A claim from the [`CLAIM`] script's answer.
 fn claim_answer(
     slug: &str,
     tick: DateTime<Utc>,
     token: String,
-    (won, owner, lease_until_ms, retry_in_ms, finished): (i64, String, i64, i64, i64),
+    (won, owner, lease_until_ms, retry_in_ms, finished, fencing): ClaimAnswer,
 ) -> Result<Claim, CoordinatorError> {
     let lease_until = from_millis(lease_until_ms)?;
     Ok(if won == 1 {
@@ -573,9 +574,12 @@ fn claim_answer(
             tick,
             token,
             lease_until,
+            fencing_token: u64::try_from(fencing).map_err(|_| {
+                CoordinatorError::Data(format!("fencing token {fencing} out of range"))
+            })?,
         })
     } else {
-        Claim::Lost(Held {
+        Claim::Lost(Holder {
             owner,
             lease_until,
             retry_in: Duration::from_millis(u64::try_from(retry_in_ms).unwrap_or(0)),
@@ -647,5 +651,11 @@ fn record(
             })
             .transpose()?
             .unwrap_or(0),
+        fencing_token: number("fencing_token")?
+            .map(|n| {
+                u64::try_from(n)
+                    .map_err(|_| CoordinatorError::Data(format!("fencing token {n} out of range")))
+            })
+            .transpose()?,
     })
 }

@@ -1,7 +1,7 @@
 //! One renewal task per replica: the leases of every claim it holds are extended in one
 //! [`Coordinator::renew_many`] per renewal period (a third of the lease), whatever the number
 //! of jobs; the runs whose lease was lost are told.
-use super::{one_each, ClaimToken, Coordinator, LeaseLost};
+use super::{one_each, ClaimToken, Coordinator};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -31,6 +31,16 @@ struct Entry {
     /// before it succeeded), on the monotonic clock.
     renewed: Instant,
     state: Arc<LeaseState>,
+}
+
+/// Why a held claim was given up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LeaseLost {
+    /// The backend says the claim is no longer ours: another replica took the tick over.
+    TakenOver,
+    /// No renewal succeeded for a whole lease (backend unreachable): another replica may take
+    /// the tick over from now on.
+    Unreachable,
 }
 
 /// Whether a claim's lease was lost, and why.
@@ -285,6 +295,7 @@ mod tests {
         match c.claim(slug, tick(minute), LEASE).await.unwrap() {
             Claim::Won(token) => token,
             Claim::Lost(held) => panic!("lost to {held:?}"),
+            Claim::Paused => panic!("paused"),
         }
     }
 

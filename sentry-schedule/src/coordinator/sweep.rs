@@ -76,7 +76,7 @@ impl Sweep {
                     won.push(token);
                 }
                 // Another replica was faster, or the holder renewed or finished it.
-                Ok(Claim::Lost(_)) => {}
+                Ok(Claim::Lost(_) | Claim::Paused) => {}
                 Err(error) => {
                     tracing::warn!(slug = %slug, tick = %tick, %error, "take-over attempt failed; retrying at the next sweep");
                 }
@@ -102,7 +102,7 @@ mod tests {
             async move {
                 match coordinator.claim(slug, tick(minute), LEASE).await.unwrap() {
                     Claim::Won(token) => token,
-                    Claim::Lost(_) => panic!(),
+                    Claim::Lost(_) | Claim::Paused => panic!(),
                 }
             }
         };

@@ -4,12 +4,13 @@
 //! The builder fills the option schema the macro fills (`sentry_schedule_core::options`)
 //! and validates it with the same `validate()`, so an option set accepted by one is
 //! accepted by the other, and a rejected one gets the same problems.
+use crate::checkin::MonitorConfig;
 use crate::error::Error;
+use crate::job::context::JobContext;
 use crate::job::output::JobOutput;
 use crate::job::registered::into_job_future;
 use crate::job::state::StateMap;
-use crate::job::{Job, JobStats, MonitorConfig, RunFn, RunPolicy, SourceLocation};
-use crate::run::context::JobContext;
+use crate::job::{Job, JobStats, RunFn, RunPolicy, SourceLocation};
 use sentry_schedule_core::options::{Given, JobOptions, Overlap, Problem, Target};
 use sentry_schedule_core::{slug, Schedule};
 use std::future::Future;

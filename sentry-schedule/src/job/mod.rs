@@ -4,16 +4,19 @@
 //! [`Job::cron`], [`Job::every`] or [`Job::builder`]; both paths go through the same
 //! validation (see [`crate::job::builder`]).
 pub(crate) mod builder;
+pub(crate) mod cancel;
+pub(crate) mod context;
 pub mod output;
 pub(crate) mod param;
 pub(crate) mod registered;
 pub(crate) mod registry;
 pub(crate) mod state;
+use crate::checkin::MonitorConfig;
+use crate::job::context::JobContext;
 use crate::job::param::StateCheck;
 use crate::job::registered::JobFuture;
 use crate::job::state::StateMap;
 use crate::metrics::Outcome;
-use crate::run::context::JobContext;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sentry_schedule_core::options::Overlap;
@@ -40,25 +43,6 @@ impl fmt::Display for SourceLocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.file, self.line)
     }
-}
-
-/// Sentry monitor settings sent in `monitor_config` (minutes, thresholds, owner). `None`
-/// leaves a setting at Sentry's default (getsentry/sentry `src/sentry/monitors/constants.py`
-/// and `monitors/validators.py`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MonitorConfig {
-    /// Minutes after the expected time before Sentry reports a missed check-in; `None`:
-    /// Sentry's default, 1 (`DEFAULT_CHECKIN_MARGIN`).
-    pub checkin_margin: Option<u32>,
-    /// Minutes a run may take before Sentry marks it failed; `None`: Sentry's default, 30
-    /// (`TIMEOUT`).
-    pub max_runtime: Option<u32>,
-    /// Consecutive failures before Sentry opens an issue; `None`: Sentry's default, 1.
-    pub failure_issue_threshold: Option<u32>,
-    /// Consecutive successes before Sentry resolves it; `None`: Sentry's default, 1.
-    pub recovery_threshold: Option<u32>,
-    /// `user:...` or `team:...`.
-    pub owner: Option<String>,
 }
 
 /// How runs of a job are started and bounded.
@@ -270,6 +254,7 @@ struct Counters {
     replaced: AtomicU64,
     missed: AtomicU64,
     crashed: AtomicU64,
+    paused: AtomicU64,
     /// The job's metric handles (feature `metrics`).
     metrics: crate::metrics::Slot,
     /// How the last run ended: `Outcome as u8 + 1`, 0 before the first run ended.
@@ -318,6 +303,11 @@ impl JobStats {
     /// Run tasks that died instead of reporting an outcome (a bug, logged as an error).
     pub fn crashed(&self) -> u64 {
         self.inner.crashed.load(Ordering::Relaxed)
+    }
+    /// Ticks not run because the job was paused
+    /// ([`Scheduler::pause`](crate::Scheduler::pause)), as this process saw them.
+    pub fn paused(&self) -> u64 {
+        self.inner.paused.load(Ordering::Relaxed)
     }
 
     /// The job's metric handles.
@@ -373,6 +363,9 @@ impl JobStats {
     }
     pub(crate) fn add_crashed(&self) {
         self.inner.crashed.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn add_paused(&self) {
+        self.inner.paused.fetch_add(1, Ordering::Relaxed);
     }
 }
 

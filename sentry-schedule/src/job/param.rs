@@ -2,7 +2,7 @@
 //! [`JobContext`] and [`State<T>`] only (sealed).
 use super::output::JobError;
 use super::state::{State, StateMap};
-use crate::run::context::JobContext;
+use crate::job::context::JobContext;
 
 /// Whether the state a parameter needs is registered; `Err` carries the missing type's name.
 pub type StateCheck = fn(&StateMap) -> Result<(), &'static str>;
@@ -59,6 +59,6 @@ impl<T: Send + Sync + 'static> JobParam for State<T> {
 mod sealed {
     /// Only this crate implements [`JobParam`](super::JobParam).
     pub trait Sealed {}
-    impl Sealed for crate::run::context::JobContext {}
+    impl Sealed for crate::job::context::JobContext {}
     impl<T: Send + Sync + 'static> Sealed for crate::job::state::State<T> {}
 }

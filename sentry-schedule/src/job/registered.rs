@@ -2,7 +2,7 @@
 //! glue its expansion calls; the macro reaches them through `__private`.
 use super::output::{JobError, JobOutput};
 use super::param::StateCheck;
-use crate::run::context::JobContext;
+use crate::job::context::JobContext;
 use sentry_schedule_core::options::Overlap;
 use std::future::Future;
 use std::pin::Pin;

@@ -3,10 +3,10 @@
 //!
 //! A second task per run for the body would cost a task allocation, a spawn and a join
 //! for every run; catching the body's panics around each poll gives the same isolation.
+use crate::job::context::JobContext;
 use crate::job::output::JobError;
 use crate::job::registered::JobFuture;
 use crate::job::RunFn;
-use crate::run::context::JobContext;
 use sentry::Hub;
 use std::any::Any;
 use std::future::Future;

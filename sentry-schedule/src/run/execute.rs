@@ -3,9 +3,9 @@ use super::body::{self, Body};
 use super::{capture, wait, Ended, RunCancel, RunIds};
 use crate::checkin::{CheckIn, CheckInStatus, Delivery};
 use crate::clock::Clock;
+use crate::job::context::JobContext;
 use crate::job::Job;
 use crate::metrics::{self, Outcome};
-use crate::run::context::JobContext;
 use chrono::{DateTime, Utc};
 use sentry::protocol::SpanStatus;
 use sentry::{Client, Hub, Transaction, TransactionContext};
@@ -16,7 +16,7 @@ use std::task::Poll;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// [`execute`] in the caller's task, a panic in it (a bug in this crate, not in the job,
+/// [`execute`] of a run holding no claim, in the caller's task, a panic in it (a bug in this crate, not in the job,
 /// whose panics `execute` catches itself) caught and returned as its message instead of
 /// unwinding through the caller.
 pub(crate) async fn execute_caught(
@@ -26,7 +26,7 @@ pub(crate) async fn execute_caught(
     clock: Arc<dyn Clock>,
     delivery: Arc<Delivery>,
 ) -> Result<Ended, String> {
-    let mut run = std::pin::pin!(execute(job, scheduled, cancel, clock, delivery));
+    let mut run = std::pin::pin!(execute(job, scheduled, None, cancel, clock, delivery));
     std::future::poll_fn(
         move |cx| match catch_unwind(AssertUnwindSafe(|| run.as_mut().poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
@@ -37,7 +37,8 @@ pub(crate) async fn execute_caught(
     .await
 }
 
-/// Runs `job` once for the tick `scheduled`, with both check-ins (handed to `delivery`).
+/// Runs `job` once for the tick `scheduled`, with both check-ins (handed to `delivery`);
+/// `fencing_token` is that of the claim the run holds, if any.
 ///
 /// The body runs inside this future (see [`body`]), so a run is one task. With a Sentry
 /// client bound, the run gets its own hub (tags, `monitor` context, a transaction carrying
@@ -46,6 +47,7 @@ pub(crate) async fn execute_caught(
 pub(crate) async fn execute(
     job: Arc<Job>,
     scheduled: DateTime<Utc>,
+    fencing_token: Option<u64>,
     cancel: RunCancel,
     clock: Arc<dyn Clock>,
     delivery: Arc<Delivery>,
@@ -102,6 +104,7 @@ pub(crate) async fn execute(
         trace_id: ids.trace_id_hex,
         cancel: cancel.clone(),
         states: Arc::clone(&job.states),
+        fencing_token,
     };
     let hub = sentry.as_ref().map(|run_hub| Arc::clone(&run_hub.hub));
     let body = Box::new(Body::new(job.run.clone(), context, hub, span.clone()));

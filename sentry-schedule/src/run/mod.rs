@@ -9,20 +9,18 @@
 //! - [`execute`]: performs one whole run including both check-ins; never panics; returns after
 //!   the final check-in was handed to the scheduler's check-in delivery.
 mod body;
-mod cancel;
 mod capture;
-pub(crate) mod context;
 mod execute;
-mod ids;
+pub(crate) mod pauses;
 pub(crate) mod pipeline;
 pub(crate) mod report;
 pub(crate) mod run_set;
 mod wait;
 
-pub(crate) use cancel::RunCancel;
+pub(crate) use crate::ids::{random, RunIds};
+pub(crate) use crate::job::cancel::RunCancel;
 pub(crate) use capture::human_duration;
 pub(crate) use execute::{execute, execute_caught};
-pub(crate) use ids::{random, HexId, RunIds};
 
 use crate::coordinator::{self, RunStatus};
 use std::time::Duration;

@@ -23,6 +23,7 @@ use crate::coordinator::claimer::{Claimer, Decision, Lease};
 use crate::coordinator::{self, RunStatus};
 use crate::job::Job;
 use crate::metrics::{self, SkipReason};
+use crate::run::pauses::LocalPauses;
 use crate::run::report::RunReport;
 use crate::run::run_set::{RunGuard, RunSet};
 use crate::run::{self, Ended, RunCancel};
@@ -51,6 +52,9 @@ pub(crate) struct RunEnv {
     pub(crate) claimer: Option<Arc<Claimer>>,
     /// Where the runs' check-ins go.
     pub(crate) delivery: Arc<Delivery>,
+    /// The jobs paused in this process (without a coordinator; with one, the claim step
+    /// answers for paused jobs).
+    pub(crate) pauses: Arc<LocalPauses>,
     /// Set by [`RunEnv::stop`] with `shutdown`. Checks read it ([`RunEnv::is_stopping`])
     /// rather than the token, whose check takes a lock shared by every thread; waits use
     /// the token.
@@ -63,6 +67,7 @@ impl RunEnv {
         jumps: watch::Receiver<u64>,
         claimer: Option<Arc<Claimer>>,
         delivery: Arc<Delivery>,
+        pauses: Arc<LocalPauses>,
     ) -> Self {
         Self {
             clock,
@@ -71,6 +76,7 @@ impl RunEnv {
             tracker: TaskTracker::new(),
             claimer,
             delivery,
+            pauses,
             stopping: AtomicBool::new(false),
         }
     }
@@ -262,6 +268,11 @@ fn act_on(entry: &JobEntry, tick: DateTime<Utc>, decision: Decision, env: &Arc<R
     match decision {
         Decision::Run(lease) => spawn_run(entry, tick, Some(lease), env),
         Decision::RunUnclaimed => spawn_run(entry, tick, None, env),
+        Decision::Paused => {
+            let job = &entry.job;
+            job.stats.add_paused();
+            metrics::skipped(job.stats.metrics(), &job.slug, SkipReason::Paused, 1);
+        }
         Decision::Skip(None) => {}
         Decision::Skip(Some(reason)) => {
             let job = &entry.job;
@@ -292,7 +303,8 @@ fn spawn_run(entry: &JobEntry, tick: DateTime<Utc>, lease: Option<Lease>, env: &
 }
 
 /// Applies the overlap policy and registers the run; the run's future (execute → record),
-/// `None` when the tick is skipped.
+/// `None` when the tick is skipped. A tick of a job paused in this process (no coordinator)
+/// is not run either: one atomic load while no job is paused.
 fn overlap(
     entry: &JobEntry,
     tick: DateTime<Utc>,
@@ -300,6 +312,12 @@ fn overlap(
     env: &RunEnv,
 ) -> Option<impl Future<Output = ()> + Send + 'static> {
     let JobEntry { job, runs } = entry;
+    if env.pauses.is_paused(&job.slug, || env.clock.now()) {
+        job.stats.add_paused();
+        metrics::skipped(job.stats.metrics(), &job.slug, SkipReason::Paused, 1);
+        tracing::debug!(slug = %job.slug, scheduled = %tick, "tick not run: the job is paused");
+        return None;
+    }
     match job.policy.overlap {
         Overlap::Skip if runs.len() > 0 => {
             job.stats.add_skipped();
@@ -379,7 +397,14 @@ impl Execute {
     async fn holding(self, lease: Lease, registered: RunGuard) -> Result<Ended, String> {
         let kept = lease.keep();
         let cancel = self.cancel.clone();
-        let run = run::execute(self.job, self.tick, self.cancel, self.clock, self.delivery);
+        let run = run::execute(
+            self.job,
+            self.tick,
+            Some(lease.fencing_token()),
+            self.cancel,
+            self.clock,
+            self.delivery,
+        );
         let mut task = tokio::spawn(async move {
             let _registered = registered;
             run.await
@@ -446,7 +471,14 @@ pub(crate) async fn run_on_demand(
     let tick = clock.now();
     job.stats.add_started();
     // Its own task, as for scheduled runs: a bug in `execute` cannot take the caller down.
-    let run = run::execute(Arc::clone(&job), tick, RunCancel::new(), clock, delivery);
+    let run = run::execute(
+        Arc::clone(&job),
+        tick,
+        None,
+        RunCancel::new(),
+        clock,
+        delivery,
+    );
     let outcome = tokio::spawn(run).await.map_err(|e| e.to_string());
     record(&job, tick, &outcome);
     let (status, duration, message) = match &outcome {

@@ -420,6 +420,7 @@ mod tests {
             duration: Some(std::time::Duration::from_secs(600)),
             message: None,
             takeovers: 0,
+            fencing_token: None,
         };
         assert_eq!(describe_run(&record), "2026-11-29 12:00 UTC timed_out 10m");
         record.status = None;

@@ -4,9 +4,10 @@
 use crate::checkin::{CheckInCounters, Delivery};
 use crate::clock::Clock;
 use crate::coordinator::claimer::Claimer;
-use crate::coordinator::{Coordinator, CoordinatorError, RunRecord};
+use crate::coordinator::{Coordinator, CoordinatorError, Pause, RunRecord};
 use crate::error::Error;
 use crate::job::Job;
+use crate::run::pauses::LocalPauses;
 use crate::run::pipeline;
 use crate::run::report::RunReport;
 use crate::scheduler::off::Off;
@@ -25,6 +26,7 @@ pub struct SchedulerHandle {
     clock: Arc<dyn Clock>,
     claimer: Option<Arc<Claimer>>,
     delivery: Arc<Delivery>,
+    pauses: Arc<LocalPauses>,
 }
 
 impl Scheduler {
@@ -38,6 +40,7 @@ impl Scheduler {
             clock: Arc::clone(&self.clock),
             claimer: self.claimer.clone(),
             delivery: Arc::clone(&self.delivery),
+            pauses: Arc::clone(&self.pauses),
         }
     }
 }
@@ -83,6 +86,89 @@ impl SchedulerHandle {
     pub fn timeline(&self, hours: u32) -> crate::forecast::Timeline {
         let on = self.jobs().filter(|job| self.off(job.slug()).is_none());
         crate::scheduler::forecast::timeline_of(on, self.now(), hours)
+    }
+
+    /// Pauses the job `slug` until `until` (`None`: until resumed), as [`Scheduler::pause`].
+    pub async fn pause(&self, slug: &str, until: Option<DateTime<Utc>>) -> Result<(), Error> {
+        let job = self.known(slug)?;
+        match &self.claimer {
+            Some(claimer) => {
+                let by = claimer.coordinator.replica_id();
+                claimer
+                    .coordinator
+                    .pause(job.slug(), until, by)
+                    .await
+                    .map_err(|source| Error::Coordinator {
+                        action: format!("pausing `{slug}`"),
+                        source,
+                    })?;
+            }
+            None => self
+                .pauses
+                .pause(Pause::new(job.slug(), "this process", self.now(), until)),
+        }
+        match until {
+            Some(until) => {
+                tracing::warn!(slug, %until, "job paused; Sentry reports its ticks as missed check-ins meanwhile")
+            }
+            None => tracing::warn!(
+                slug,
+                "job paused until resumed; Sentry reports its ticks as missed check-ins meanwhile"
+            ),
+        }
+        Ok(())
+    }
+
+    /// Lifts the pause of the job `slug`, as [`Scheduler::resume`] (set by [`pause`](Self::pause) here or, with a
+    /// coordinator, on any replica): its next tick runs. Resuming a job that is not paused
+    /// does nothing. Fails like [`pause`](Self::pause).
+    pub async fn resume(&self, slug: &str) -> Result<(), Error> {
+        let job = self.known(slug)?;
+        let was_paused = match &self.claimer {
+            Some(claimer) => claimer
+                .coordinator
+                .resume(job.slug())
+                .await
+                .map_err(|source| Error::Coordinator {
+                    action: format!("resuming `{slug}`"),
+                    source,
+                })?,
+            None => self.pauses.resume(job.slug(), self.now()),
+        };
+        if was_paused {
+            tracing::info!(slug, "job resumed");
+        } else {
+            tracing::info!(slug, "job resumed (it was not paused)");
+        }
+        Ok(())
+    }
+
+    /// The pauses in force among this scheduler's jobs (who paused what until when), in slug
+    /// order: from the coordinator's backend, or this process's without one.
+    pub async fn pauses(&self) -> Result<Vec<Pause>, Error> {
+        let mut pauses =
+            match &self.claimer {
+                Some(claimer) => {
+                    let slugs: Vec<&str> = self.jobs.iter().map(|j| j.slug()).collect();
+                    claimer.coordinator.pauses(&slugs).await.map_err(|source| {
+                        Error::Coordinator {
+                            action: "reading the pauses".into(),
+                            source,
+                        }
+                    })?
+                }
+                None => self.pauses.in_force(self.now()),
+            };
+        pauses.sort_by(|a, b| a.slug.cmp(&b.slug));
+        Ok(pauses)
+    }
+
+    /// The job `slug`, or [`Error::UnknownSlug`] naming the nearest slugs.
+    fn known(&self, slug: &str) -> Result<&Job, Error> {
+        self.job(slug).ok_or_else(|| Error::UnknownSlug {
+            slug: slug.to_owned(),
+            near: crate::scheduler::cli::near_slugs(slug, self.jobs()),
+        })
     }
 
     /// Live counts of the scheduler's check-ins ([`Scheduler::check_ins`]).

@@ -10,7 +10,7 @@ use crate::checkin::{CheckInCounters, CheckInSender, Delivery, DEFAULT_CHECK_IN_
 use crate::clock::{Clock, SystemClock};
 use crate::coordinator::claimer::{self, Claimer};
 use crate::coordinator::{
-    Coordinator, CoordinatorError, OnCoordinatorError, RunRecord, DEFAULT_LEASE,
+    Coordinator, CoordinatorError, OnCoordinatorError, Pause, RunRecord, DEFAULT_LEASE,
 };
 use crate::dispatch;
 use crate::dispatch::clock_watch;
@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::job::registry;
 use crate::job::state::{self, StateMap};
 use crate::job::Job;
+use crate::run::pauses::LocalPauses;
 use crate::run::pipeline::{self, JobEntry, RunEnv};
 use crate::run::report::RunReport;
 use crate::run::run_set::RunSet;
@@ -109,6 +110,8 @@ pub struct Scheduler {
     claimer: Option<Arc<Claimer>>,
     allow_same_jobs_twice: bool,
     pub(crate) delivery: Arc<Delivery>,
+    /// Pauses without a coordinator (with one, they live in its backend).
+    pauses: Arc<LocalPauses>,
 }
 
 /// Options of a [`Scheduler`].
@@ -382,6 +385,7 @@ impl SchedulerBuilder {
                 ))
             }),
             allow_same_jobs_twice: self.allow_same_jobs_twice,
+            pauses: Arc::default(),
         })
     }
 }
@@ -487,6 +491,37 @@ impl Scheduler {
         self.handle().history(slug, limit).await
     }
 
+    /// Pauses the job `slug` until `until` (`None`: until [`resume`](Self::resume)): its
+    /// ticks are not run, send no check-in, and with a coordinator are recorded in the
+    /// history as [`RunStatus::Paused`](crate::RunStatus::Paused). Pausing a paused job
+    /// replaces its pause; a run already going on is not stopped.
+    ///
+    /// With a coordinator the pause is kept in its backend ([`Coordinator::pause`]): every
+    /// replica honours it from its next claim, it survives restarts, and the `pause <slug>`
+    /// command of any replica sets it. Without one it holds in this process only.
+    ///
+    /// Sentry does not know about the pause: it reports the ticks as missed check-ins (see
+    /// the README's "Pausing a job" for muting the monitor meanwhile).
+    ///
+    /// Fails with [`Error::UnknownSlug`] when no job has `slug`, [`Error::Coordinator`] when
+    /// the backend cannot store the pause.
+    pub async fn pause(&self, slug: &str, until: Option<DateTime<Utc>>) -> Result<(), Error> {
+        self.handle().pause(slug, until).await
+    }
+
+    /// Lifts the pause of the job `slug` (set by [`pause`](Self::pause) here or, with a
+    /// coordinator, on any replica): its next tick runs. Resuming a job that is not paused
+    /// does nothing. Fails like [`pause`](Self::pause).
+    pub async fn resume(&self, slug: &str) -> Result<(), Error> {
+        self.handle().resume(slug).await
+    }
+
+    /// The pauses in force among this scheduler's jobs (who paused what until when), in slug
+    /// order: from the coordinator's backend, or this process's without one.
+    pub async fn pauses(&self) -> Result<Vec<Pause>, Error> {
+        self.handle().pauses().await
+    }
+
     /// Runs every job on its schedule until the shutdown signal (Ctrl-C or SIGTERM unless
     /// set with [`SchedulerBuilder::shutdown_signal`]).
     ///
@@ -523,6 +558,7 @@ impl Scheduler {
             jump_rx,
             self.claimer.clone(),
             Arc::clone(&self.delivery),
+            Arc::clone(&self.pauses),
         ));
         let shutdown = env.shutdown.clone();
         let watcher = tokio::spawn(clock_watch::watch_clock(

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use sentry_schedule::coordinator::{
-    Claim, ClaimToken, Coordinator, CoordinatorError, Held, RunOutcome, RunStatus,
+    Claim, ClaimToken, Coordinator, CoordinatorError, Holder, RunOutcome, RunStatus,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +33,7 @@ pub(crate) fn won(claim: Claim) -> ClaimToken {
     match claim {
         Claim::Won(token) => token,
         Claim::Lost(held) => panic!("claim lost to {held:?}"),
+        Claim::Paused => panic!("the job is paused"),
     }
 }
 
@@ -88,6 +89,7 @@ pub(crate) async fn concurrent_claims_of_a_tick_have_exactly_one_winner(
         for (i, claim) in claims.into_iter().enumerate() {
             match claim.await.unwrap().unwrap() {
                 Claim::Won(_) => winners.push(format!("replica-{i}")),
+                Claim::Paused => panic!("paused"),
                 Claim::Lost(held) => {
                     assert!(!held.finished);
                     assert!(held.retry_in > LONG - Duration::from_secs(60));
@@ -227,14 +229,15 @@ pub(crate) async fn finish_records_the_outcome_and_the_history(store: &impl Stor
     assert_eq!(held.retry_in, Duration::ZERO);
     assert!(matches!(
         b.take_over("report", tick(1), LONG).await.unwrap(),
-        Claim::Lost(Held { finished: true, .. })
+        Claim::Lost(Holder { finished: true, .. })
     ));
     assert!(!a.renew(&first, LONG).await.unwrap());
 
     assert_eq!(a.last_claimed_tick("report").await.unwrap(), Some(tick(3)));
     assert_eq!(a.last_claimed_tick("nothing").await.unwrap(), None);
-    assert!(a.has_claim("report", tick(2)).await.unwrap());
-    assert!(!a.has_claim("report", tick(5)).await.unwrap());
+    let claimed = history_ticks(&*a, "report").await;
+    assert!(claimed.contains(&tick(2)));
+    assert!(!claimed.contains(&tick(5)));
 }
 
 /// Ticks `0..count` of `job-<i>` for jobs `0..jobs`, as `claim_many` takes them.
@@ -295,6 +298,7 @@ pub(crate) async fn concurrent_batches_win_each_tick_exactly_once(store: &impl S
                         assert!(held.retry_in > LONG - Duration::from_secs(60));
                         losers.push((slug, held.owner));
                     }
+                    Claim::Paused => panic!("{slug} paused"),
                 }
             }
         }
@@ -477,4 +481,75 @@ pub(crate) async fn renewing_while_finishing_the_same_claims_never_deadlocks(sto
         );
         assert_eq!(renewed.len(), JOBS);
     }
+}
+
+/// Fencing tokens strictly increase with every claim (alone or in a batch) and every take-over
+/// of a job's ticks, whichever replica wins; a lost claim gets none; the history shows the
+/// current owner's.
+pub(crate) async fn fencing_tokens_grow_with_every_claim_and_take_over(store: &impl Store) {
+    let a = store.replica("a").await;
+    let b = store.replica("b").await;
+    let mut last = 0;
+    let mut grows = |token: &ClaimToken| {
+        assert!(
+            token.fencing_token > last,
+            "token {} of {}@{} after {last}",
+            token.fencing_token,
+            token.slug,
+            token.tick
+        );
+        last = token.fencing_token;
+    };
+    // Claims by either replica.
+    for minute in 0..4 {
+        let replica = if minute % 2 == 0 { &a } else { &b };
+        grows(&won(replica
+            .claim("report", tick(minute), LONG)
+            .await
+            .unwrap()));
+    }
+    // A batch: each won claim of the job gets a new token, above every earlier one (tokens
+    // are per job: another job's may be lower).
+    let batch = [("report", tick(4)), ("other", tick(4)), ("report", tick(5))];
+    let claims: Vec<ClaimToken> = b
+        .claim_many(&batch, LONG)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(won)
+        .collect();
+    let (fourth, fifth) = (claims[0].fencing_token, claims[2].fencing_token);
+    assert_ne!(fourth, fifth);
+    assert!(fourth.min(fifth) > last, "{fourth}, {fifth} after {last}");
+    assert!(claims[1].fencing_token > 0);
+    last = fourth.max(fifth);
+    let mut grows = |token: &ClaimToken| {
+        assert!(
+            token.fencing_token > last,
+            "{} after {last}",
+            token.fencing_token
+        );
+        last = token.fencing_token;
+    };
+    // A lost claim gets nothing; a take-over gets a token above the holder's, twice over.
+    assert!(matches!(
+        a.claim("report", tick(5), LONG).await.unwrap(),
+        Claim::Lost(_)
+    ));
+    let stalled = won(a.claim("report", tick(6), Duration::ZERO).await.unwrap());
+    grows(&stalled);
+    let_lease_expire().await;
+    let first = won(b
+        .take_over("report", tick(6), Duration::ZERO)
+        .await
+        .unwrap());
+    grows(&first);
+    let_lease_expire().await;
+    let second = won(a.take_over("report", tick(6), LONG).await.unwrap());
+    grows(&second);
+    let history = a.history("report", 1).await.unwrap();
+    assert_eq!(history[0].tick, tick(6));
+    assert_eq!(history[0].fencing_token, Some(second.fencing_token));
+    // A later tick, after the take-overs, is above them all.
+    grows(&won(b.claim("report", tick(7), LONG).await.unwrap()));
 }

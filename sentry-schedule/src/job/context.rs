@@ -1,6 +1,7 @@
 //! The per-run context handed to jobs.
+use crate::ids::{HexId, RunIds};
+use crate::job::cancel::RunCancel;
 use crate::job::state::{State, StateMap};
-use crate::run::{HexId, RunCancel, RunIds};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -19,6 +20,7 @@ pub struct JobContext {
     pub(crate) trace_id: HexId,
     pub(crate) cancel: RunCancel,
     pub(crate) states: Arc<StateMap>,
+    pub(crate) fencing_token: Option<u64>,
 }
 
 impl JobContext {
@@ -42,7 +44,16 @@ impl JobContext {
             trace_id: ids.trace_id_hex,
             cancel: RunCancel::new(),
             states: Arc::new(StateMap::default()),
+            fencing_token: None,
         }
+    }
+
+    /// Sets the [fencing token](JobContext::fencing_token), e.g. to test a job's guarded
+    /// writes.
+    #[must_use]
+    pub fn with_fencing_token(mut self, token: u64) -> Self {
+        self.fencing_token = Some(token);
+        self
     }
 
     /// Adds a value that [`JobContext::state`] and `State<T>` parameters can get.
@@ -79,6 +90,41 @@ impl JobContext {
     /// The run's trace id (32 hex digits): events with it are linked to the check-in.
     pub fn trace_id(&self) -> &str {
         self.trace_id.as_str()
+    }
+
+    /// The fencing token of the claim this run holds: it strictly increases each time a tick
+    /// of this job is claimed or taken over, so a system the job writes to can refuse the
+    /// writes of a replica that lost its lease while paused (see
+    /// [Fencing tokens](crate::coordinator#fencing-tokens)):
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "postgres")]
+    /// # async fn demo(
+    /// #     ctx: sentry_schedule::JobContext,
+    /// #     pool: sentry_schedule::coordinator::sqlx::PgPool,
+    /// # ) -> Result<(), Box<dyn std::error::Error>> {
+    /// use sentry_schedule::coordinator::sqlx;
+    ///
+    /// let token = i64::try_from(ctx.fencing_token().ok_or("no claim held")?)?;
+    /// let written = sqlx::query(
+    ///     "UPDATE report_state SET body = $2, fencing_token = $1 \
+    ///      WHERE name = 'daily' AND fencing_token < $1",
+    /// )
+    /// .bind(token)
+    /// .bind("the report")
+    /// .execute(&pool)
+    /// .await?;
+    /// if written.rows_affected() == 0 {
+    ///     return Err("a newer claim of this job wrote first: this run lost its lease".into());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// `None` when the run holds no claim: no coordinator is configured, the run was started
+    /// on demand (`run_now`), or the backend was unreachable and the tick ran unclaimed
+    /// ([`OnCoordinatorError::RunAnyway`](crate::coordinator::OnCoordinatorError::RunAnyway)).
+    pub fn fencing_token(&self) -> Option<u64> {
+        self.fencing_token
     }
 
     /// Fires when the run should stop: timeout, replacement by a newer run, or shutdown.

@@ -9,6 +9,7 @@ use rand::{RngExt, SeedableRng};
 use sentry::protocol::TraceId;
 use std::cell::RefCell;
 use std::fmt;
+use tinystr::TinyAsciiStr;
 
 /// A value from this thread's generator (run ids, jitter).
 pub(crate) fn random<T>() -> T
@@ -46,20 +47,22 @@ impl RunIds {
     }
 }
 
-/// 16 bytes as 32 lowercase hex digits, held inline: no allocation per run.
+/// 16 bytes as 32 lowercase hex digits, held inline: no allocation per run. Text by its type
+/// (an ASCII string), and 32 characters long by its only constructor: every one of the 32
+/// bytes written is kept as a non-null ASCII character.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct HexId([u8; 32]);
+pub(crate) struct HexId(TinyAsciiStr<32>);
 
 impl HexId {
     fn of(id: uuid::Uuid) -> Self {
-        let mut digits = [0u8; 32];
+        let mut digits = [0u8; uuid::fmt::Simple::LENGTH];
         id.simple().encode_lower(&mut digits);
-        Self(digits)
+        // `encode_lower` wrote 32 hex digits; the replacement byte is never used.
+        Self(TinyAsciiStr::from_utf8_lossy(&digits, b'0'))
     }
 
     pub(crate) fn as_str(&self) -> &str {
-        // Always ASCII hex digits, written by `encode_lower` above.
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        self.0.as_str()
     }
 }
 
