@@ -477,6 +477,53 @@ async fn pause_and_resume_take_effect_in_the_scheduler_and_show_on_the_page() {
     );
 }
 
+/// The application's own layer as the guard: it decides who may act; the cross-site check
+/// still applies after it.
+#[tokio::test]
+async fn the_applications_layer_guards_the_actions() {
+    async fn session(
+        request: axum::extract::Request,
+        next: axum::middleware::Next,
+    ) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        match request.headers().get("x-session") {
+            Some(value) if value == "operator" => next.run(request).await,
+            _ => StatusCode::UNAUTHORIZED.into_response(),
+        }
+    }
+    let scheduler = scheduler();
+    let stats = scheduler.job("every-quarter").unwrap().stats();
+    let router = web::router_with_layer(
+        scheduler.handle(),
+        WebOptions::new(),
+        axum::middleware::from_fn(session),
+    );
+    let path = "/api/jobs/every-quarter/run";
+    assert_eq!(
+        send(&router, post(path, &[])).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let cross = post(
+        path,
+        &[("x-session", "operator"), ("sec-fetch-site", "cross-site")],
+    );
+    assert_eq!(send(&router, cross).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(stats.started(), 0);
+    // The read-only endpoints are not behind the layer.
+    assert_eq!(get(&router, "/api/jobs").await.status, StatusCode::OK);
+    assert!(get(&router, "/").await.body.contains("data-action=\"run\""));
+
+    let answer = send(&router, post(path, &[("x-session", "operator")])).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.body);
+    for _ in 0..1000 {
+        if stats.succeeded() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(stats.succeeded(), 1);
+}
+
 /// Nothing any endpoint answers holds the DSN: a client with a DSN is bound while the
 /// scheduler is built and while every endpoint is asked.
 #[test]
