@@ -1,6 +1,6 @@
 //! The HTTP ops page (feature `web` of sentry-schedule) mounted in an axum server: every job
 //! with its schedule in plain language, next and last runs, the next 24 hours as a chart,
-//! and "Run now" behind a bearer token.
+//! and "Run now", "Pause" and "Resume" behind a bearer token.
 //!
 //! ```sh
 //! OPS_TOKEN=s3cret cargo run --example ops_page --features web
@@ -12,8 +12,9 @@
 //! cargo run --example ops_page --features web -- --screenshot docs/ops-page.png
 //! ```
 //!
-//! With `--screenshot` the scheduler's clock is fixed at Monday 2026-03-02 06:00 UTC and a
-//! few jobs run once first, so the picture shows outcomes and is the same every time.
+//! With `--screenshot` the scheduler's clock is fixed at Monday 2026-03-02 06:00 UTC, a few
+//! jobs run once first and one is paused, so the picture shows outcomes and is the same
+//! every time.
 //! Without `OPS_TOKEN` the page is read-only. `LISTEN` sets the address.
 use axum::Router;
 use sentry_schedule::chrono::{DateTime, Utc};
@@ -85,8 +86,11 @@ async fn main() -> anyhow::Result<ExitCode> {
     }
     let scheduler = builder.build()?;
     let mut options = WebOptions::new().title("billing-service · scheduled jobs");
-    if let Ok(token) = std::env::var("OPS_TOKEN") {
-        options = options.bearer_token(token);
+    match std::env::var("OPS_TOKEN") {
+        Ok(token) => options = options.bearer_token(token),
+        // The picture shows the action buttons; no server outlives it.
+        Err(_) if screenshot.is_some() => options = options.bearer_token("screenshot-only"),
+        Err(_) => {}
     }
     let app = Router::new().nest("/ops", web::router(scheduler.handle(), options));
 
@@ -95,6 +99,8 @@ async fn main() -> anyhow::Result<ExitCode> {
             for slug in ["nightly-backup", "refresh-reports", "sync-exchange-rates"] {
                 println!("{}", scheduler.run_now(slug).await?);
             }
+            let until: DateTime<Utc> = "2026-03-09T06:00:00Z".parse()?;
+            scheduler.pause("month-end-close", Some(until)).await?;
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let url = format!("http://{}/ops", listener.local_addr()?);
             tokio::spawn(async move { axum::serve(listener, app).await });
@@ -132,7 +138,7 @@ async fn take_screenshot(url: &str, path: &str) -> anyhow::Result<bool> {
                 "--no-sandbox",
                 "--hide-scrollbars",
                 "--force-device-scale-factor=1",
-                "--window-size=1240,1400",
+                "--window-size=1400,1420",
             ])
             .arg(format!("--screenshot={}", path.display()))
             .arg(url)

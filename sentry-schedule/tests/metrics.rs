@@ -200,7 +200,13 @@ async fn runs_outcomes_durations_lag_and_overlap_skips_are_recorded() {
             let key = format!("sentry_schedule_runs_total{{job={job},outcome={outcome}}}");
             assert!(got.contains_key(&key), "{key} missing: {got:#?}");
         }
-        for reason in ["overlap", "missed", "not_claimed", "coordinator_error"] {
+        for reason in [
+            "overlap",
+            "missed",
+            "not_claimed",
+            "coordinator_error",
+            "paused",
+        ] {
             let key = format!("sentry_schedule_ticks_skipped_total{{job={job},reason={reason}}}");
             assert_eq!(
                 got.get(&key).map(|v| v[0] > 0.0),

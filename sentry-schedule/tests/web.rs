@@ -124,6 +124,7 @@ async fn jobs_lists_schedules_next_runs_last_runs_and_what_is_off() {
             ],
             "last_run": null,
             "off": null,
+            "paused": null,
             "runs": { "started": 0, "succeeded": 0, "failed": 0, "skipped": 0, "missed": 0 },
         })
     );
@@ -402,9 +403,125 @@ async fn the_page_shows_every_job_and_the_timeline_with_nothing_from_elsewhere()
 
     let guarded = web::router(scheduler.handle(), WebOptions::new().bearer_token(TOKEN));
     let page = get(&guarded, "/").await.body;
-    assert!(page.contains("<button class=\"run\" data-slug=\"daily-report\">Run now</button>"));
+    assert!(page.contains(
+        "<button class=\"run\" data-slug=\"daily-report\" data-action=\"run\">Run now</button>"
+    ));
+    assert!(page.contains(
+        "<button class=\"pause\" data-slug=\"daily-report\" data-action=\"pause\">Pause</button>"
+    ));
     assert!(page.contains("<script>"));
     assert!(!page.contains(TOKEN), "the page never holds the token");
+}
+
+#[tokio::test]
+async fn pause_and_resume_take_effect_in_the_scheduler_and_show_on_the_page() {
+    let scheduler = scheduler();
+    let router = web::router(scheduler.handle(), WebOptions::new().bearer_token(TOKEN));
+    let bearer = format!("Bearer {TOKEN}");
+    let path = "/api/jobs/every-quarter/pause?until=2026-03-02T18:00:00Z";
+
+    // Refused like every action: no token, GET, cross-site.
+    assert_eq!(
+        send(&router, post(path, &[])).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let get_pause = Request::get(path)
+        .header("authorization", &bearer)
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        send(&router, get_pause).await.status,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    let cross = post(
+        path,
+        &[("authorization", &bearer), ("sec-fetch-site", "cross-site")],
+    );
+    assert_eq!(send(&router, cross).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(scheduler.pauses().await.unwrap(), []);
+    let bad = post(
+        "/api/jobs/every-quarter/pause?until=tomorrow",
+        &[("authorization", &bearer)],
+    );
+    assert_eq!(send(&router, bad).await.status, StatusCode::BAD_REQUEST);
+
+    let answer = send(&router, post(path, &[("authorization", &bearer)])).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(
+        answer.json(),
+        json!({ "slug": "every-quarter", "action": "pause", "accepted": true })
+    );
+    let pauses = scheduler.pauses().await.unwrap();
+    assert_eq!(pauses.len(), 1);
+    assert_eq!(pauses[0].slug, "every-quarter");
+    assert_eq!(pauses[0].until, Some(at("2026-03-02T18:00:00Z")));
+    let jobs = get(&router, "/api/jobs").await.json();
+    assert_eq!(
+        jobs["jobs"][1]["paused"],
+        json!({ "by": "this process", "since": "2026-03-02T10:00:00Z", "until": "2026-03-02T18:00:00Z" })
+    );
+    let page = get(&router, "/").await.body;
+    assert!(page.contains("<span class=\"badge paused\">paused</span><div class=\"dim\">until 03-02 18:00 UTC · by this process</div>"), "{page}");
+    assert!(page.contains("data-action=\"resume\">Resume</button>"));
+
+    let resume = post(
+        "/api/jobs/every-quarter/resume",
+        &[("authorization", &bearer)],
+    );
+    let answer = send(&router, resume).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(scheduler.pauses().await.unwrap(), []);
+    assert_eq!(
+        get(&router, "/api/jobs").await.json()["jobs"][1]["paused"],
+        json!(null)
+    );
+}
+
+/// The application's own layer as the guard: it decides who may act; the cross-site check
+/// still applies after it.
+#[tokio::test]
+async fn the_applications_layer_guards_the_actions() {
+    async fn session(
+        request: axum::extract::Request,
+        next: axum::middleware::Next,
+    ) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        match request.headers().get("x-session") {
+            Some(value) if value == "operator" => next.run(request).await,
+            _ => StatusCode::UNAUTHORIZED.into_response(),
+        }
+    }
+    let scheduler = scheduler();
+    let stats = scheduler.job("every-quarter").unwrap().stats();
+    let router = web::router_with_layer(
+        scheduler.handle(),
+        WebOptions::new(),
+        axum::middleware::from_fn(session),
+    );
+    let path = "/api/jobs/every-quarter/run";
+    assert_eq!(
+        send(&router, post(path, &[])).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let cross = post(
+        path,
+        &[("x-session", "operator"), ("sec-fetch-site", "cross-site")],
+    );
+    assert_eq!(send(&router, cross).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(stats.started(), 0);
+    // The read-only endpoints are not behind the layer.
+    assert_eq!(get(&router, "/api/jobs").await.status, StatusCode::OK);
+    assert!(get(&router, "/").await.body.contains("data-action=\"run\""));
+
+    let answer = send(&router, post(path, &[("x-session", "operator")])).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.body);
+    for _ in 0..1000 {
+        if stats.succeeded() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(stats.succeeded(), 1);
 }
 
 /// Nothing any endpoint answers holds the DSN: a client with a DSN is bound while the

@@ -2,7 +2,7 @@
 //! another binary) loads the page from a server this test starts on 127.0.0.1, inside a
 //! driver page of the same origin whose script uses the page as a person would: reads the
 //! jobs and the timeline as rendered, clicks "Run now" without a token and with a wrong one
-//! (refused), then with the right one (accepted). Chromium's `--dump-dom` prints what the
+//! (refused), then with the right one (accepted), and "Pause" without then with the token. Chromium's `--dump-dom` prints what the
 //! driver found; the scheduler is then asked whether the authorised run took place.
 #![cfg(all(feature = "web", unix))]
 #![allow(
@@ -35,11 +35,11 @@ async function until(what, check) {{
   for (let i = 0; i < 400; i++) {{ const value = check(); if (value) return value; await sleep(25); }}
   throw new Error('timed out waiting for ' + what);
 }}
-async function click(doc, token, slug, outcome) {{
+async function click(doc, token, slug, outcome, action = 'run') {{
   const status = doc.getElementById('status');
   status.className = ''; status.textContent = '';
   doc.getElementById('token').value = token;
-  doc.querySelector('button.run[data-slug="' + slug + '"]').click();
+  doc.querySelector('button[data-action="' + action + '"][data-slug="' + slug + '"]').click();
   return until(outcome, () => status.className === outcome && status.textContent);
 }}
 document.getElementById('ops').addEventListener('load', async () => {{
@@ -58,6 +58,8 @@ document.getElementById('ops').addEventListener('load', async () => {{
     found.no_token = await click(doc, '', 'first-job', 'refused');
     found.wrong_token = await click(doc, 'not-the-token', 'first-job', 'refused');
     found.right_token = await click(doc, '{TOKEN}', 'second-job', 'ok');
+    found.pause_no_token = await click(doc, '', 'first-job', 'refused', 'pause');
+    found.pause = await click(doc, '{TOKEN}', 'first-job', 'ok', 'pause');
   }} catch (error) {{
     found.error = String(error);
   }}
@@ -179,6 +181,11 @@ async fn a_person_sees_the_jobs_and_timeline_and_only_an_authorised_click_runs_a
     );
     assert_eq!(found["wrong_token"], found["no_token"]);
     assert_eq!(found["right_token"], "second-job: run started");
+    assert_eq!(
+        found["pause_no_token"],
+        "first-job: refused (401): a valid `Authorization: Bearer <token>` header is required"
+    );
+    assert_eq!(found["pause"], "first-job: paused");
 
     // The authorised click ran the job in the scheduler; the refused ones ran nothing.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -187,5 +194,10 @@ async fn a_person_sees_the_jobs_and_timeline_and_only_an_authorised_click_runs_a
     }
     assert_eq!((second.started(), second.succeeded()), (1, 1));
     assert_eq!(first.started(), 0);
+    // The authorised pause is in force in the scheduler, the refused one did nothing else.
+    let pauses = scheduler.pauses().await.unwrap();
+    let paused: Vec<&str> = pauses.iter().map(|p| p.slug.as_str()).collect();
+    assert_eq!(paused, ["first-job"]);
+    assert_eq!(pauses[0].until, None);
     server.abort();
 }

@@ -4,9 +4,10 @@
 use crate::checkin::{CheckInCounters, Delivery};
 use crate::clock::Clock;
 use crate::coordinator::claimer::Claimer;
-use crate::coordinator::{Coordinator, CoordinatorError, RunRecord};
+use crate::coordinator::{Coordinator, CoordinatorError, Pause, RunRecord};
 use crate::error::Error;
 use crate::job::Job;
+use crate::run::pauses::LocalPauses;
 use crate::run::pipeline;
 use crate::run::report::RunReport;
 use crate::scheduler::off::Off;
@@ -25,6 +26,10 @@ pub struct SchedulerHandle {
     clock: Arc<dyn Clock>,
     claimer: Option<Arc<Claimer>>,
     delivery: Arc<Delivery>,
+    pauses: Arc<LocalPauses>,
+    /// Sentry's web API, to mute the monitors of paused jobs.
+    #[cfg(feature = "http")]
+    monitor_api: Option<crate::scheduler::monitor_mute::MonitorApi>,
 }
 
 impl Scheduler {
@@ -38,6 +43,9 @@ impl Scheduler {
             clock: Arc::clone(&self.clock),
             claimer: self.claimer.clone(),
             delivery: Arc::clone(&self.delivery),
+            pauses: Arc::clone(&self.pauses),
+            #[cfg(feature = "http")]
+            monitor_api: self.monitor_api.clone(),
         }
     }
 }
@@ -83,6 +91,113 @@ impl SchedulerHandle {
     pub fn timeline(&self, hours: u32) -> crate::forecast::Timeline {
         let on = self.jobs().filter(|job| self.off(job.slug()).is_none());
         crate::scheduler::forecast::timeline_of(on, self.now(), hours)
+    }
+
+    /// Pauses the job `slug` until `until` (`None`: until resumed), as [`Scheduler::pause`].
+    pub async fn pause(&self, slug: &str, until: Option<DateTime<Utc>>) -> Result<(), Error> {
+        let job = self.known(slug)?;
+        match &self.claimer {
+            Some(claimer) => {
+                let by = claimer.coordinator.replica_id();
+                claimer
+                    .coordinator
+                    .pause(job.slug(), until, by)
+                    .await
+                    .map_err(|error| Error::Coordinator {
+                        action: format!("pausing `{slug}`"),
+                        reason: error.to_string(),
+                    })?;
+            }
+            None => self
+                .pauses
+                .pause(Pause::new(job.slug(), "this process", self.now(), until)),
+        }
+        match until {
+            Some(until) => tracing::warn!(slug, %until, "job paused"),
+            None => tracing::warn!(slug, "job paused until resumed"),
+        }
+        self.tell_sentry(job, true).await;
+        Ok(())
+    }
+
+    /// Lifts the pause of the job `slug`, as [`Scheduler::resume`] (set by [`pause`](Self::pause) here or, with a
+    /// coordinator, on any replica): its next tick runs. Resuming a job that is not paused
+    /// does nothing. Fails like [`pause`](Self::pause).
+    pub async fn resume(&self, slug: &str) -> Result<(), Error> {
+        let job = self.known(slug)?;
+        let was_paused = match &self.claimer {
+            Some(claimer) => claimer
+                .coordinator
+                .resume(job.slug())
+                .await
+                .map_err(|error| Error::Coordinator {
+                    action: format!("resuming `{slug}`"),
+                    reason: error.to_string(),
+                })?,
+            None => self.pauses.resume(job.slug(), self.now()),
+        };
+        if was_paused {
+            tracing::info!(slug, "job resumed");
+        } else {
+            tracing::info!(slug, "job resumed (it was not paused)");
+        }
+        self.tell_sentry(job, false).await;
+        Ok(())
+    }
+
+    /// Mutes (`paused`) or unmutes the Sentry monitor of `job` when the Sentry API is
+    /// configured; logs what Sentry will do otherwise. A failure is logged, not returned: the
+    /// pause itself holds.
+    async fn tell_sentry(&self, job: &Job, paused: bool) {
+        let slug = job.slug();
+        if job.monitor_config().is_none() {
+            return; // Unmonitored: there is no monitor to mute.
+        }
+        #[cfg(feature = "http")]
+        if let Some(api) = &self.monitor_api {
+            match api.set_muted(slug, paused).await {
+                Ok(()) if paused => tracing::info!(slug, "Sentry monitor muted"),
+                Ok(()) => tracing::info!(slug, "Sentry monitor unmuted"),
+                Err(error) if paused => {
+                    tracing::error!(slug, %error, "muting the Sentry monitor failed: Sentry will report the paused ticks as missed check-ins")
+                }
+                Err(error) => {
+                    tracing::error!(slug, %error, "unmuting the Sentry monitor failed: it stays muted in Sentry; unmute it there")
+                }
+            }
+            return;
+        }
+        if paused {
+            tracing::warn!(slug, "the Sentry monitor is not muted (no Sentry API token configured, see `SchedulerBuilder::sentry_api`): Sentry will report the paused ticks as missed check-ins");
+        }
+    }
+
+    /// The pauses in force among this scheduler's jobs (who paused what until when), in slug
+    /// order: from the coordinator's backend, or this process's without one.
+    pub async fn pauses(&self) -> Result<Vec<Pause>, Error> {
+        let mut pauses =
+            match &self.claimer {
+                Some(claimer) => {
+                    let slugs: Vec<&str> = self.jobs.iter().map(|j| j.slug()).collect();
+                    claimer.coordinator.pauses(&slugs).await.map_err(|error| {
+                        Error::Coordinator {
+                            action: "reading the pauses".into(),
+                            reason: error.to_string(),
+                        }
+                    })?
+                }
+                None => self.pauses.in_force(self.now()),
+            };
+        pauses.sort_by(|a, b| a.slug.cmp(&b.slug));
+        Ok(pauses)
+    }
+
+    /// The job `slug`, or [`Error::UnknownSlug`] naming the nearest slugs.
+    fn known(&self, slug: &str) -> Result<&Job, Error> {
+        self.job(slug).ok_or_else(|| Error::UnknownSlug {
+            slug: slug.to_owned(),
+            near: crate::scheduler::cli::near_slugs(slug, self.jobs()),
+        })
     }
 
     /// Live counts of the scheduler's check-ins ([`Scheduler::check_ins`]).

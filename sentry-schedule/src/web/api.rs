@@ -1,6 +1,6 @@
 //! The JSON endpoints and the per-job view the page shows too.
 use super::Shared;
-use crate::coordinator::RunRecord;
+use crate::coordinator::{Pause, RunRecord};
 use crate::job::Job;
 use crate::scheduler::handle::SchedulerHandle;
 use axum::extract::{Path, Query, State};
@@ -28,6 +28,7 @@ pub(crate) struct JobView {
     pub(crate) next: Vec<DateTime<Utc>>,
     pub(crate) last: Option<crate::job::LastRun>,
     pub(crate) off: Option<String>,
+    pub(crate) paused: Option<Pause>,
     pub(crate) started: u64,
     pub(crate) succeeded: u64,
     pub(crate) failed: u64,
@@ -36,7 +37,12 @@ pub(crate) struct JobView {
 }
 
 impl JobView {
-    pub(crate) fn of(handle: &SchedulerHandle, job: &Job, now: DateTime<Utc>) -> Self {
+    pub(crate) fn of(
+        handle: &SchedulerHandle,
+        job: &Job,
+        now: DateTime<Utc>,
+        paused: Option<Pause>,
+    ) -> Self {
         let off = handle.off(job.slug()).map(ToString::to_string);
         let placed = if job.schedule().is_hashed() {
             job.schedule().resolve_hashed(job.slug())
@@ -56,6 +62,7 @@ impl JobView {
             },
             last: stats.last_run(),
             off,
+            paused,
             started: stats.started(),
             succeeded: stats.succeeded(),
             failed: stats.failed(),
@@ -80,6 +87,11 @@ impl JobView {
                 "scheduled": rfc3339(last.scheduled),
             })),
             "off": self.off,
+            "paused": self.paused.as_ref().map(|p| json!({
+                "by": p.by,
+                "since": rfc3339(p.since),
+                "until": p.until.map(rfc3339),
+            })),
             "runs": {
                 "started": self.started,
                 "succeeded": self.succeeded,
@@ -91,12 +103,23 @@ impl JobView {
     }
 }
 
-/// Every job's view.
-pub(crate) fn views(handle: &SchedulerHandle) -> Vec<JobView> {
+/// Every job's view; the pauses are read once (from the coordinator's backend, if any: a
+/// failure is logged and shows no pause).
+pub(crate) async fn views(handle: &SchedulerHandle) -> Vec<JobView> {
+    let pauses = match handle.pauses().await {
+        Ok(pauses) => pauses,
+        Err(error) => {
+            tracing::warn!(%error, "ops page: reading the pauses failed; shown as not paused");
+            Vec::new()
+        }
+    };
     let now = handle.now();
     handle
         .jobs()
-        .map(|job| JobView::of(handle, job, now))
+        .map(|job| {
+            let paused = pauses.iter().find(|p| p.slug == job.slug()).cloned();
+            JobView::of(handle, job, now, paused)
+        })
         .collect()
 }
 
@@ -110,7 +133,11 @@ fn millis(d: Duration) -> u64 {
 
 /// `GET /api/jobs`
 pub(crate) async fn jobs(State(web): State<Shared>) -> Json<Value> {
-    let jobs: Vec<Value> = views(&web.handle).iter().map(JobView::to_json).collect();
+    let jobs: Vec<Value> = views(&web.handle)
+        .await
+        .iter()
+        .map(JobView::to_json)
+        .collect();
     Json(json!({ "now": rfc3339(web.handle.now()), "jobs": jobs }))
 }
 
@@ -260,6 +287,58 @@ pub(crate) async fn run_now(State(web): State<Shared>, Path(slug): Path<String>)
     (
         StatusCode::ACCEPTED,
         Json(json!({ "slug": slug, "action": "run", "accepted": true })),
+    )
+        .into_response()
+}
+
+/// `POST /api/jobs/{slug}/pause?until=<RFC 3339>`: pauses the job (until resumed when
+/// `until` is absent), as `Scheduler::pause`.
+pub(crate) async fn pause(
+    State(web): State<Shared>,
+    Path(slug): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if web.handle.job(&slug).is_none() {
+        return not_found(&slug);
+    }
+    let until = match query.get("until") {
+        None => None,
+        Some(text) => match DateTime::parse_from_rfc3339(text) {
+            Ok(at) => Some(at.with_timezone(&Utc)),
+            Err(_) => {
+                return bad_request(format!(
+                    "`until` must be an RFC 3339 instant (2026-03-02T12:00:00Z), not `{text}`"
+                ))
+            }
+        },
+    };
+    match web.handle.pause(&slug, until).await {
+        Ok(()) => acted(&slug, "pause"),
+        Err(error) => failed(&slug, "pause", &error),
+    }
+}
+
+/// `POST /api/jobs/{slug}/resume`, as `Scheduler::resume`.
+pub(crate) async fn resume(State(web): State<Shared>, Path(slug): Path<String>) -> Response {
+    if web.handle.job(&slug).is_none() {
+        return not_found(&slug);
+    }
+    match web.handle.resume(&slug).await {
+        Ok(()) => acted(&slug, "resume"),
+        Err(error) => failed(&slug, "resume", &error),
+    }
+}
+
+fn acted(slug: &str, action: &str) -> Response {
+    tracing::info!(%slug, action, "ops page: action done");
+    Json(json!({ "slug": slug, "action": action, "accepted": true })).into_response()
+}
+
+fn failed(slug: &str, action: &str, error: &crate::Error) -> Response {
+    tracing::warn!(%slug, action, %error, "ops page: action failed");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({ "error": error.to_string() })),
     )
         .into_response()
 }

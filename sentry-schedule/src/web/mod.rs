@@ -24,11 +24,14 @@
 //! | `GET /api/check-ins` | the check-in delivery counts ([`CheckInStats`](crate::CheckInStats)) |
 //! | `GET /api/timeline?hours=N` | the timeline (24 hours unless given, at most 168) |
 //! | `POST /api/jobs/{slug}/run` | runs the job now ([`SchedulerHandle::run_now`]); `202 Accepted` |
+//! | `POST /api/jobs/{slug}/pause?until=T` | pauses the job ([`SchedulerHandle::pause`]) until the RFC 3339 instant `T`, or until resumed |
+//! | `POST /api/jobs/{slug}/resume` | resumes it ([`SchedulerHandle::resume`]) |
 //!
 //! **Actions** (`POST`) run only when the router was given a guard: a bearer token
 //! ([`WebOptions::bearer_token`], compared in constant time; a request without it or with
 //! another gets `401`), or the application's own tower layer ([`router_with_layer`]).
-//! Without a guard every action answers `403` and the page shows no buttons. `GET` on an
+//! Without a guard every action answers `403` and the page shows no buttons. The page shows a
+//! paused job's pause (until when, by whom) and a "Pause" or "Resume" button. `GET` on an
 //! action answers `405`.
 //!
 //! **Cross-site requests**: an action is refused with `403` when the browser says it comes
@@ -173,6 +176,8 @@ fn build(
     });
     let action_routes = Router::new()
         .route("/api/jobs/{slug}/run", post(api::run_now))
+        .route("/api/jobs/{slug}/pause", post(api::pause))
+        .route("/api/jobs/{slug}/resume", post(api::resume))
         .route_layer(axum::middleware::from_fn_with_state(
             Arc::clone(&web),
             guard::guard,

@@ -17,7 +17,7 @@ const HOURS: u32 = 24;
 pub(crate) async fn page(State(web): State<Shared>) -> Response {
     let actions = !matches!(web.actions, Actions::Off);
     let now = web.handle.now();
-    let jobs = views(&web.handle);
+    let jobs = views(&web.handle).await;
     let stats = web.handle.check_ins().snapshot();
     let timeline = web.handle.timeline(HOURS);
     let mut html = String::new();
@@ -112,7 +112,7 @@ fn row(html: &mut String, job: &JobView, actions: bool) {
     if job.next.is_empty() {
         html.push_str(r#"<li class="dim">none</li>"#);
     }
-    html.push_str("</ul></td><td>");
+    html.push_str(r#"</ul></td><td class="last">"#);
     match job.last {
         Some(last) => {
             let class = if last.outcome == Outcome::Ok {
@@ -133,21 +133,38 @@ fn row(html: &mut String, job: &JobView, actions: bool) {
         None => html.push_str(r#"<span class="dim">not run yet</span>"#),
     }
     html.push_str("</td><td>");
-    match &job.off {
-        Some(why) => {
+    match (&job.off, &job.paused) {
+        (None, Some(pause)) => {
+            let until = match pause.until {
+                Some(until) => format!("until {}", until.format("%m-%d %H:%M UTC")),
+                None => "until resumed".to_owned(),
+            };
+            let _ = write!(
+                html,
+                r#"<span class="badge paused">paused</span><div class="dim">{} · by {}</div>"#,
+                escape(&until),
+                escape(&pause.by)
+            );
+        }
+        (Some(why), _) => {
             let _ = write!(
                 html,
                 r#"<span class="badge off" title="{0}">off</span><div class="dim">{0}</div>"#,
                 escape(why)
             );
         }
-        None => html.push_str(r#"<span class="badge on">on</span>"#),
+        (None, None) => html.push_str(r#"<span class="badge on">on</span>"#),
     }
     html.push_str("</td>");
     if actions {
+        let toggle = match job.paused {
+            Some(_) => "resume",
+            None => "pause",
+        };
         let _ = write!(
             html,
-            r#"<td><button class="run" data-slug="{slug}">Run now</button></td>"#
+            r#"<td class="buttons"><button class="run" data-slug="{slug}" data-action="run">Run now</button> <button class="{toggle}" data-slug="{slug}" data-action="{toggle}">{}</button></td>"#,
+            if toggle == "pause" { "Pause" } else { "Resume" },
         );
     }
     html.push_str("</tr>");
@@ -186,11 +203,14 @@ code.slug{font-size:13px;font-weight:600;white-space:nowrap}
 code.expr{color:var(--dim)}
 ul.next{list-style:none;margin:0;padding:0}
 ul.next li{white-space:nowrap}
+td.last{min-width:190px}
 .utc{color:var(--dim);font-size:12px;margin-left:4px}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600}
 .badge.ok,.badge.on{background:#dafbe1;color:var(--ok)}
 .badge.error{background:#ffebe9;color:var(--err)}
 .badge.off{background:#eaecf0;color:#475467}
+.badge.paused{background:#fff4e5;color:#b54708}
+td.buttons{white-space:nowrap}
 button{font:inherit;font-size:13px;padding:4px 12px;border:1px solid #c9ced6;border-radius:6px;background:#fff;cursor:pointer}
 button:hover{border-color:var(--accent);color:var(--accent)}
 #actions{margin-top:18px}
@@ -214,16 +234,17 @@ const SCRIPT: &str = r#"
   const status = document.getElementById('status');
   token.value = sessionStorage.getItem('sentry-schedule-token') || '';
   const base = location.pathname.endsWith('/') ? location.pathname : location.pathname + '/';
-  for (const button of document.querySelectorAll('button.run')) {
+  const done = { run: 'run started', pause: 'paused', resume: 'resumed' };
+  for (const button of document.querySelectorAll('button[data-action]')) {
     button.addEventListener('click', async () => {
       sessionStorage.setItem('sentry-schedule-token', token.value);
-      const slug = button.dataset.slug;
+      const slug = button.dataset.slug, action = button.dataset.action;
       const headers = token.value ? { 'Authorization': 'Bearer ' + token.value } : {};
-      const response = await fetch(base + 'api/jobs/' + encodeURIComponent(slug) + '/run', { method: 'POST', headers });
+      const response = await fetch(base + 'api/jobs/' + encodeURIComponent(slug) + '/' + action, { method: 'POST', headers });
       const body = await response.json().catch(() => ({}));
       status.className = response.ok ? 'ok' : 'refused';
       status.textContent = response.ok
-        ? slug + ': run started'
+        ? slug + ': ' + done[action]
         : slug + ': refused (' + response.status + ')' + (body.error ? ': ' + body.error : '');
     });
   }
