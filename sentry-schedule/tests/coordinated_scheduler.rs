@@ -119,3 +119,65 @@ async fn without_a_coordinator_there_is_no_history() {
     assert!(scheduler.coordinator().is_none());
     assert!(scheduler.history("anything", 10).await.unwrap().is_empty());
 }
+
+/// A run with retries spans four 15 s leases (attempts at 0, 20 and 60 s): the replica that
+/// won the tick keeps its lease through the attempts and the waits, the other replica never
+/// takes the tick over, and one outcome is recorded for the whole run.
+#[tokio::test(start_paused = true)]
+async fn retries_stay_inside_the_one_claimed_run() {
+    let clock = TestClock::new(at("2026-03-01T11:59:55Z"));
+    let coordinator = Arc::new(InProcess::with_clock(Arc::new(clock.clone())));
+    let attempts: Arc<Mutex<Vec<(String, u32)>>> = Arc::default();
+    let replica = |name: &str| {
+        let (name, attempts) = (name.to_owned(), attempts.clone());
+        let job = Job::builder("ledger", "0 12 * * *")
+            .monitor(false)
+            .timeout(Duration::from_secs(10))
+            .retries(2)
+            .backoff(Duration::from_secs(20))
+            .run(move |ctx: JobContext| {
+                attempts.lock().unwrap().push((name.clone(), ctx.attempt()));
+                let attempt = ctx.attempt();
+                async move {
+                    match attempt {
+                        3 => Ok(()),
+                        _ => Err("ledger locked"),
+                    }
+                }
+            })
+            .build()
+            .unwrap();
+        Scheduler::builder()
+            .registered_jobs(false)
+            .clock(clock.clone())
+            .coordinator(coordinator.clone())
+            .lease(Duration::from_secs(15))
+            .shutdown_signal(tokio::time::sleep(Duration::from_secs(90)))
+            .job(job)
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (replica("a"), replica("b"));
+    let (ra, rb) = tokio::join!(a.run(), b.run());
+    ra.unwrap();
+    rb.unwrap();
+
+    let attempts = attempts.lock().unwrap().clone();
+    let winner = attempts[0].0.clone();
+    assert_eq!(
+        attempts,
+        [
+            (winner.clone(), 1),
+            (winner.clone(), 2),
+            (winner.clone(), 3)
+        ]
+    );
+    let history = coordinator.history("ledger", 10).await.unwrap();
+    assert_eq!(history.len(), 1, "{history:?}");
+    let run = &history[0];
+    assert_eq!(run.tick, at("2026-03-01T12:00:00Z"));
+    assert_eq!(
+        (run.status, run.duration, run.takeovers),
+        (Some(RunStatus::Ok), Some(Duration::from_secs(60)), 0)
+    );
+}

@@ -9,8 +9,10 @@ use crate::metrics::{self, Outcome};
 use chrono::{DateTime, Utc};
 use sentry::protocol::SpanStatus;
 use sentry::{Client, Hub, Transaction, TransactionContext};
+use sentry_schedule_core::retry::Retry;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -100,32 +102,20 @@ pub(crate) async fn execute(
         None,
     );
 
-    let hub = sentry.as_ref().map(|run_hub| &run_hub.hub);
-    let body = |attempt, cancel: RunCancel| {
-        let context = JobContext {
-            slug: Arc::clone(&job.slug),
-            scheduled,
-            check_in_id: ids.check_in_id,
-            trace_id: ids.trace_id_hex,
-            cancel,
-            states: Arc::clone(&job.states),
-            attempt,
-            fencing_token,
-        };
-        Box::new(Body::new(
-            job.run.clone(),
-            context,
-            hub.cloned(),
-            span.clone(),
-        ))
-    };
+    // Nothing more held across the awaits below than before retries existed: the future
+    // of every run is allocated, and stays small.
     let outcome = match job.policy.retry {
         None => {
-            let ended = wait::wait(body(1, cancel.clone()), &job, &cancel).await;
-            capture::ended(hub.map(Arc::as_ref), &job.slug, ended, started.elapsed())
+            let body = Attempt::of(&job, scheduled, &ids, fencing_token, sentry.as_ref(), &span)
+                .body(1, cancel.clone());
+            let ended = wait::wait(body, &job, &cancel).await;
+            let hub = sentry.as_ref().map(|run_hub| run_hub.hub.as_ref());
+            capture::ended(hub, &job.slug, ended, started.elapsed())
         }
-        // Boxed: most jobs have no retries, and the run's future stays small.
-        Some(retry) => Box::pin(retry::attempts(&job, retry, &cancel, hub, started, body)).await,
+        Some(retry) => {
+            let start = Attempt::of(&job, scheduled, &ids, fencing_token, sentry.as_ref(), &span);
+            retrying(retry, &cancel, started, start).await
+        }
     };
     let duration = outcome.duration();
     span.in_scope(|| capture::log(&job.slug, &outcome));
@@ -157,6 +147,72 @@ pub(crate) async fn execute(
         sink.ran(&job, scheduled, started_wall, &ids, &outcome);
     }
     outcome
+}
+
+/// The attempts of a run with retries, boxed (most jobs have none) and built outside the
+/// run's future, which then holds only the box.
+fn retrying<'a>(
+    retry: Retry,
+    cancel: &'a RunCancel,
+    started: Instant,
+    start: Attempt<'a>,
+) -> Pin<Box<impl Future<Output = Ended> + 'a>> {
+    let body = move |attempt, cancel| start.body(attempt, cancel);
+    Box::pin(retry::attempts(
+        start.job, retry, cancel, start.hub, started, body,
+    ))
+}
+
+/// What starts an attempt of the run: its body with a fresh context.
+#[derive(Clone, Copy)]
+struct Attempt<'a> {
+    job: &'a Job,
+    scheduled: DateTime<Utc>,
+    ids: &'a RunIds,
+    fencing_token: Option<u64>,
+    hub: Option<&'a Arc<Hub>>,
+    span: &'a tracing::Span,
+}
+
+impl<'a> Attempt<'a> {
+    fn of(
+        job: &'a Job,
+        scheduled: DateTime<Utc>,
+        ids: &'a RunIds,
+        fencing_token: Option<u64>,
+        sentry: Option<&'a RunHub>,
+        span: &'a tracing::Span,
+    ) -> Self {
+        Self {
+            job,
+            scheduled,
+            ids,
+            fencing_token,
+            hub: sentry.map(|run_hub| &run_hub.hub),
+            span,
+        }
+    }
+
+    /// The body of attempt `attempt` (from 1), stopped through `cancel`.
+    fn body(self, attempt: u32, cancel: RunCancel) -> Box<Body> {
+        let context = JobContext {
+            slug: Arc::clone(&self.job.slug),
+            scheduled: self.scheduled,
+            check_in_id: self.ids.check_in_id,
+            trace_id: self.ids.trace_id_hex,
+            cancel,
+            states: Arc::clone(&self.job.states),
+            attempt,
+            fencing_token: self.fencing_token,
+        };
+        let hub = self.hub.cloned();
+        Box::new(Body::new(
+            self.job.run.clone(),
+            context,
+            hub,
+            self.span.clone(),
+        ))
+    }
 }
 
 /// The run's own hub and transaction, when a Sentry client is bound.

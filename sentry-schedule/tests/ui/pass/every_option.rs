@@ -27,6 +27,14 @@ async fn poll_queue() {}
 #[scheduled(cron = "@daily", timezone = "America/New_York", run_at_startup = false)]
 async fn nickname() {}
 
+// Retries: 4 attempts of at most 5 minutes and 30s + 1m + 2m of backoff fit Sentry's default
+// `max_runtime` of 30 minutes.
+#[scheduled(cron = "0 4 * * *", timeout = "5m", retries = 3, backoff = "30s", backoff_max = "2m")]
+async fn with_retries(ctx: sentry_schedule::JobContext) -> anyhow::Result<()> {
+    anyhow::ensure!(ctx.attempt() >= 1, "attempts count from 1");
+    Ok(())
+}
+
 // Sentry's check-in path keeps a slug made only of digits.
 #[scheduled(cron = "0 3 * * *", slug = "2024")]
 async fn digits_only_slug() {}
