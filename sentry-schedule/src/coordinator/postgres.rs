@@ -126,7 +126,7 @@ impl Postgres {
         }
     }
 
-    /// Connects lazily to `url` with a small pool of its own ([`POOL_SIZE`] connections, 5 s
+    /// Connects lazily to `url` with a small pool of its own (4 connections, 5 s
     /// to acquire one): the service starts even while the database is
     /// down, and claims fail until it is up.
     ///
