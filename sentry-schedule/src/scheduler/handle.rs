@@ -38,8 +38,8 @@ impl Scheduler {
     /// reads the history while [`run`](Self::run) goes on.
     pub fn handle(&self) -> SchedulerHandle {
         SchedulerHandle {
-            jobs: self.jobs.iter().cloned().collect(),
-            off: Arc::new(self.off.clone()),
+            jobs: Arc::clone(&self.jobs),
+            off: Arc::clone(&self.off),
             clock: Arc::clone(&self.clock),
             claimer: self.claimer.clone(),
             delivery: Arc::clone(&self.delivery),

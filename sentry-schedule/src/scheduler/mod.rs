@@ -103,9 +103,11 @@ pub async fn run_all() -> Result<(), Error> {
 /// # }
 /// ```
 pub struct Scheduler {
-    jobs: Vec<Arc<Job>>,
+    /// Shared with every [`SchedulerHandle`](handle::SchedulerHandle) (taking one copies
+    /// no job).
+    jobs: Arc<[Arc<Job>]>,
     /// The jobs off in this process, by slug: listed, never scheduled.
-    off: HashMap<Arc<str>, Off>,
+    off: Arc<HashMap<Arc<str>, Off>>,
     clock: Arc<dyn Clock>,
     shutdown_timeout: Duration,
     shutdown_signal: Option<BoxedSignal>,
@@ -462,8 +464,8 @@ impl SchedulerBuilder {
             delivery.sink = self.sink;
         }
         Ok(Scheduler {
-            jobs: shared,
-            off,
+            jobs: shared.into(),
+            off: Arc::new(off),
             clock: self.clock,
             shutdown_timeout: self.shutdown_timeout,
             shutdown_signal: self.shutdown_signal,
