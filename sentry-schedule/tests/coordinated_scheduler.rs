@@ -7,13 +7,15 @@
     reason = "test code: a failed `expect` is a failed test"
 )]
 use chrono::{DateTime, Utc};
-use sentry_schedule::clock::TestClock;
+use sentry_schedule::clock::{Clock, TestClock};
 use sentry_schedule::coordinator::{Coordinator, InProcess, RunStatus};
 use sentry_schedule::{Job, JobContext, Scheduler};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 type Runs = Arc<Mutex<Vec<(String, DateTime<Utc>)>>>;
+/// `(tick, wall-clock start)` of each run.
+type Starts = Arc<Mutex<Vec<(DateTime<Utc>, DateTime<Utc>)>>>;
 
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
@@ -179,5 +181,63 @@ async fn retries_stay_inside_the_one_claimed_run() {
     assert_eq!(
         (run.status, run.duration, run.takeovers),
         (Some(RunStatus::Ok), Some(Duration::from_secs(60)), 0)
+    );
+}
+
+/// With a coordinator each instant's ticks are claimed half a second before they are due, so
+/// the claim's round trip is not part of the start lag; the runs still start exactly on
+/// their tick, never at the claim.
+#[tokio::test(start_paused = true)]
+async fn ticks_are_claimed_half_a_second_ahead_and_run_on_the_tick() {
+    let clock = TestClock::new(at("2026-03-01T12:00:00Z"));
+    let coordinator = Arc::new(InProcess::with_clock(Arc::new(clock.clone())));
+    let started: Starts = Arc::default();
+    let job = {
+        let (clock, started) = (clock.clone(), started.clone());
+        Job::builder("every-10s", "10s")
+            .monitor(false)
+            .run(move |ctx: JobContext| {
+                started.lock().unwrap().push((ctx.scheduled(), clock.now()));
+                async {}
+            })
+            .build()
+            .unwrap()
+    };
+    let scheduler = Scheduler::builder()
+        .registered_jobs(false)
+        .clock(clock.clone())
+        .coordinator(coordinator.clone())
+        .lease(Duration::from_secs(30))
+        .shutdown_signal(tokio::time::sleep(Duration::from_secs(35)))
+        .job(job)
+        .build()
+        .unwrap();
+    scheduler.run().await.unwrap();
+
+    let ticks = [
+        at("2026-03-01T12:00:10Z"),
+        at("2026-03-01T12:00:20Z"),
+        at("2026-03-01T12:00:30Z"),
+    ];
+    let started = started.lock().unwrap().clone();
+    assert_eq!(
+        started,
+        ticks.iter().map(|t| (*t, *t)).collect::<Vec<_>>(),
+        "each run starts exactly on its tick"
+    );
+    let mut history = coordinator.history("every-10s", 10).await.unwrap();
+    history.sort_by_key(|record| record.tick);
+    let claimed: Vec<_> = history
+        .iter()
+        .map(|r| (r.tick, r.claimed_at, r.started_at))
+        .collect();
+    assert_eq!(
+        claimed,
+        vec![
+            (ticks[0], at("2026-03-01T12:00:09.5Z"), ticks[0]),
+            (ticks[1], at("2026-03-01T12:00:19.5Z"), ticks[1]),
+            (ticks[2], at("2026-03-01T12:00:29.5Z"), ticks[2]),
+        ],
+        "claimed 500 ms before the tick; started at the tick"
     );
 }

@@ -180,7 +180,7 @@ impl InProcess {
                 tick,
                 owner: self.replica_id.clone(),
                 claimed_at: now,
-                started_at: now,
+                started_at: now.max(tick),
                 lease_until,
                 finished_at: None,
                 status: None,

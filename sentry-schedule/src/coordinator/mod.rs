@@ -594,7 +594,8 @@ pub struct RunRecord {
     pub owner: String,
     /// When the tick was first claimed (backend clock).
     pub claimed_at: DateTime<Utc>,
-    /// When the current owner started it (later than `claimed_at` after a take-over).
+    /// When the current owner started it: its tick, or when it was claimed if that was later
+    /// (a claim is made shortly before its tick; later than `claimed_at` after a take-over).
     pub started_at: DateTime<Utc>,
     /// End of the current lease (backend clock).
     pub lease_until: DateTime<Utc>,

@@ -305,7 +305,8 @@ impl Postgres {
     ) -> Result<Option<ClaimToken>, CoordinatorError> {
         let sql = format!(
             "INSERT INTO {} (slug, tick, owner, token, claimed_at, started_at, lease_until) \
-             VALUES ($1, $2, $3, $4, now(), now(), now() + $5::float8 * interval '1 millisecond') \
+             VALUES ($1, $2, $3, $4, now(), GREATEST(now(), $2), \
+                     now() + $5::float8 * interval '1 millisecond') \
              ON CONFLICT (slug, tick) DO NOTHING \
              RETURNING lease_until, fencing_token",
             self.table
@@ -384,7 +385,8 @@ impl Postgres {
              inserted AS ( \
                  INSERT INTO {table} (slug, tick, owner, token, claimed_at, started_at, \
                                       lease_until, finished_at, status) \
-                 SELECT input.slug, input.tick, $4, input.token, now(), now(), \
+                 SELECT input.slug, input.tick, $4, input.token, now(), \
+                        GREATEST(now(), input.tick), \
                         CASE WHEN paused.slug IS NULL \
                              THEN now() + $5::float8 * interval '1 millisecond' \
                              ELSE now() END, \

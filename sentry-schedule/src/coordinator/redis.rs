@@ -90,6 +90,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local lease = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[5]) + lease
+local starts = math.max(now, tonumber(ARGV[4]))
 if redis.call('EXISTS', KEYS[1]) == 0 then
   local p = redis.call('HMGET', KEYS[5], 'by', 'until')
   if p[1] and (not p[2] or tonumber(p[2]) > now) then
@@ -104,7 +105,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   end
   local fencing = redis.call('INCR', KEYS[4])
   redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'token', ARGV[2], 'claimed_at', now,
-    'started_at', now, 'lease_until', now + lease, 'takeovers', 0, 'fencing_token', fencing)
+    'started_at', starts, 'lease_until', now + lease, 'takeovers', 0, 'fencing_token', fencing)
   redis.call('PEXPIRE', KEYS[1], ttl)
   redis.call('ZADD', KEYS[2], tonumber(ARGV[4]), ARGV[4])
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - tonumber(ARGV[5])))

@@ -14,10 +14,14 @@
 //! one instant are handed to the run pipeline from one wake-up as one batch
 //! ([`pipeline::start_due`]), whose start tasks share the starting among the worker threads.
 //!
-//! tokio's timer has a granularity of one millisecond and fires up to a millisecond after
-//! its deadline. With the system clock ([`Clock::precise_wake`](crate::clock::Clock::precise_wake)) the dispatcher therefore
-//! sleeps on tokio until [`PRECISE_WINDOW`] before the instant and the rest on a blocking
-//! thread, whose sleep is accurate to tens of microseconds.
+//! The wait itself (`RunEnv::wait_until`, in `run::wake`) is accurate to tens of
+//! microseconds with the system clock.
+//!
+//! With a coordinator the dispatcher wakes [`Claimer::ahead`] before each instant and hands
+//! the instant's runs to the claim step then: the claim's round trip to the backend is made
+//! while the tick is still ahead, and the claimed runs wait for their tick to start (never
+//! before it). Without a coordinator there is nothing to do ahead, and it wakes at the
+//! instant.
 //!
 //! Clock jumps — the tolerance:
 //! - **Backward**: the cursor only moves forward, so only ticks strictly after the last
@@ -31,7 +35,8 @@
 //!   the latest due tick by at most that much.
 pub(crate) mod clock_watch;
 mod timers;
-use crate::clock::PRECISE_WINDOW;
+#[cfg(doc)]
+use crate::coordinator::claimer::Claimer;
 use crate::dispatch::timers::Timers;
 use crate::job::Job;
 use crate::metrics::{self, SkipReason};
@@ -40,15 +45,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sentry_schedule_core::schedule::Upcoming;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
-use tokio::time::Instant;
 
 /// How many missed ticks are walked one by one after a forward jump before the
 /// dispatcher searches for the latest due tick directly.
 const MAX_TICK_WALK: u64 = 10_000;
-
-/// Longest single sleep (tokio cannot represent deadlines much further out).
-const MAX_SLEEP: Duration = Duration::from_secs(60 * 60 * 24 * 365);
 
 /// Consecutive fire instants of any schedule are at least this far apart: crontab instants
 /// are whole minutes, intervals whole seconds.
@@ -79,13 +79,21 @@ pub(crate) async fn dispatch(table: Arc<[JobEntry]>, env: Arc<RunEnv>) {
         cursors.push(ticks);
     }
     timers.flush();
+    // Less than `MIN_SPACING`: one wake-up hands over one instant's runs ahead of it.
+    let ahead = env.claimer.as_ref().map_or(TimeDelta::zero(), |claimer| {
+        TimeDelta::from_std(claimer.ahead()).unwrap_or_default()
+    });
     loop {
-        if !wait_until(timers.earliest(), &env, &mut jumps).await {
+        let wake_at = timers
+            .earliest()
+            .map(|instant| instant.checked_sub_signed(ahead).unwrap_or(instant));
+        if !env.wait_until(wake_at, &mut jumps).await {
             return;
         }
         let now = env.clock.now();
+        let horizon = now.checked_add_signed(ahead).unwrap_or(now);
         let mut passed_over = PassedOver::default();
-        while let Some((instant, due)) = timers.take_due(now) {
+        while let Some((instant, due)) = timers.take_due(horizon) {
             // On time (the usual case) no later tick of these jobs can be due yet, so each
             // runs for `instant`: start them all before advancing any cursor. Woken late (a
             // clock jump, a stalled runtime), find each job's latest due tick first.
@@ -93,7 +101,7 @@ pub(crate) async fn dispatch(table: Arc<[JobEntry]>, env: Arc<RunEnv>) {
             let mut runs: Vec<DueRun> = Vec::with_capacity(due.len());
             if !late {
                 runs.extend(due.iter().map(|&index| (index, instant)));
-                pipeline::start_due(&table, &runs, &env);
+                pipeline::start_due(&table, &runs, instant, &env);
             }
             for &index in &due {
                 let (Some(entry), Some(ticks)) =
@@ -116,88 +124,11 @@ pub(crate) async fn dispatch(table: Arc<[JobEntry]>, env: Arc<RunEnv>) {
                 }
             }
             if late {
-                pipeline::start_due(&table, &runs, &env);
+                pipeline::start_due(&table, &runs, now, &env);
             }
         }
         passed_over.log(now);
         timers.flush();
-    }
-}
-
-/// Sleeps until the wall clock reads `instant` or later (forever when `None`); `false`
-/// when shut down first.
-async fn wait_until(
-    instant: Option<DateTime<Utc>>,
-    env: &RunEnv,
-    jumps: &mut Option<watch::Receiver<u64>>,
-) -> bool {
-    let precise = env.clock.precise_wake();
-    loop {
-        if env.is_stopping() {
-            return false;
-        }
-        let wait = match instant {
-            Some(instant) => {
-                let now = env.clock.now();
-                if now >= instant {
-                    return true;
-                }
-                instant
-                    .signed_duration_since(now)
-                    .to_std()
-                    .unwrap_or(Duration::ZERO)
-                    .min(MAX_SLEEP)
-            }
-            None => MAX_SLEEP,
-        };
-        if precise && wait <= PRECISE_WINDOW && sleep_on_thread(wait).await {
-            continue;
-        }
-        let coarse = if precise {
-            wait.saturating_sub(PRECISE_WINDOW)
-        } else {
-            wait
-        };
-        let deadline = Instant::now() + coarse;
-        let jump = async {
-            match jumps.as_mut() {
-                Some(rx) => {
-                    if rx.changed().await.is_err() {
-                        // The clock watch is gone: keep sleeping on the monotonic clock alone.
-                        *jumps = None;
-                    }
-                }
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            biased;
-            () = env.shutdown.cancelled() => return false,
-            () = tokio::time::sleep_until(deadline) => {}
-            () = jump => {}
-        }
-    }
-}
-
-/// Sleeps `wait` (at most [`PRECISE_WINDOW`]) on a blocking thread; `false` when the
-/// runtime refused the blocking task (it is shutting down), so the caller sleeps on tokio's
-/// timer instead.
-///
-/// The runtime's blocking pool is the application's too: when all its threads are busy the
-/// task waits in a queue, so tokio's timer bounds the sleep as well, and the instant is
-/// then at most a couple of milliseconds late rather than as late as the pool is busy.
-async fn sleep_on_thread(wait: Duration) -> bool {
-    let thread = tokio::task::spawn_blocking(move || std::thread::sleep(wait));
-    tokio::select! {
-        biased;
-        joined = thread => match joined {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::debug!(error = %e, "no blocking thread for the last millisecond; using tokio's timer");
-                false
-            }
-        },
-        () = tokio::time::sleep(wait + PRECISE_WINDOW) => true,
     }
 }
 

@@ -17,6 +17,7 @@ pub(crate) mod report;
 mod retry;
 pub(crate) mod run_set;
 mod wait;
+mod wake;
 
 pub(crate) use crate::ids::{random, RunIds};
 pub(crate) use crate::job::cancel::RunCancel;

@@ -43,6 +43,9 @@ use tokio_util::task::TaskTracker;
 /// How many due runs one start task starts.
 const START_BATCH: usize = 64;
 
+/// How many ticks one claim call of a batch claims at most (see [`spawn_claim`]).
+const CLAIM_CHUNK: usize = 1_000;
+
 /// What the dispatcher and every run of a running scheduler share.
 pub(crate) struct RunEnv {
     pub(crate) clock: Arc<dyn Clock>,
@@ -131,8 +134,19 @@ pub(crate) type DueRun = (u32, DateTime<Utc>);
 
 // --- tick ------------------------------------------------------------------------------
 
-/// Starts the runs of `due` (jobs of `table`), all due now: one batch from the dispatcher.
-pub(crate) fn start_due(table: &Arc<[JobEntry]>, due: &[DueRun], env: &Arc<RunEnv>) {
+/// Starts the runs of `due` (jobs of `table`) once the wall clock reads `at`: one batch from
+/// the dispatcher.
+///
+/// Without a coordinator the dispatcher hands a batch over when it is due, so `at` has
+/// passed. With one, the batch comes [`Claimer::ahead`] of `at`: it is claimed at once, and
+/// the runs won wait for `at` (jittered runs wait for `at` plus their delay, then are
+/// claimed).
+pub(crate) fn start_due(
+    table: &Arc<[JobEntry]>,
+    due: &[DueRun],
+    at: DateTime<Utc>,
+    env: &Arc<RunEnv>,
+) {
     match &env.claimer {
         // The hot path: jitter is looked at by the start tasks, run by run.
         None => {
@@ -147,11 +161,11 @@ pub(crate) fn start_due(table: &Arc<[JobEntry]>, due: &[DueRun], env: &Arc<RunEn
                     continue;
                 };
                 match entry.job.policy.jitter {
-                    Some(max) => spawn_jittered(entry.clone(), tick, max, env),
+                    Some(max) => spawn_jittered(entry.clone(), tick, max, Some(at), env),
                     None => now.push((index, tick)),
                 }
             }
-            spawn_claim(claimer, table, now, env);
+            spawn_claim(claimer, table, now, Some(at), env);
         }
     }
 }
@@ -182,7 +196,7 @@ pub(crate) fn start_up(table: &Arc<[JobEntry]>, env: &Arc<RunEnv>, now: DateTime
                 }
             }
         }
-        Some(claimer) => spawn_claim(claimer, table, at_startup, env),
+        Some(claimer) => spawn_claim(claimer, table, at_startup, None, env),
     }
 }
 
@@ -204,12 +218,21 @@ fn count_paused(job: &Job) {
 
 // --- jitter ----------------------------------------------------------------------------
 
-/// Goes on with the run of `entry` for `tick` after a random delay below `max`: alone,
-/// claimed on its own with a coordinator.
-fn spawn_jittered(entry: JobEntry, tick: DateTime<Utc>, max: Duration, env: &Arc<RunEnv>) {
+/// Goes on with the run of `entry` for `tick` after a random delay below `max` (counted from
+/// when the wall clock reads `at`, if given): alone, claimed on its own with a coordinator.
+fn spawn_jittered(
+    entry: JobEntry,
+    tick: DateTime<Utc>,
+    max: Duration,
+    at: Option<DateTime<Utc>>,
+    env: &Arc<RunEnv>,
+) {
     let delay = env.jitter_delay(max);
     let env = Arc::clone(env);
     env.tracker.clone().spawn(async move {
+        if at.is_some() && !env.wait_until(at, &mut Some(env.jumps.clone())).await {
+            return;
+        }
         tokio::select! {
             biased;
             () = env.shutdown.cancelled() => return,
@@ -245,12 +268,18 @@ fn delay_below(max: Duration, draw: u64) -> Duration {
 
 // --- claim -----------------------------------------------------------------------------
 
-/// Claims the ticks of `due` in one call (in a task of its own, so the dispatcher never
-/// waits for the backend), then acts on each decision.
+/// Claims the ticks of `due` (in a task of its own, so the dispatcher never waits for the
+/// backend), one call per [`CLAIM_CHUNK`] of them, and acts on each chunk's decisions as
+/// soon as they are in and the wall clock reads `at` (at once when `None`).
+///
+/// The chunks of a batch are claimed one after the other: a replica has one claim of a
+/// batch in flight, however many jobs are due, and each call stays well within the
+/// coordinator's time-out.
 fn spawn_claim(
     claimer: &Arc<Claimer>,
     table: &Arc<[JobEntry]>,
     due: Vec<DueRun>,
+    at: Option<DateTime<Utc>>,
     env: &Arc<RunEnv>,
 ) {
     if due.is_empty() {
@@ -260,17 +289,29 @@ fn spawn_claim(
     let table = Arc::clone(table);
     let env = Arc::clone(env);
     env.tracker.clone().spawn(async move {
-        let entries: Vec<(&JobEntry, DateTime<Utc>)> = due
-            .iter()
-            .filter_map(|&(index, tick)| Some((job_at(&table, index)?, tick)))
-            .collect();
-        let ticks: Vec<(&str, DateTime<Utc>)> = entries
-            .iter()
-            .map(|(entry, tick)| (&*entry.job.slug, *tick))
-            .collect();
-        let decided = claimer.claim(&ticks, &env.shutdown).await;
-        for ((entry, tick), decision) in entries.into_iter().zip(decided) {
-            act_on(entry, tick, decision, &env);
+        let mut jumps = at.map(|_| env.jumps.clone());
+        let mut waited = at.is_none();
+        for chunk in due.chunks(CLAIM_CHUNK) {
+            let entries: Vec<(&JobEntry, DateTime<Utc>)> = chunk
+                .iter()
+                .filter_map(|&(index, tick)| Some((job_at(&table, index)?, tick)))
+                .collect();
+            let ticks: Vec<(&str, DateTime<Utc>)> = entries
+                .iter()
+                .map(|(entry, tick)| (&*entry.job.slug, *tick))
+                .collect();
+            let decided = claimer.claim(&ticks, &env.shutdown).await;
+            // Never before the tick: a won claim not started by shutdown is taken over by
+            // another replica once its lease runs out (it is no longer renewed).
+            if !waited {
+                if !env.wait_until(at, &mut jumps).await {
+                    return;
+                }
+                waited = true;
+            }
+            for ((entry, tick), decision) in entries.into_iter().zip(decided) {
+                act_on(entry, tick, decision, &env);
+            }
         }
     });
 }
@@ -591,7 +632,7 @@ async fn start_task(queue: Arc<StartQueue>, env: Arc<RunEnv>) {
             return;
         }
         if let Some(max) = entry.job.policy.jitter {
-            spawn_jittered(entry.clone(), tick, max, &env);
+            spawn_jittered(entry.clone(), tick, max, None, &env);
             continue;
         }
         let Some(run) = overlap(entry, tick, None, &env) else {
