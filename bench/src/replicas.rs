@@ -238,7 +238,8 @@ enum Server<'a> {
 /// What a server did so far: statements or client commands, in all and by kind, and CPU time.
 struct Usage {
     total: u64,
-    by_kind: Vec<(String, u64)>,
+    /// Per kind: calls, and the server's execution time in ms (PostgreSQL only; 0 for Redis).
+    by_kind: Vec<(String, u64, f64)>,
     cpu: Duration,
 }
 
@@ -247,7 +248,7 @@ impl Server<'_> {
         Ok(match self {
             Server::Postgres(server, admin) => {
                 // Named by what the coordinator's statements do, the others by their verb.
-                let by_kind: Vec<(String, i64)> = runtime.block_on(
+                let by_kind: Vec<(String, i64, f64)> = runtime.block_on(
                     sqlx::query_as(
                         "SELECT CASE \
                            WHEN query LIKE 'WITH input AS%INSERT%' THEN 'claim' \
@@ -260,18 +261,18 @@ impl Server<'_> {
                            WHEN query LIKE 'SELECT held.owner%' OR query LIKE 'SELECT owner%' \
                              THEN 'holders' \
                            ELSE upper(split_part(ltrim(query), ' ', 1)) END, \
-                         sum(calls)::int8 \
+                         sum(calls)::int8, sum(total_exec_time)::float8 \
                          FROM pg_stat_statements \
                          WHERE query NOT LIKE '%pg_stat_statements%' GROUP BY 1 ORDER BY 1",
                     )
                     .fetch_all(*admin),
                 )?;
-                let by_kind: Vec<(String, u64)> = by_kind
+                let by_kind: Vec<(String, u64, f64)> = by_kind
                     .into_iter()
-                    .map(|(kind, n)| (kind, u64::try_from(n).unwrap_or(0)))
+                    .map(|(kind, n, ms)| (kind, u64::try_from(n).unwrap_or(0), ms))
                     .collect();
                 Some(Usage {
-                    total: by_kind.iter().map(|(_, n)| n).sum(),
+                    total: by_kind.iter().map(|(_, n, _)| n).sum(),
                     by_kind,
                     cpu: server.cpu()?,
                 })
@@ -279,15 +280,16 @@ impl Server<'_> {
             Server::Redis(server) => {
                 // What the clients sent: the scripts and the plain commands, not what the
                 // scripts ran inside the server; nor this benchmark's own `INFO`.
-                let by_kind: Vec<(String, u64)> = server
+                let by_kind: Vec<(String, u64, f64)> = server
                     .commands()?
                     .into_iter()
                     .filter(|(name, _)| {
                         matches!(name.as_str(), "EVALSHA" | "EVAL" | "SCRIPT|LOAD" | "PING")
                     })
+                    .map(|(name, n)| (name, n, 0.0))
                     .collect();
                 Some(Usage {
-                    total: by_kind.iter().map(|(_, n)| n).sum(),
+                    total: by_kind.iter().map(|(_, n, _)| n).sum(),
                     by_kind,
                     cpu: server.cpu(),
                 })
@@ -363,14 +365,22 @@ fn measure(
             let kinds = after
                 .by_kind
                 .iter()
-                .filter_map(|(kind, n)| {
-                    let was = before
+                .filter_map(|(kind, n, ms)| {
+                    let (was, was_ms) = before
                         .by_kind
                         .iter()
-                        .find(|(k, _)| k == kind)
-                        .map_or(0, |(_, n)| *n);
+                        .find(|(k, _, _)| k == kind)
+                        .map_or((0, 0.0), |(_, n, ms)| (*n, *ms));
                     let delta = n.saturating_sub(was);
-                    (delta > 0).then(|| format!("{kind} {:.1}", delta as f64 / measured))
+                    let per_instant = delta as f64 / measured;
+                    let ms = (ms - was_ms) / measured;
+                    (delta > 0).then(|| {
+                        if ms > 0.0 {
+                            format!("{kind} {per_instant:.1} in {ms:.1} ms")
+                        } else {
+                            format!("{kind} {per_instant:.1}")
+                        }
+                    })
                 })
                 .collect::<Vec<_>>()
                 .join(", ");
@@ -550,7 +560,7 @@ fn render(rows: &[Row], secs: u32) -> String {
          lost: (job, tick) pairs of the {secs} measured ticks that no replica started within \
          {} s; \
          statements per instant: PostgreSQL's pg_stat_statements calls or the commands Redis \
-         received from clients (scripts count once), per tick, in all and by kind; database \
+         received from clients (scripts count once), per tick, in all and by kind (for PostgreSQL with the execution time per tick); database \
          CPU: user + system time of the server's processes over the window; warnings logged: lines \
          at WARN or above in the replicas' logs (each logs at INFO to a file, as a service \
          would)\n",

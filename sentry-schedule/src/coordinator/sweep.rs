@@ -62,10 +62,7 @@ impl Sweep {
             }
         };
         let mut won = Vec::new();
-        for (slug, tick) in expired {
-            if self.renewals.holds(&slug, tick) {
-                continue;
-            }
+        for (slug, tick) in self.renewals.not_held(expired) {
             match self.coordinator.take_over(&slug, tick, self.lease).await {
                 Ok(Claim::Won(token)) => {
                     tracing::warn!(
