@@ -3,10 +3,11 @@
 //! is an empty inline fn and nothing is recorded.
 //!
 //! Every per-job metric has the label `job` (the monitor slug). The handles of a job are
-//! registered once, at its first run or skipped tick, and kept with the job's counters: with
-//! no recorder installed they are no-op handles, and a run pays a check of an empty handle
-//! per metric, nothing more (the benchmark's per-run overhead table shows it). A recorder
-//! must therefore be installed before the scheduler runs its first tick.
+//! registered once, at its first run or skipped tick, and kept with the job's counters, so a
+//! recorder must be installed before the scheduler runs its first tick: a job whose handles
+//! were registered with no recorder keeps no-op handles. With no-op handles a run pays one
+//! check of an empty handle per metric and nothing else: the values that need the wall clock
+//! (start lag, last success time) are computed only by a live handle.
 //!
 //! | name | kind | labels | what |
 //! |---|---|---|---|
@@ -196,18 +197,18 @@ fn describe() {
 }
 
 /// A run going on, counted in [`RUNS_IN_PROGRESS`] until [`InProgress::ended`] or its drop
-/// (a run whose future is dropped, or whose task panics, is no longer in progress).
+/// (a run whose future is dropped, or whose task panics, is no longer in progress). One
+/// reference: all it keeps across the run's awaits.
 pub(crate) struct InProgress<'a> {
     #[cfg(feature = "metrics")]
     handles: &'a JobMetrics,
-    #[cfg(feature = "metrics")]
-    started: DateTime<Utc>,
     #[cfg(not(feature = "metrics"))]
     _slot: std::marker::PhantomData<&'a Slot>,
 }
 
 /// Counts the start of a run of the job `slug` for the tick `scheduled`: its start lag and
-/// the run in progress.
+/// the run in progress. The lag reads `clock` only when the histogram is live (see
+/// [`SecondsSince`]): with no recorder, no clock read and no date arithmetic.
 #[inline]
 pub(crate) fn started<'a>(
     slot: &'a Slot,
@@ -218,11 +219,12 @@ pub(crate) fn started<'a>(
     #[cfg(feature = "metrics")]
     {
         let handles = slot.get(slug);
-        let started = clock.now();
-        let lag = started.signed_duration_since(scheduled);
-        handles.lag.record(seconds(lag));
+        handles.lag.record(SecondsSince {
+            since: scheduled,
+            clock,
+        });
         handles.in_progress.increment(1.0);
-        InProgress { handles, started }
+        InProgress { handles }
     }
     #[cfg(not(feature = "metrics"))]
     {
@@ -235,22 +237,23 @@ pub(crate) fn started<'a>(
 
 impl InProgress<'_> {
     /// Counts the run's end: its outcome and duration, and when it was `ok` the time of the
-    /// last success.
+    /// last success, read from `clock` only when that gauge is live.
     #[inline]
-    pub(crate) fn ended(self, outcome: Outcome, duration: Duration) {
+    pub(crate) fn ended(self, outcome: Outcome, duration: Duration, clock: &dyn Clock) {
         #[cfg(feature = "metrics")]
         {
             self.handles.runs[outcome as usize].increment(1);
-            self.handles.duration.record(duration.as_secs_f64());
+            // `Duration` converts (`as_secs_f64`) only when the histogram is live.
+            self.handles.duration.record(duration);
             if outcome == Outcome::Ok {
-                let ended = self.started + duration;
-                self.handles
-                    .last_success
-                    .set(seconds(ended.signed_duration_since(DateTime::UNIX_EPOCH)));
+                self.handles.last_success.set(SecondsSince {
+                    since: DateTime::UNIX_EPOCH,
+                    clock,
+                });
             }
         }
         #[cfg(not(feature = "metrics"))]
-        let _ = (outcome, duration);
+        let _ = (outcome, duration, clock);
     }
 }
 
@@ -258,6 +261,26 @@ impl InProgress<'_> {
 impl Drop for InProgress<'_> {
     fn drop(&mut self) {
         self.handles.in_progress.decrement(1.0);
+    }
+}
+
+/// Seconds from `since` to the clock's now, computed only when a metric takes the value.
+///
+/// The facade's handles convert what they are given (`IntoF64::into_f64`) only when they hold
+/// a recorder's handle; a no-op handle (no recorder installed) drops the value unread: see
+/// `Counter`, `Gauge` and `Histogram` in metrics 0.24's `src/handles.rs`
+/// (`if let Some(inner) = &self.inner { inner.record(value.into_f64()) }`). So the wall-clock
+/// read and the date arithmetic happen only when something records them.
+#[cfg(feature = "metrics")]
+struct SecondsSince<'c> {
+    since: DateTime<Utc>,
+    clock: &'c dyn Clock,
+}
+
+#[cfg(feature = "metrics")]
+impl metrics::IntoF64 for SecondsSince<'_> {
+    fn into_f64(self) -> f64 {
+        seconds(self.clock.now().signed_duration_since(self.since))
     }
 }
 
@@ -313,4 +336,96 @@ pub(crate) fn check_ins(fate: CheckInFate, n: u64) {
     }
     #[cfg(not(feature = "metrics"))]
     let _ = (fate, n);
+}
+
+#[cfg(test)]
+#[cfg(feature = "metrics")]
+mod tests {
+    use super::*;
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A wall clock standing at one instant that counts how often it is read.
+    struct CountingClock {
+        at: DateTime<Utc>,
+        reads: AtomicUsize,
+    }
+
+    impl CountingClock {
+        fn at(at: &str) -> Self {
+            Self {
+                at: at.parse().expect("test instant"),
+                reads: AtomicUsize::new(0),
+            }
+        }
+
+        fn reads(&self) -> usize {
+            self.reads.load(Ordering::Relaxed)
+        }
+    }
+
+    impl Clock for CountingClock {
+        fn now(&self) -> DateTime<Utc> {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            self.at
+        }
+    }
+
+    /// One run of `slug` scheduled at 12:00:00 that starts and ends at 12:00:03.5 on `clock`,
+    /// `ok` after 2 s.
+    fn one_run(slot: &Slot, slug: &Arc<str>, clock: &CountingClock) {
+        let scheduled = "2026-03-02T12:00:00Z".parse().expect("test instant");
+        let run = started(slot, slug, scheduled, clock);
+        run.ended(Outcome::Ok, Duration::from_secs(2), clock);
+    }
+
+    /// With no recorder the handles are no-ops and a run reads no clock for its metrics: the
+    /// start lag and the last success time are never computed.
+    #[test]
+    fn without_a_recorder_a_run_reads_no_clock() {
+        let clock = CountingClock::at("2026-03-02T12:00:03.500Z");
+        let (slot, slug) = (Slot::default(), Arc::from("no-recorder"));
+        one_run(&slot, &slug, &clock);
+        one_run(&slot, &slug, &clock);
+        assert_eq!(clock.reads(), 0);
+    }
+
+    /// With a recorder the same run reads the clock once at its start (the lag) and once at
+    /// its end (the last success time), and records both.
+    #[test]
+    fn with_a_recorder_the_lag_and_last_success_are_read_from_the_clock() {
+        let clock = CountingClock::at("2026-03-02T12:00:03.500Z");
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        metrics::with_local_recorder(&recorder, || {
+            let (slot, slug) = (Slot::default(), Arc::from("recorded"));
+            one_run(&slot, &slug, &clock);
+        });
+        assert_eq!(clock.reads(), 2);
+        let got: std::collections::BTreeMap<String, Vec<f64>> = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .filter(|(key, _, _, _)| key.key().labels().all(|l| l.key() == "job"))
+            .map(|(key, _, _, value)| {
+                let values = match value {
+                    DebugValue::Counter(n) => vec![n as f64],
+                    DebugValue::Gauge(g) => vec![g.0],
+                    DebugValue::Histogram(samples) => samples.into_iter().map(|s| s.0).collect(),
+                };
+                (key.key().name().to_owned(), values)
+            })
+            .collect();
+        let expected = [
+            (RUN_DURATION, vec![2.0]),
+            (START_LAG, vec![3.5]),
+            (RUNS_IN_PROGRESS, vec![0.0]),
+            // 2026-03-02T12:00:03.5Z (`date -u -d 2026-03-02T12:00:03Z +%s` is 1772452803).
+            (LAST_SUCCESS, vec![1_772_452_803.5]),
+        ]
+        .map(|(name, values)| (name.to_owned(), values))
+        .into_iter()
+        .collect();
+        assert_eq!(got, expected);
+    }
 }

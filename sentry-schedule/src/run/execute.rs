@@ -119,7 +119,7 @@ pub(crate) async fn execute(
     };
     let duration = outcome.duration();
     span.in_scope(|| capture::log(&job.slug, &outcome));
-    in_progress.ended(Outcome::from(&outcome), duration);
+    in_progress.ended(Outcome::from(&outcome), duration, &*clock);
     // Closing the tracing span finishes its sentry-tracing child span, which must happen
     // before the transaction is finished to be part of it.
     drop(span);
