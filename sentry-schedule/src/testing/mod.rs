@@ -59,7 +59,7 @@ use crate::job::Job;
 use crate::scheduler::{Hooks, Scheduler, DEFAULT_SHUTDOWN_TIMEOUT};
 use chrono::{DateTime, Utc};
 use sentry::SentryFutureExt;
-use sink::{Log, RunSeen};
+use sink::{Log, Sent};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -106,6 +106,7 @@ pub struct TestKit {
     shutdown_timeout: Duration,
     jitter_seed: u64,
     ingest: Option<sink::IngestRule>,
+    keep_check_ins: bool,
 }
 
 impl Default for TestKit {
@@ -125,6 +126,7 @@ impl TestKit {
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             jitter_seed: 0,
             ingest: None,
+            keep_check_ins: true,
         }
     }
 
@@ -196,6 +198,42 @@ impl TestKit {
         self
     }
 
+    /// Whether runs keep their check-ins whole (default `true`). With `false`, a light
+    /// report: each run keeps its tick, start, outcome, events and the statuses of its
+    /// check-ins ([`TestRun::statuses`]), but not the check-ins themselves, so
+    /// [`TestRun::check_ins`] stays empty and there is nothing for
+    /// [`assert_sentry_accepts`](Simulation::assert_sentry_accepts) to check. The
+    /// scheduler builds and hands over every check-in all the same. For simulations of
+    /// months or years, where keeping millions of check-ins costs most of the time and
+    /// memory; [`fired_at`](Simulation::fired_at),
+    /// [`never_overlaps`](Simulation::never_overlaps), [`skipped`](Simulation::skipped)
+    /// and [`stats`](Simulation::stats) work as with a full report.
+    ///
+    /// ```
+    /// use sentry_schedule::testing::TestKit;
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), sentry_schedule::Error> {
+    /// let job = sentry_schedule::Job::cron("rates", "*/5 * * * *", |_| async {})?;
+    /// let week = TestKit::new()
+    ///     .keep_check_ins(false)
+    ///     .simulate(
+    ///         [job],
+    ///         "2027-01-04T00:00:00Z".parse().unwrap(),
+    ///         "2027-01-11T00:00:00Z".parse().unwrap(),
+    ///     )
+    ///     .await?;
+    /// assert_eq!(week.fired_at("rates").len(), 7 * 24 * 12 - 1);
+    /// assert!(week.never_overlaps("rates"));
+    /// assert!(week.runs.iter().all(|run| run.statuses() == ["in_progress", "ok"]));
+    /// assert!(week.runs.iter().all(|run| run.check_ins.is_empty()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn keep_check_ins(mut self, keep: bool) -> Self {
+        self.keep_check_ins = keep;
+        self
+    }
+
     /// Runs `job` once now (the kit's wall clock: [`at`](Self::at)), as
     /// [`Scheduler::run_now`] does: its state, timeout and both check-ins, no overlap.
     ///
@@ -225,19 +263,22 @@ impl TestKit {
         let run = assemble(sink.take()).runs.into_iter().next();
         // `None` only when the run's task died before it ended (a bug of the scheduler,
         // reported in `report`): the outcome without check-ins or events.
-        Ok(run.unwrap_or_else(|| TestRun {
-            slug: report.slug,
-            scheduled: report.scheduled,
-            started: report.scheduled,
-            check_in_id: String::new(),
-            trace_id: String::new(),
-            outcome: Outcome {
+        Ok(run.unwrap_or_else(|| {
+            let outcome = Outcome {
                 status: report.status,
                 duration: report.duration,
                 message: report.message,
-            },
-            check_ins: Vec::new(),
-            events: Vec::new(),
+            };
+            let (scheduled, no_ids) = (report.scheduled, String::new);
+            TestRun::new(
+                report.slug,
+                scheduled,
+                scheduled,
+                no_ids(),
+                no_ids(),
+                outcome,
+                Sent::default(),
+            )
         }))
     }
 
@@ -293,6 +334,7 @@ impl TestKit {
             self.release.clone(),
             Arc::new(clock.clone()),
             self.ingest.clone(),
+            self.keep_check_ins,
         )
     }
 
@@ -341,62 +383,39 @@ struct Assembled {
     stray_events: Vec<CapturedEvent>,
 }
 
-/// A check-in id as a map key without an allocation: its first 32 bytes (an id is 32 hex
-/// digits) and its length.
-#[derive(PartialEq, Eq, Hash)]
-struct IdKey([u8; 32], usize);
-
-impl IdKey {
-    fn of(id: &str) -> Self {
-        let mut key = [0; 32];
-        let n = id.len().min(32);
-        key[..n].copy_from_slice(&id.as_bytes()[..n]);
-        Self(key, id.len())
-    }
-}
-
-/// Joins each run to its check-ins (by `check_in_id`) and events (by trace id).
+/// Joins each run to its events (by trace id) and puts the runs in order.
 fn assemble(log: Log) -> Assembled {
     let Log {
-        runs,
-        check_ins,
+        mut runs,
+        pending,
+        mut stray_check_ins,
         events,
     } = log;
-    let mut by_id: HashMap<IdKey, Vec<CheckIn>> = HashMap::with_capacity(runs.len());
-    for check_in in check_ins {
-        by_id
-            .entry(IdKey::of(check_in.check_in_id()))
-            .or_default()
-            .push(check_in);
-    }
-    let mut by_trace: HashMap<String, Vec<CapturedEvent>> = HashMap::new();
     let mut stray_events = Vec::new();
-    for event in events {
-        match event.trace_id() {
-            Some(trace) => by_trace.entry(trace).or_default().push(event),
-            None => stray_events.push(event),
+    if !events.is_empty() {
+        let mut by_trace: HashMap<String, Vec<CapturedEvent>> = HashMap::new();
+        for event in events {
+            match event.trace_id() {
+                Some(trace) => by_trace.entry(trace).or_default().push(event),
+                None => stray_events.push(event),
+            }
         }
+        for run in &mut runs {
+            if by_trace.is_empty() {
+                break;
+            }
+            if let Some(events) = by_trace.remove(&run.trace_id) {
+                run.events = events;
+            }
+        }
+        stray_events.extend(by_trace.into_values().flatten());
     }
-    let mut runs: Vec<TestRun> = runs
-        .into_iter()
-        .map(|run: RunSeen| TestRun {
-            check_ins: by_id
-                .remove(&IdKey::of(&run.check_in_id))
-                .unwrap_or_default(),
-            events: by_trace.remove(&run.trace_id).unwrap_or_default(),
-            slug: run.slug,
-            scheduled: run.scheduled,
-            started: run.started,
-            check_in_id: run.check_in_id,
-            trace_id: run.trace_id,
-            outcome: run.outcome,
-        })
-        .collect();
     runs.sort_by(|a, b| (a.started, a.scheduled, &a.slug).cmp(&(b.started, b.scheduled, &b.slug)));
-    stray_events.extend(by_trace.into_values().flatten());
+    // Check-ins of runs that never reported their end (their task died).
+    stray_check_ins.extend(pending.into_values().flat_map(|sent| sent.check_ins));
     Assembled {
         runs,
-        stray_check_ins: by_id.into_values().flatten().collect(),
+        stray_check_ins,
         stray_events,
     }
 }

@@ -1,6 +1,7 @@
 //! What one run left behind: its check-ins as sent, the events it captured, its outcome.
 use super::ingest::Answer;
 use super::rules::{self, Rejection};
+use super::sink::Sent;
 use crate::run::Ended;
 use crate::RunStatus;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -57,15 +58,15 @@ impl PartialEq for CheckIn {
 
 impl CheckIn {
     /// The check-in whose item payload is `payload`; `None` when it is not UTF-8 JSON.
-    pub(crate) fn new(payload: &[u8], sent: DateTime<Utc>) -> Option<Self> {
-        let payload = std::str::from_utf8(payload).ok()?;
+    pub(crate) fn new(payload: Box<[u8]>, sent: DateTime<Utc>) -> Option<Self> {
+        let payload = String::from_utf8(payload.into_vec()).ok()?.into_boxed_str();
         let parsed = OnceLock::new();
         // Parsed now only when the cheap look-up of its id cannot read it.
-        if string_field(payload, CHECK_IN_ID).is_none() {
-            let _ = parsed.set(serde_json::from_str(payload).ok()?);
+        if string_field(&payload, CHECK_IN_ID).is_none() {
+            let _ = parsed.set(serde_json::from_str(&payload).ok()?);
         }
         Some(Self {
-            payload: payload.into(),
+            payload,
             parsed,
             sent,
             answer: Answer::Accept,
@@ -234,16 +235,43 @@ pub struct TestRun {
     pub trace_id: String,
     /// How it ended.
     pub outcome: Outcome,
-    /// Its check-ins, in the order sent (none for a job with `monitor = false`).
+    /// Its check-ins, in the order sent (none for a job with `monitor = false`, and none
+    /// kept in a light report: [`TestKit::keep_check_ins`](super::TestKit::keep_check_ins)).
     pub check_ins: Vec<CheckIn>,
     /// The events captured during the run, in order.
     pub events: Vec<CapturedEvent>,
+    /// The statuses of its check-ins, in the order sent (kept in a light report too).
+    sent: Vec<&'static str>,
 }
 
 impl TestRun {
-    /// The statuses of its check-ins, in the order sent: `["in_progress", "ok"]`.
+    /// A run with its check-ins as `sent`, no events yet.
+    pub(crate) fn new(
+        slug: String,
+        scheduled: DateTime<Utc>,
+        started: DateTime<Utc>,
+        check_in_id: String,
+        trace_id: String,
+        outcome: Outcome,
+        sent: Sent,
+    ) -> Self {
+        Self {
+            slug,
+            scheduled,
+            started,
+            check_in_id,
+            trace_id,
+            outcome,
+            check_ins: sent.check_ins,
+            events: Vec::new(),
+            sent: sent.statuses,
+        }
+    }
+
+    /// The statuses of its check-ins, in the order sent: `["in_progress", "ok"]` (also in
+    /// a light report, which keeps no [`check_ins`](Self::check_ins)).
     pub fn statuses(&self) -> Vec<&str> {
-        self.check_ins.iter().map(CheckIn::status).collect()
+        self.sent.clone()
     }
 
     /// The statuses Sentry would have, in the order it received them: refused check-ins

@@ -1,39 +1,62 @@
-//! The kit's in-memory Sentry: a client whose transport records every envelope, and the
-//! log of the runs the scheduler reports to it.
+//! The kit's in-memory Sentry: a client whose transport records every event, and the log
+//! of the runs and check-ins the scheduler reports to it.
 use super::ingest::Answer;
-use super::report::{CapturedEvent, CheckIn, Outcome};
+use super::report::{CapturedEvent, CheckIn, Outcome, TestRun};
+use crate::checkin::CheckInStatus;
 use crate::clock::Clock;
+use crate::ids::HexId;
 use crate::job::Job;
 use crate::run::{Ended, RunIds};
 use chrono::{DateTime, Utc};
 use sentry::{ClientOptions, Envelope, Hub, Transport};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// A DSN under `.invalid` (RFC 6761), as `sentry::test` uses: it never resolves, so the
-/// scheduler hands check-ins to the client's transport (`checkin::deliver`), here the kit's.
+/// A DSN under `.invalid` (RFC 6761), as `sentry::test` uses: it never resolves, and the
+/// kit's transport takes the client's events.
 const TEST_DSN: &str = "https://public@sentry.invalid/1";
 
 /// The rule the kit's ingest answers with.
 pub(crate) type IngestRule = Arc<dyn Fn(&CheckIn) -> Answer + Send + Sync>;
 
-/// One run as the scheduler reported it to the kit, before its check-ins and events are
-/// joined to it.
-#[derive(Debug, Clone)]
-pub(crate) struct RunSeen {
-    pub(crate) slug: String,
-    pub(crate) scheduled: DateTime<Utc>,
-    pub(crate) started: DateTime<Utc>,
-    pub(crate) check_in_id: String,
-    pub(crate) trace_id: String,
-    pub(crate) outcome: Outcome,
+/// The check-ins of one run, in the order sent: whole, or (a light report) their statuses.
+#[derive(Default)]
+pub(crate) struct Sent {
+    pub(crate) statuses: Vec<&'static str>,
+    pub(crate) check_ins: Vec<CheckIn>,
 }
 
 /// Everything the kit's Sentry received, in order.
 #[derive(Default)]
 pub(crate) struct Log {
-    pub(crate) runs: Vec<RunSeen>,
-    pub(crate) check_ins: Vec<CheckIn>,
+    /// The runs that ended, with their check-ins.
+    pub(crate) runs: Vec<TestRun>,
+    /// Check-ins of runs that have not ended (yet), by check-in id.
+    pub(crate) pending: HashMap<HexId, Sent, BuildHasherDefault<IdHasher>>,
+    /// Check-ins that came through the client's transport (a job's own), not the scheduler.
+    pub(crate) stray_check_ins: Vec<CheckIn>,
     pub(crate) events: Vec<CapturedEvent>,
+}
+
+/// Hashes a check-in id by folding its bytes 8 at a time: the ids are random, and the
+/// default SipHash over 32 bytes cost more per run than the rest of the kit's bookkeeping.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// The client the runs of a kit-driven scheduler report to, and what it received.
@@ -41,22 +64,27 @@ pub(crate) struct Sink {
     /// The hub each run's hub is made from (`Delivery::parent_hub`).
     pub(crate) hub: Arc<Hub>,
     log: Arc<Mutex<Log>>,
+    clock: Arc<dyn Clock>,
+    ingest: Option<IngestRule>,
+    /// Whether check-ins are kept whole (`false`: their statuses only).
+    keep_check_ins: bool,
 }
 
 impl Sink {
     /// A client with the kit's transport, `environment` and `release`, bound to a hub of
-    /// its own; check-ins are stamped with `clock` and answered by `ingest`.
+    /// its own; check-ins are stamped with `clock`, answered by `ingest` and kept whole
+    /// when `keep_check_ins`.
     pub(crate) fn new(
         environment: Option<String>,
         release: Option<String>,
         clock: Arc<dyn Clock>,
         ingest: Option<IngestRule>,
+        keep_check_ins: bool,
     ) -> Arc<Self> {
         let log = Arc::new(Mutex::new(Log::default()));
         let transport = Arc::new(KitTransport {
             log: Arc::clone(&log),
-            clock,
-            ingest,
+            clock: Arc::clone(&clock),
         });
         let mut options = ClientOptions::new()
             .dsn(TEST_DSN)
@@ -66,7 +94,38 @@ impl Sink {
         options.release = release.map(Into::into);
         let client = Arc::new(sentry::Client::from(options));
         let hub = Arc::new(Hub::new(Some(client), Arc::default()));
-        Arc::new(Self { hub, log })
+        Arc::new(Self {
+            hub,
+            log,
+            clock,
+            ingest,
+            keep_check_ins,
+        })
+    }
+
+    /// Called by the delivery for each check-in of the run `run` (`payload`: the
+    /// `check_in` item's JSON, as the scheduler would send it).
+    pub(crate) fn check_in(&self, run: HexId, status: CheckInStatus, payload: Vec<u8>) {
+        let check_in = if self.keep_check_ins || self.ingest.is_some() {
+            CheckIn::new(payload.into(), self.clock.now()).map(|mut check_in| {
+                if let Some(rule) = &self.ingest {
+                    let answer = rule(&check_in);
+                    check_in.answer(answer);
+                }
+                check_in
+            })
+        } else {
+            None
+        };
+        let mut log = self.lock();
+        let sent = log.pending.entry(run).or_insert_with(|| Sent {
+            statuses: Vec::with_capacity(2),
+            check_ins: Vec::new(),
+        });
+        sent.statuses.push(status.as_str());
+        if self.keep_check_ins {
+            sent.check_ins.extend(check_in);
+        }
     }
 
     /// Called by the run at its end (`run::execute`).
@@ -78,15 +137,18 @@ impl Sink {
         ids: &RunIds,
         ended: &Ended,
     ) {
-        let run = RunSeen {
-            slug: job.slug().to_owned(),
+        let mut log = self.lock();
+        let sent = log.pending.remove(&ids.check_in_id).unwrap_or_default();
+        let run = TestRun::new(
+            job.slug().to_owned(),
             scheduled,
             started,
-            check_in_id: ids.check_in_id.as_str().to_owned(),
-            trace_id: ids.trace_id_hex.as_str().to_owned(),
-            outcome: Outcome::of(ended),
-        };
-        self.lock().runs.push(run);
+            ids.check_in_id.as_str().to_owned(),
+            ids.trace_id_hex.as_str().to_owned(),
+            Outcome::of(ended),
+            sent,
+        );
+        log.runs.push(run);
     }
 
     /// Takes everything received so far.
@@ -99,12 +161,11 @@ impl Sink {
     }
 }
 
-/// Records every envelope: events as events, `check_in` items as check-ins with the
-/// ingest's answer.
+/// Records every envelope of the client: events as events, `check_in` items (a job's own,
+/// sent through the client) as stray check-ins.
 struct KitTransport {
     log: Arc<Mutex<Log>>,
     clock: Arc<dyn Clock>,
-    ingest: Option<IngestRule>,
 }
 
 impl Transport for KitTransport {
@@ -123,18 +184,13 @@ impl Transport for KitTransport {
             return;
         }
         for payload in check_in_payloads(&bytes) {
-            let Some(mut check_in) = CheckIn::new(payload, self.clock.now()) else {
+            let Some(check_in) = CheckIn::new(payload.into(), self.clock.now()) else {
                 continue;
             };
-            let answer = match &self.ingest {
-                Some(rule) => rule(&check_in),
-                None => Answer::Accept,
-            };
-            check_in.answer(answer);
             self.log
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .check_ins
+                .stray_check_ins
                 .push(check_in);
         }
     }
