@@ -7,7 +7,7 @@
     reason = "test code: a failed `expect` is a failed test"
 )]
 use chrono::{DateTime, Utc};
-use sentry_schedule::testing::{self, with_fault, Answer, Fault, TestKit};
+use sentry_schedule::testing::{self, with_fault, Fault, TestKit};
 use sentry_schedule::{Job, RunStatus, State};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -266,26 +266,6 @@ async fn seeded_jitter_repeats_and_stays_below_its_bound() {
         let delay = run.started - run.scheduled;
         assert!(delay >= chrono::TimeDelta::zero() && delay < chrono::TimeDelta::seconds(60));
     }
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_refused_or_late_in_progress_changes_what_sentry_saw() {
-    let kit = TestKit::new().ingest(|check_in| match check_in.status() {
-        "in_progress" => Answer::Refuse(429),
-        _ => Answer::Accept,
-    });
-    let run = kit.run_once(every_five("refused")).await.unwrap();
-    assert_eq!(run.statuses(), ["in_progress", "ok"]);
-    assert!(!run.check_ins[0].accepted());
-    assert_eq!(run.sentry_saw(), ["ok"]);
-
-    let slow_job = with_fault(every_five("late"), Fault::Slow(Duration::from_secs(2)));
-    let kit = TestKit::new().ingest(|check_in| match check_in.status() {
-        "in_progress" => Answer::Delay(Duration::from_secs(5)),
-        _ => Answer::Accept,
-    });
-    let run = kit.run_once(slow_job).await.unwrap();
-    assert_eq!(run.sentry_saw(), ["ok", "in_progress"]);
 }
 
 #[tokio::test(start_paused = true)]

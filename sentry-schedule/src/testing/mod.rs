@@ -15,7 +15,8 @@
 //! - [`TestKit::run_once`]: one run now, its check-ins, events and outcome ([`TestRun`]).
 //! - [`TestKit::simulate`]: every run from one instant to another ([`Simulation`]).
 //! - [`with_fault`]: runs that panic, fail, hang (time out, or are cancelled by shutdown)
-//!   or are slow; [`TestKit::ingest`]: an ingest that refuses or delays check-ins.
+//!   or are slow; [`TestKit::ingest`]: an ingest that refuses, rate-limits or delays
+//!   check-ins, answering the scheduler's own sender.
 //! - [`CheckIn::sentry_rejections`], [`Simulation::assert_sentry_accepts`]: what Sentry
 //!   would refuse or rewrite, by the rules the macro checks with.
 //!
@@ -58,8 +59,9 @@ use crate::job::state::StateMap;
 use crate::job::Job;
 use crate::scheduler::{Hooks, Scheduler, DEFAULT_SHUTDOWN_TIMEOUT};
 use chrono::{DateTime, Utc};
+use report::Sent;
 use sentry::SentryFutureExt;
-use sink::{Log, Sent};
+use sink::Log;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -105,7 +107,7 @@ pub struct TestKit {
     states: StateMap,
     shutdown_timeout: Duration,
     jitter_seed: u64,
-    ingest: Option<sink::IngestRule>,
+    ingest: Option<ingest::IngestRule>,
     keep_check_ins: bool,
 }
 
@@ -176,7 +178,16 @@ impl TestKit {
         self
     }
 
-    /// What the in-memory ingest answers each check-in (default: accept all).
+    /// What the in-memory ingest answers each request carrying a check-in (default: no
+    /// rule, every check-in taken where the scheduler hands it over).
+    ///
+    /// With a rule, check-ins take the path they take in production: the scheduler's own
+    /// sender (its queue, order per run, retries with backoff, rate-limit pauses, drops,
+    /// counters and warnings) posts each one to the kit's endpoint, which answers as the
+    /// rule says ([`Answer`]), on virtual time. [`run_once`](Self::run_once) then flushes
+    /// as the `run` command does (at most 5 s), a simulation as `run()`'s shutdown does;
+    /// what is still unsent then is dropped, counted and logged.
+    /// [`Simulation::check_in_stats`] has the sender's counters.
     ///
     /// ```
     /// use sentry_schedule::testing::{Answer, TestKit};
@@ -184,11 +195,11 @@ impl TestKit {
     /// # async fn main() -> Result<(), sentry_schedule::Error> {
     /// let job = sentry_schedule::Job::cron("sync", "* * * * *", |_| async {})?;
     /// let kit = TestKit::new().ingest(|check_in| match check_in.status() {
-    ///     "in_progress" => Answer::Refuse(429),
+    ///     "in_progress" => Answer::Refuse(413), // too large: dropped, not sent again
     ///     _ => Answer::Accept,
     /// });
     /// let run = kit.run_once(job).await?;
-    /// assert_eq!(run.statuses(), ["in_progress", "ok"]); // what was sent
+    /// assert_eq!(run.statuses(), ["in_progress", "ok"]); // what the scheduler sent
     /// assert_eq!(run.sentry_saw(), ["ok"]); // what Sentry has: a final check-in alone
     /// # Ok(())
     /// # }
@@ -260,6 +271,9 @@ impl TestKit {
         let sink = self.sink(&clock);
         let scheduler = self.scheduler(vec![job], clock, &sink, std::future::pending())?;
         let report = scheduler.run_now(&slug).await?;
+        // As the `run <slug>` command does: with an ingest rule, the sender's retries and
+        // pauses then run on virtual time, up to the bound.
+        scheduler.flush(crate::checkin::FLUSH_TIMEOUT).await;
         let run = assemble(sink.take()).runs.into_iter().next();
         // `None` only when the run's task died before it ended (a bug of the scheduler,
         // reported in `report`): the outcome without check-ins or events.
@@ -306,6 +320,7 @@ impl TestKit {
             .jobs()
             .map(|job| (job.slug().to_owned(), job.stats()))
             .collect();
+        let check_ins = scheduler.check_ins();
         scheduler.run().bind_hub(Arc::clone(&sink.hub)).await?;
         let log = assemble(sink.take());
         Ok(Simulation {
@@ -315,6 +330,7 @@ impl TestKit {
             stray_check_ins: log.stray_check_ins,
             stray_events: log.stray_events,
             stats,
+            check_in_stats: check_ins.snapshot(),
         })
     }
 
@@ -390,7 +406,19 @@ fn assemble(log: Log) -> Assembled {
         pending,
         mut stray_check_ins,
         events,
+        deliveries,
     } = log;
+    if !deliveries.is_empty() {
+        for check_in in runs.iter_mut().flat_map(|run| &mut run.check_ins) {
+            let key = (
+                check_in.check_in_id().to_owned(),
+                check_in.status().to_owned(),
+            );
+            if let Some(delivered) = deliveries.get(&key) {
+                check_in.delivered(*delivered);
+            }
+        }
+    }
     let mut stray_events = Vec::new();
     if !events.is_empty() {
         let mut by_trace: HashMap<String, Vec<CapturedEvent>> = HashMap::new();

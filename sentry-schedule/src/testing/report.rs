@@ -1,7 +1,5 @@
 //! What one run left behind: its check-ins as sent, the events it captured, its outcome.
-use super::ingest::Answer;
 use super::rules::{self, Rejection};
-use super::sink::Sent;
 use crate::run::Ended;
 use crate::RunStatus;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -9,6 +7,22 @@ use sentry::protocol::{Context, Event};
 use serde_json::Value;
 use std::sync::OnceLock;
 use std::time::Duration;
+
+/// The check-ins of one run, in the order sent: whole, or (a light report) their statuses.
+#[derive(Default)]
+pub(crate) struct Sent {
+    pub(crate) statuses: Vec<&'static str>,
+    pub(crate) check_ins: Vec<CheckIn>,
+}
+
+/// What became of one check-in at the kit's endpoint.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Delivered {
+    /// Requests that carried it.
+    pub(crate) attempts: u32,
+    /// When the endpoint took it, if it did.
+    pub(crate) received: Option<DateTime<Utc>>,
+}
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +53,8 @@ impl Outcome {
 }
 
 /// One check-in exactly as the scheduler sent it (the `check_in` envelope item's JSON),
-/// with when and whether the kit's ingest took it.
+/// with when and whether the kit's ingest took it (with an ingest rule, after how many
+/// requests of the scheduler's sender).
 ///
 /// Kept as the bytes sent and parsed on first use: a simulated year holds millions.
 #[derive(Debug, Clone)]
@@ -47,12 +62,13 @@ pub struct CheckIn {
     payload: Box<str>,
     parsed: OnceLock<Value>,
     sent: DateTime<Utc>,
-    answer: Answer,
+    delivered: Delivered,
 }
 
 impl PartialEq for CheckIn {
     fn eq(&self, other: &Self) -> bool {
-        (self.json(), self.sent, self.answer) == (other.json(), other.sent, other.answer)
+        let delivered = |c: &Self| (c.delivered.attempts, c.delivered.received);
+        (self.json(), self.sent, delivered(self)) == (other.json(), other.sent, delivered(other))
     }
 }
 
@@ -69,12 +85,16 @@ impl CheckIn {
             payload,
             parsed,
             sent,
-            answer: Answer::Accept,
+            // Without an ingest rule, taken where it is handed over.
+            delivered: Delivered {
+                attempts: 1,
+                received: Some(sent),
+            },
         })
     }
 
-    pub(crate) fn answer(&mut self, answer: Answer) {
-        self.answer = answer;
+    pub(crate) fn delivered(&mut self, delivered: Delivered) {
+        self.delivered = delivered;
     }
 
     /// The item's JSON as sent.
@@ -133,20 +153,23 @@ impl CheckIn {
         self.sent
     }
 
-    /// Whether the kit's ingest took it ([`Answer::Refuse`]: not).
+    /// Whether the kit's ingest took it in the end: `false` when the sender dropped it
+    /// (refused, too many failures, or still unsent at the end of the flush bound).
     pub fn accepted(&self) -> bool {
-        !matches!(self.answer, Answer::Refuse(_))
+        self.delivered.received.is_some()
     }
 
-    /// When Sentry had it: when sent, later by an [`Answer::Delay`]; `None` when refused.
+    /// When Sentry had it (the kit's wall clock): when sent without an ingest rule; with
+    /// one, when a request of the sender carrying it was taken (after retries, pauses,
+    /// an [`Answer::Delay`](super::Answer::Delay)); `None` when it never was.
     pub fn received(&self) -> Option<DateTime<Utc>> {
-        match self.answer {
-            Answer::Accept => Some(self.sent),
-            Answer::Delay(delay) => TimeDelta::from_std(delay)
-                .ok()
-                .and_then(|delay| self.sent.checked_add_signed(delay)),
-            Answer::Refuse(_) => None,
-        }
+        self.delivered.received
+    }
+
+    /// How many requests carried it: 1 without an ingest rule; with one, 0 when the
+    /// sender dropped it before sending (its queue full), more after retries.
+    pub fn attempts(&self) -> u32 {
+        self.delivered.attempts
     }
 
     /// What Sentry would refuse or rewrite in this check-in, by Sentry's own rules (the

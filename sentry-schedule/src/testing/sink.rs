@@ -1,8 +1,8 @@
 //! The kit's in-memory Sentry: a client whose transport records every event, and the log
 //! of the runs and check-ins the scheduler reports to it.
-use super::ingest::Answer;
-use super::report::{CapturedEvent, CheckIn, Outcome, TestRun};
-use crate::checkin::CheckInStatus;
+use super::ingest::{Answer, IngestRule};
+use super::report::{CapturedEvent, CheckIn, Delivered, Outcome, Sent, TestRun};
+use crate::checkin::{CheckInStatus, MemoryEndpoint, Response};
 use crate::clock::Clock;
 use crate::ids::HexId;
 use crate::job::Job;
@@ -10,22 +10,14 @@ use crate::run::{Ended, RunIds};
 use chrono::{DateTime, Utc};
 use sentry::{ClientOptions, Envelope, Hub, Transport};
 use std::collections::HashMap;
+use std::future::Future;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// A DSN under `.invalid` (RFC 6761), as `sentry::test` uses: it never resolves, and the
 /// kit's transport takes the client's events.
 const TEST_DSN: &str = "https://public@sentry.invalid/1";
-
-/// The rule the kit's ingest answers with.
-pub(crate) type IngestRule = Arc<dyn Fn(&CheckIn) -> Answer + Send + Sync>;
-
-/// The check-ins of one run, in the order sent: whole, or (a light report) their statuses.
-#[derive(Default)]
-pub(crate) struct Sent {
-    pub(crate) statuses: Vec<&'static str>,
-    pub(crate) check_ins: Vec<CheckIn>,
-}
 
 /// Everything the kit's Sentry received, in order.
 #[derive(Default)]
@@ -37,6 +29,9 @@ pub(crate) struct Log {
     /// Check-ins that came through the client's transport (a job's own), not the scheduler.
     pub(crate) stray_check_ins: Vec<CheckIn>,
     pub(crate) events: Vec<CapturedEvent>,
+    /// What became of each check-in posted to the kit's endpoint, by check-in id and
+    /// status (an ingest rule only).
+    pub(crate) deliveries: HashMap<(String, String), Delivered>,
 }
 
 /// Hashes a check-in id by folding its bytes 8 at a time: the ids are random, and the
@@ -106,11 +101,11 @@ impl Sink {
     /// Called by the delivery for each check-in of the run `run` (`payload`: the
     /// `check_in` item's JSON, as the scheduler would send it).
     pub(crate) fn check_in(&self, run: HexId, status: CheckInStatus, payload: Vec<u8>) {
-        let check_in = if self.keep_check_ins || self.ingest.is_some() {
+        let check_in = if self.keep_check_ins {
             CheckIn::new(payload.into(), self.clock.now()).map(|mut check_in| {
-                if let Some(rule) = &self.ingest {
-                    let answer = rule(&check_in);
-                    check_in.answer(answer);
+                if self.ingest.is_some() {
+                    // Taken only once the sender's request for it is.
+                    check_in.delivered(Delivered::default());
                 }
                 check_in
             })
@@ -151,6 +146,42 @@ impl Sink {
         log.runs.push(run);
     }
 
+    /// Whether check-ins go to the kit's endpoint through the scheduler's sender.
+    pub(crate) fn endpoint_set(&self) -> bool {
+        self.ingest.is_some()
+    }
+
+    /// The endpoint the scheduler's sender posts check-ins to, when the kit has an ingest
+    /// rule.
+    pub(crate) fn endpoint(self: &Arc<Self>) -> Option<Arc<dyn MemoryEndpoint>> {
+        let rule = self.ingest.clone()?;
+        Some(Arc::new(KitEndpoint {
+            sink: Arc::clone(self),
+            rule,
+        }))
+    }
+
+    /// The kit's wall clock now.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Notes a request carrying the check-in `key` (its id and status).
+    pub(crate) fn posted(&self, key: &(String, String)) {
+        self.lock()
+            .deliveries
+            .entry(key.clone())
+            .or_default()
+            .attempts += 1;
+    }
+
+    /// Notes that the endpoint took the check-in `key` at `at` (the first time counts).
+    pub(crate) fn took(&self, key: &(String, String), at: DateTime<Utc>) {
+        let mut log = self.lock();
+        let delivered = log.deliveries.entry(key.clone()).or_default();
+        delivered.received = delivered.received.or(Some(at));
+    }
+
     /// Takes everything received so far.
     pub(crate) fn take(&self) -> Log {
         std::mem::take(&mut *self.lock())
@@ -158,6 +189,54 @@ impl Sink {
 
     fn lock(&self) -> MutexGuard<'_, Log> {
         self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The endpoint the kit's schedulers post check-ins to: asks the rule, notes the request,
+/// and answers.
+pub(crate) struct KitEndpoint {
+    pub(crate) sink: Arc<Sink>,
+    pub(crate) rule: IngestRule,
+}
+
+impl MemoryEndpoint for KitEndpoint {
+    fn post(&self, envelope: Vec<u8>) -> Pin<Box<dyn Future<Output = Response> + Send>> {
+        let status = |status| Response {
+            status,
+            ..Response::default()
+        };
+        let check_in = check_in_payloads(&envelope)
+            .first()
+            .and_then(|payload| CheckIn::new((*payload).into(), self.sink.now()));
+        let Some(check_in) = check_in else {
+            // What Relay answers an envelope it cannot read.
+            return Box::pin(std::future::ready(status(400)));
+        };
+        let key = (
+            check_in.check_in_id().to_owned(),
+            check_in.status().to_owned(),
+        );
+        self.sink.posted(&key);
+        let sink = Arc::clone(&self.sink);
+        let answer = (self.rule)(&check_in);
+        Box::pin(async move {
+            match answer {
+                Answer::Accept => {}
+                Answer::Refuse(code) if !(200..300).contains(&code) => return status(code),
+                Answer::Refuse(_) => {}
+                Answer::RetryAfter(pause) => {
+                    let seconds = pause.as_secs() + u64::from(pause.subsec_nanos() > 0);
+                    return Response {
+                        status: 429,
+                        retry_after: Some(seconds.to_string()),
+                        rate_limits: None,
+                    };
+                }
+                Answer::Delay(delay) => tokio::time::sleep(delay).await,
+            }
+            sink.took(&key, sink.now());
+            status(200)
+        })
     }
 }
 
@@ -198,7 +277,7 @@ impl Transport for KitTransport {
 
 /// The payloads of the `check_in` items of the serialized envelope `bytes`: a header line,
 /// then per item a header line (`type`, `length`) and its payload.
-fn check_in_payloads(bytes: &[u8]) -> Vec<&[u8]> {
+pub(crate) fn check_in_payloads(bytes: &[u8]) -> Vec<&[u8]> {
     let mut found = Vec::new();
     let mut rest = match bytes.iter().position(|b| *b == b'\n') {
         Some(end) => &bytes[end + 1..],
