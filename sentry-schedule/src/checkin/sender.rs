@@ -83,6 +83,28 @@ impl Sender {
         counters: CheckInCounters,
         request_timeout: Duration,
     ) -> Self {
+        Self::posting_to(capacity, counters, request_timeout, None)
+    }
+
+    /// A sender as [`new`](Self::new) that posts to `endpoint` instead of over HTTP, as a
+    /// task of the runtime where the first check-in is queued (the test kit's).
+    #[cfg(feature = "testing")]
+    pub(crate) fn in_memory(
+        capacity: usize,
+        counters: CheckInCounters,
+        request_timeout: Duration,
+        endpoint: Arc<dyn super::http::MemoryEndpoint>,
+    ) -> Self {
+        Self::posting_to(capacity, counters, request_timeout, Some(endpoint))
+    }
+
+    fn posting_to(
+        capacity: usize,
+        counters: CheckInCounters,
+        request_timeout: Duration,
+        #[cfg(feature = "testing")] memory: Option<Arc<dyn super::http::MemoryEndpoint>>,
+        #[cfg(not(feature = "testing"))] _memory: Option<std::convert::Infallible>,
+    ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
@@ -96,27 +118,11 @@ impl Sender {
                 counters,
                 request_timeout,
                 #[cfg(feature = "testing")]
-                memory: None,
+                memory,
                 #[cfg(feature = "testing")]
                 emptied_task: Notify::new(),
             }),
         }
-    }
-
-    /// A sender as [`new`](Self::new) that posts to `endpoint` instead of over HTTP, as a
-    /// task of the runtime where the first check-in is queued (the test kit's).
-    #[cfg(feature = "testing")]
-    pub(crate) fn in_memory(
-        capacity: usize,
-        counters: CheckInCounters,
-        request_timeout: Duration,
-        endpoint: Arc<dyn super::http::MemoryEndpoint>,
-    ) -> Self {
-        let mut sender = Self::new(capacity, counters, request_timeout);
-        if let Some(shared) = Arc::get_mut(&mut sender.shared) {
-            shared.memory = Some(endpoint);
-        }
-        sender
     }
 
     /// Whether it posts to the test kit's endpoint (and runs on the kit's runtime).
