@@ -31,5 +31,7 @@ pub(crate) const FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_
 pub use counters::{CheckInCounters, CheckInStats, DroppedCheckIns};
 pub(crate) use deliver::Delivery;
 pub use deliver::{CheckInSender, DEFAULT_CHECK_IN_QUEUE_CAPACITY};
+#[cfg(feature = "testing")]
+pub(crate) use http::{MemoryEndpoint, Response};
 pub use payload::MonitorConfig;
 pub(crate) use payload::{CheckIn, CheckInStatus, MonitorUpsert};

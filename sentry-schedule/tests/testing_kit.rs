@@ -7,7 +7,7 @@
     reason = "test code: a failed `expect` is a failed test"
 )]
 use chrono::{DateTime, Utc};
-use sentry_schedule::testing::{self, with_fault, Answer, Fault, TestKit};
+use sentry_schedule::testing::{self, with_fault, Fault, TestKit};
 use sentry_schedule::{Job, RunStatus, State};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -269,26 +269,6 @@ async fn seeded_jitter_repeats_and_stays_below_its_bound() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_refused_or_late_in_progress_changes_what_sentry_saw() {
-    let kit = TestKit::new().ingest(|check_in| match check_in.status() {
-        "in_progress" => Answer::Refuse(429),
-        _ => Answer::Accept,
-    });
-    let run = kit.run_once(every_five("refused")).await.unwrap();
-    assert_eq!(run.statuses(), ["in_progress", "ok"]);
-    assert!(!run.check_ins[0].accepted());
-    assert_eq!(run.sentry_saw(), ["ok"]);
-
-    let slow_job = with_fault(every_five("late"), Fault::Slow(Duration::from_secs(2)));
-    let kit = TestKit::new().ingest(|check_in| match check_in.status() {
-        "in_progress" => Answer::Delay(Duration::from_secs(5)),
-        _ => Answer::Accept,
-    });
-    let run = kit.run_once(slow_job).await.unwrap();
-    assert_eq!(run.sentry_saw(), ["ok", "in_progress"]);
-}
-
-#[tokio::test(start_paused = true)]
 async fn two_kits_side_by_side_see_only_their_own_runs() {
     let (from, to) = (at("2027-06-01T10:00:00Z"), at("2027-06-01T10:12:00Z"));
     let failing = with_fault(every_five("left"), Fault::Fail("left broke".into()));
@@ -329,4 +309,44 @@ async fn simulate_registered_runs_every_scheduled_fn_of_the_binary() {
     );
     assert_eq!(night.runs.len(), 3);
     assert_eq!(night.stats("sync-invoices").unwrap().failed(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_light_report_keeps_ticks_statuses_and_outcomes_but_no_check_ins() {
+    let (from, to) = (at("2027-06-01T10:00:00Z"), at("2027-06-01T11:00:00Z"));
+    let jobs = || {
+        [
+            every_five("plain"),
+            with_fault(every_five("broken"), Fault::Fail("down".into())),
+        ]
+    };
+    let full = TestKit::new().simulate(jobs(), from, to).await.unwrap();
+    let light = TestKit::new()
+        .keep_check_ins(false)
+        .simulate(jobs(), from, to)
+        .await
+        .unwrap();
+    let ticks: Vec<_> = (1..12)
+        .map(|n| from + chrono::TimeDelta::minutes(5 * n))
+        .collect();
+    for slug in ["plain", "broken"] {
+        assert_eq!(light.fired_at(slug), ticks);
+        assert_eq!(light.fired_at(slug), full.fired_at(slug));
+        assert!(light.never_overlaps(slug));
+        assert_eq!(light.stats(slug).unwrap().started(), 11);
+    }
+    assert_eq!(light.runs.len(), 22);
+    for run in &light.runs {
+        let expected = if run.slug == "plain" { "ok" } else { "error" };
+        assert_eq!(run.statuses(), ["in_progress", expected]);
+        assert!(run.check_ins.is_empty());
+    }
+    let broken = light.runs_of("broken").next().unwrap();
+    assert_eq!(broken.outcome.message.as_deref(), Some("down"));
+    assert_eq!(
+        broken.events[0].trace_id().as_deref(),
+        Some(broken.trace_id.as_str())
+    );
+    assert_eq!(full.check_ins().count(), 44);
+    assert_eq!(light.check_ins().count(), 0);
 }

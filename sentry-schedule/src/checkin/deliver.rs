@@ -88,6 +88,29 @@ impl Delivery {
         }
     }
 
+    /// Hands this scheduler's runs and check-ins to the test kit's `sink`. With an ingest
+    /// rule, the kit has an endpoint, and check-ins go through a sender of the scheduler's
+    /// own kind (queue, retries, rate limits, counters) posting to it; without one, the
+    /// kit takes each check-in where it is handed over.
+    #[cfg(feature = "testing")]
+    pub(crate) fn attach_kit(
+        &mut self,
+        sink: Option<Arc<crate::testing::Sink>>,
+        capacity: usize,
+        request_timeout: Option<Duration>,
+    ) {
+        if let Some(endpoint) = sink.as_ref().and_then(|sink| sink.endpoint()) {
+            let timeout = request_timeout.unwrap_or(super::http::REQUEST_TIMEOUT);
+            self.sender = Some(super::sender::Sender::in_memory(
+                capacity,
+                self.counters.clone(),
+                timeout,
+                endpoint,
+            ));
+        }
+        self.sink = sink;
+    }
+
     /// The hub each run's own hub is made from: the current one, or the test kit's.
     pub(crate) fn parent_hub(&self) -> Arc<sentry::Hub> {
         #[cfg(feature = "testing")]
@@ -134,8 +157,25 @@ impl Delivery {
         {
             client.send_envelope(Envelope::new());
         }
+        // A kit-driven scheduler: its check-ins go to the kit, which records them, and
+        // with an ingest rule on to the sender, which posts them to the kit's endpoint.
+        #[cfg(feature = "testing")]
+        let to_kit_endpoint = match &self.sink {
+            Some(sink) if sink.endpoint_set() => {
+                sink.check_in(run, check_in.status, item.clone());
+                true
+            }
+            Some(sink) => return sink.check_in(run, check_in.status, item),
+            None => false,
+        };
+        #[cfg(all(feature = "http", not(feature = "testing")))]
+        let to_kit_endpoint = false;
         #[cfg(feature = "http")]
-        if let Some(sender) = self.sender.as_ref().filter(|_| reachable_over_http(client)) {
+        if let Some(sender) = self
+            .sender
+            .as_ref()
+            .filter(|_| to_kit_endpoint || reachable_over_http(client))
+        {
             sender.push(super::queue::Entry::new(
                 Arc::clone(client),
                 check_in.monitor_slug.into(),
@@ -202,6 +242,10 @@ impl Delivery {
             .take();
         if let Some(client) = owed {
             client.send_envelope(Envelope::new());
+        }
+        #[cfg(feature = "testing")]
+        if let Some(sender) = self.sender.as_ref().filter(|_| self.sink.is_some()) {
+            return sender.flush_on_tokio_time(timeout).await;
         }
         #[cfg(feature = "http")]
         if let Some(sender) = self.sender.clone() {

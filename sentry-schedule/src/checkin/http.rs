@@ -97,7 +97,7 @@ impl Endpoint {
                 .map(str::to_owned)
         };
         let (sentry, retry_after) = (header("x-sentry-rate-limits"), header("retry-after"));
-        let pause = rate_limit::pause(
+        let answer = Answer::of(
             status,
             RateLimitHeaders {
                 sentry: sentry.as_deref(),
@@ -110,7 +110,57 @@ impl Endpoint {
                 tracing::debug!(error = %e, "could not read the body of Sentry's answer");
             }
         }
-        classify(status, pause)
+        answer
+    }
+}
+
+impl Answer {
+    /// The meaning of an HTTP answer with `status` and these rate-limit `headers`.
+    pub(crate) fn of(status: u16, headers: RateLimitHeaders<'_>) -> Self {
+        classify(status, rate_limit::pause(status, headers))
+    }
+}
+
+/// What an endpoint in memory answered one `POST`: the test kit's ingest, which stands
+/// where Sentry stands, in place of the request over HTTP.
+#[cfg(feature = "testing")]
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Response {
+    pub(crate) status: u16,
+    /// `Retry-After`.
+    pub(crate) retry_after: Option<String>,
+    /// `X-Sentry-Rate-Limits`.
+    pub(crate) rate_limits: Option<String>,
+}
+
+/// An endpoint in memory that answers each envelope as Sentry would (the test kit's).
+#[cfg(feature = "testing")]
+pub(crate) trait MemoryEndpoint: Send + Sync {
+    /// Answers the `POST` of `envelope` (taking as long as the answer takes).
+    fn post(
+        &self,
+        envelope: Vec<u8>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>;
+}
+
+/// Posts `envelope` to `endpoint`, giving up after `timeout` as the HTTP client does.
+#[cfg(feature = "testing")]
+pub(crate) async fn post_in_memory(
+    endpoint: &dyn MemoryEndpoint,
+    envelope: Vec<u8>,
+    timeout: Duration,
+) -> Answer {
+    match tokio::time::timeout(timeout, endpoint.post(envelope)).await {
+        Ok(response) => Answer::of(
+            response.status,
+            RateLimitHeaders {
+                sentry: response.rate_limits.as_deref(),
+                retry_after: response.retry_after.as_deref(),
+            },
+        ),
+        Err(_) => Answer::Failed {
+            reason: "operation timed out".into(),
+        },
     }
 }
 

@@ -51,6 +51,13 @@ struct Shared {
     counters: CheckInCounters,
     /// How long one request may take.
     request_timeout: Duration,
+    /// The test kit's endpoint in place of HTTP: then the sender runs as a task on the
+    /// kit's runtime (its pauses and time-outs on tokio's clock, so on virtual time).
+    #[cfg(feature = "testing")]
+    memory: Option<Arc<dyn super::http::MemoryEndpoint>>,
+    /// Notified whenever the queue becomes empty (for [`Sender::flush_on_tokio_time`]).
+    #[cfg(feature = "testing")]
+    emptied_task: Notify,
 }
 
 struct State {
@@ -76,6 +83,28 @@ impl Sender {
         counters: CheckInCounters,
         request_timeout: Duration,
     ) -> Self {
+        Self::posting_to(capacity, counters, request_timeout, None)
+    }
+
+    /// A sender as [`new`](Self::new) that posts to `endpoint` instead of over HTTP, as a
+    /// task of the runtime where the first check-in is queued (the test kit's).
+    #[cfg(feature = "testing")]
+    pub(crate) fn in_memory(
+        capacity: usize,
+        counters: CheckInCounters,
+        request_timeout: Duration,
+        endpoint: Arc<dyn super::http::MemoryEndpoint>,
+    ) -> Self {
+        Self::posting_to(capacity, counters, request_timeout, Some(endpoint))
+    }
+
+    fn posting_to(
+        capacity: usize,
+        counters: CheckInCounters,
+        request_timeout: Duration,
+        #[cfg(feature = "testing")] memory: Option<Arc<dyn super::http::MemoryEndpoint>>,
+        #[cfg(not(feature = "testing"))] _memory: Option<std::convert::Infallible>,
+    ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
@@ -88,8 +117,20 @@ impl Sender {
                 started: Once::new(),
                 counters,
                 request_timeout,
+                #[cfg(feature = "testing")]
+                memory,
+                #[cfg(feature = "testing")]
+                emptied_task: Notify::new(),
             }),
         }
+    }
+
+    /// Whether it posts to the test kit's endpoint (and runs on the kit's runtime).
+    fn in_memory_mode(&self) -> bool {
+        #[cfg(feature = "testing")]
+        return self.shared.memory.is_some();
+        #[cfg(not(feature = "testing"))]
+        false
     }
 
     /// Queues `entry`; never blocks on the network. At capacity a check-in is dropped (see
@@ -111,6 +152,11 @@ impl Sender {
 
     fn start_thread(&self) {
         let shared = Arc::clone(&self.shared);
+        if self.in_memory_mode() {
+            // Pushed from a run, so inside the kit's runtime.
+            tokio::spawn(send_loop(shared));
+            return;
+        }
         // Its logs go where the scheduler's go (the subscriber where the first check-in
         // was queued).
         let logs = tracing::dispatcher::get_default(|logs| logs.clone());
@@ -153,6 +199,34 @@ impl Sender {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
+        drop(state);
+        self.give_up_on_the_rest()
+    }
+
+    /// [`flush`](Self::flush) waiting on tokio's clock, in the caller's task: for the
+    /// test kit's sender, a task of the same runtime, whose clock may be paused.
+    #[cfg(feature = "testing")]
+    pub(crate) async fn flush_on_tokio_time(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let emptied = self.shared.emptied_task.notified();
+            let mut emptied = std::pin::pin!(emptied);
+            emptied.as_mut().enable();
+            let drained = {
+                let state = self.shared.lock();
+                state.queue.len() <= state.abandoned
+            };
+            if drained || tokio::time::timeout_at(deadline, emptied).await.is_err() {
+                break;
+            }
+        }
+        self.give_up_on_the_rest()
+    }
+
+    /// Counts what is still queued as dropped (`shutdown`) and logs it at warn level per
+    /// monitor; returns whether nothing was.
+    fn give_up_on_the_rest(&self) -> bool {
+        let mut state = self.shared.lock();
         let waiting = state.queue.take_waiting();
         let abandoned_before = state.abandoned;
         let in_flight: Vec<Arc<str>> = state
@@ -194,6 +268,12 @@ impl Sender {
     /// once; the draining happens on a thread of its own (if that thread cannot start, what
     /// is queued is counted and logged now).
     pub(crate) fn close_after(&self, bound: Duration) {
+        if self.in_memory_mode() {
+            // The kit flushed on its own clock; a thread cannot wait on that clock.
+            self.flush(Duration::ZERO);
+            self.close();
+            return;
+        }
         let sender = self.clone();
         // Its warnings go where the scheduler's went (the subscriber where it was dropped).
         let logs = tracing::dispatcher::get_default(|logs| logs.clone());
@@ -302,6 +382,16 @@ async fn send_loop(shared: Arc<Shared>) {
                 let Some(entry) = shared.lock().queue.start() else {
                     break;
                 };
+                #[cfg(feature = "testing")]
+                if let Some(memory) = shared.memory.clone() {
+                    let timeout = shared.request_timeout;
+                    in_flight.spawn(async move {
+                        let envelope = envelope(&entry.payload);
+                        let answer = super::http::post_in_memory(&*memory, envelope, timeout).await;
+                        (entry, answer)
+                    });
+                    continue;
+                }
                 match endpoints.of(&entry.client, shared.request_timeout) {
                     Ok(endpoint) => {
                         in_flight.spawn(async move {
@@ -396,6 +486,8 @@ fn settle(shared: &Shared, pause: &mut Pause, mut entry: Entry, answer: Answer, 
     }
     if state.queue.len() <= state.abandoned {
         shared.emptied.notify_all();
+        #[cfg(feature = "testing")]
+        shared.emptied_task.notify_waiters();
     }
 }
 

@@ -460,9 +460,11 @@ impl SchedulerBuilder {
             self.check_in_request_timeout,
         );
         #[cfg(feature = "testing")]
-        {
-            delivery.sink = self.sink;
-        }
+        delivery.attach_kit(
+            self.sink,
+            self.check_in_queue_capacity,
+            self.check_in_request_timeout,
+        );
         Ok(Scheduler {
             jobs: shared.into(),
             off: Arc::new(off),

@@ -15,7 +15,8 @@
 //! - [`TestKit::run_once`]: one run now, its check-ins, events and outcome ([`TestRun`]).
 //! - [`TestKit::simulate`]: every run from one instant to another ([`Simulation`]).
 //! - [`with_fault`]: runs that panic, fail, hang (time out, or are cancelled by shutdown)
-//!   or are slow; [`TestKit::ingest`]: an ingest that refuses or delays check-ins.
+//!   or are slow; [`TestKit::ingest`]: an ingest that refuses, rate-limits or delays
+//!   check-ins, answering the scheduler's own sender.
 //! - [`CheckIn::sentry_rejections`], [`Simulation::assert_sentry_accepts`]: what Sentry
 //!   would refuse or rewrite, by the rules the macro checks with.
 //!
@@ -58,8 +59,9 @@ use crate::job::state::StateMap;
 use crate::job::Job;
 use crate::scheduler::{Hooks, Scheduler, DEFAULT_SHUTDOWN_TIMEOUT};
 use chrono::{DateTime, Utc};
+use report::Sent;
 use sentry::SentryFutureExt;
-use sink::{Log, RunSeen};
+use sink::Log;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -105,7 +107,8 @@ pub struct TestKit {
     states: StateMap,
     shutdown_timeout: Duration,
     jitter_seed: u64,
-    ingest: Option<sink::IngestRule>,
+    ingest: Option<ingest::IngestRule>,
+    keep_check_ins: bool,
 }
 
 impl Default for TestKit {
@@ -125,6 +128,7 @@ impl TestKit {
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             jitter_seed: 0,
             ingest: None,
+            keep_check_ins: true,
         }
     }
 
@@ -174,7 +178,16 @@ impl TestKit {
         self
     }
 
-    /// What the in-memory ingest answers each check-in (default: accept all).
+    /// What the in-memory ingest answers each request carrying a check-in (default: no
+    /// rule, every check-in taken where the scheduler hands it over).
+    ///
+    /// With a rule, check-ins take the path they take in production: the scheduler's own
+    /// sender (its queue, order per run, retries with backoff, rate-limit pauses, drops,
+    /// counters and warnings) posts each one to the kit's endpoint, which answers as the
+    /// rule says ([`Answer`]), on virtual time. [`run_once`](Self::run_once) then flushes
+    /// as the `run` command does (at most 5 s), a simulation as `run()`'s shutdown does;
+    /// what is still unsent then is dropped, counted and logged.
+    /// [`Simulation::check_in_stats`] has the sender's counters.
     ///
     /// ```
     /// use sentry_schedule::testing::{Answer, TestKit};
@@ -182,17 +195,53 @@ impl TestKit {
     /// # async fn main() -> Result<(), sentry_schedule::Error> {
     /// let job = sentry_schedule::Job::cron("sync", "* * * * *", |_| async {})?;
     /// let kit = TestKit::new().ingest(|check_in| match check_in.status() {
-    ///     "in_progress" => Answer::Refuse(429),
+    ///     "in_progress" => Answer::Refuse(413), // too large: dropped, not sent again
     ///     _ => Answer::Accept,
     /// });
     /// let run = kit.run_once(job).await?;
-    /// assert_eq!(run.statuses(), ["in_progress", "ok"]); // what was sent
+    /// assert_eq!(run.statuses(), ["in_progress", "ok"]); // what the scheduler sent
     /// assert_eq!(run.sentry_saw(), ["ok"]); // what Sentry has: a final check-in alone
     /// # Ok(())
     /// # }
     /// ```
     pub fn ingest(mut self, answer: impl Fn(&CheckIn) -> Answer + Send + Sync + 'static) -> Self {
         self.ingest = Some(Arc::new(answer));
+        self
+    }
+
+    /// Whether runs keep their check-ins whole (default `true`). With `false`, a light
+    /// report: each run keeps its tick, start, outcome, events and the statuses of its
+    /// check-ins ([`TestRun::statuses`]), but not the check-ins themselves, so
+    /// [`TestRun::check_ins`] stays empty and there is nothing for
+    /// [`assert_sentry_accepts`](Simulation::assert_sentry_accepts) to check. The
+    /// scheduler builds and hands over every check-in all the same. For simulations of
+    /// months or years, where keeping millions of check-ins costs most of the time and
+    /// memory; [`fired_at`](Simulation::fired_at),
+    /// [`never_overlaps`](Simulation::never_overlaps), [`skipped`](Simulation::skipped)
+    /// and [`stats`](Simulation::stats) work as with a full report.
+    ///
+    /// ```
+    /// use sentry_schedule::testing::TestKit;
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), sentry_schedule::Error> {
+    /// let job = sentry_schedule::Job::cron("rates", "*/5 * * * *", |_| async {})?;
+    /// let week = TestKit::new()
+    ///     .keep_check_ins(false)
+    ///     .simulate(
+    ///         [job],
+    ///         "2027-01-04T00:00:00Z".parse().unwrap(),
+    ///         "2027-01-11T00:00:00Z".parse().unwrap(),
+    ///     )
+    ///     .await?;
+    /// assert_eq!(week.fired_at("rates").len(), 7 * 24 * 12 - 1);
+    /// assert!(week.never_overlaps("rates"));
+    /// assert!(week.runs.iter().all(|run| run.statuses() == ["in_progress", "ok"]));
+    /// assert!(week.runs.iter().all(|run| run.check_ins.is_empty()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn keep_check_ins(mut self, keep: bool) -> Self {
+        self.keep_check_ins = keep;
         self
     }
 
@@ -222,22 +271,28 @@ impl TestKit {
         let sink = self.sink(&clock);
         let scheduler = self.scheduler(vec![job], clock, &sink, std::future::pending())?;
         let report = scheduler.run_now(&slug).await?;
+        // As the `run <slug>` command does: with an ingest rule, the sender's retries and
+        // pauses then run on virtual time, up to the bound.
+        scheduler.flush(crate::checkin::FLUSH_TIMEOUT).await;
         let run = assemble(sink.take()).runs.into_iter().next();
         // `None` only when the run's task died before it ended (a bug of the scheduler,
         // reported in `report`): the outcome without check-ins or events.
-        Ok(run.unwrap_or_else(|| TestRun {
-            slug: report.slug,
-            scheduled: report.scheduled,
-            started: report.scheduled,
-            check_in_id: String::new(),
-            trace_id: String::new(),
-            outcome: Outcome {
+        Ok(run.unwrap_or_else(|| {
+            let outcome = Outcome {
                 status: report.status,
                 duration: report.duration,
                 message: report.message,
-            },
-            check_ins: Vec::new(),
-            events: Vec::new(),
+            };
+            let (scheduled, no_ids) = (report.scheduled, String::new);
+            TestRun::new(
+                report.slug,
+                scheduled,
+                scheduled,
+                no_ids(),
+                no_ids(),
+                outcome,
+                Sent::default(),
+            )
         }))
     }
 
@@ -265,6 +320,7 @@ impl TestKit {
             .jobs()
             .map(|job| (job.slug().to_owned(), job.stats()))
             .collect();
+        let check_ins = scheduler.check_ins();
         scheduler.run().bind_hub(Arc::clone(&sink.hub)).await?;
         let log = assemble(sink.take());
         Ok(Simulation {
@@ -274,6 +330,7 @@ impl TestKit {
             stray_check_ins: log.stray_check_ins,
             stray_events: log.stray_events,
             stats,
+            check_in_stats: check_ins.snapshot(),
         })
     }
 
@@ -293,6 +350,7 @@ impl TestKit {
             self.release.clone(),
             Arc::new(clock.clone()),
             self.ingest.clone(),
+            self.keep_check_ins,
         )
     }
 
@@ -341,62 +399,51 @@ struct Assembled {
     stray_events: Vec<CapturedEvent>,
 }
 
-/// A check-in id as a map key without an allocation: its first 32 bytes (an id is 32 hex
-/// digits) and its length.
-#[derive(PartialEq, Eq, Hash)]
-struct IdKey([u8; 32], usize);
-
-impl IdKey {
-    fn of(id: &str) -> Self {
-        let mut key = [0; 32];
-        let n = id.len().min(32);
-        key[..n].copy_from_slice(&id.as_bytes()[..n]);
-        Self(key, id.len())
-    }
-}
-
-/// Joins each run to its check-ins (by `check_in_id`) and events (by trace id).
+/// Joins each run to its events (by trace id) and puts the runs in order.
 fn assemble(log: Log) -> Assembled {
     let Log {
-        runs,
-        check_ins,
+        mut runs,
+        pending,
+        mut stray_check_ins,
         events,
+        deliveries,
     } = log;
-    let mut by_id: HashMap<IdKey, Vec<CheckIn>> = HashMap::with_capacity(runs.len());
-    for check_in in check_ins {
-        by_id
-            .entry(IdKey::of(check_in.check_in_id()))
-            .or_default()
-            .push(check_in);
-    }
-    let mut by_trace: HashMap<String, Vec<CapturedEvent>> = HashMap::new();
-    let mut stray_events = Vec::new();
-    for event in events {
-        match event.trace_id() {
-            Some(trace) => by_trace.entry(trace).or_default().push(event),
-            None => stray_events.push(event),
+    if !deliveries.is_empty() {
+        for check_in in runs.iter_mut().flat_map(|run| &mut run.check_ins) {
+            let key = (
+                check_in.check_in_id().to_owned(),
+                check_in.status().to_owned(),
+            );
+            if let Some(delivered) = deliveries.get(&key) {
+                check_in.delivered(*delivered);
+            }
         }
     }
-    let mut runs: Vec<TestRun> = runs
-        .into_iter()
-        .map(|run: RunSeen| TestRun {
-            check_ins: by_id
-                .remove(&IdKey::of(&run.check_in_id))
-                .unwrap_or_default(),
-            events: by_trace.remove(&run.trace_id).unwrap_or_default(),
-            slug: run.slug,
-            scheduled: run.scheduled,
-            started: run.started,
-            check_in_id: run.check_in_id,
-            trace_id: run.trace_id,
-            outcome: run.outcome,
-        })
-        .collect();
+    let mut stray_events = Vec::new();
+    if !events.is_empty() {
+        let mut by_trace: HashMap<String, Vec<CapturedEvent>> = HashMap::new();
+        for event in events {
+            match event.trace_id() {
+                Some(trace) => by_trace.entry(trace).or_default().push(event),
+                None => stray_events.push(event),
+            }
+        }
+        for run in &mut runs {
+            if by_trace.is_empty() {
+                break;
+            }
+            if let Some(events) = by_trace.remove(&run.trace_id) {
+                run.events = events;
+            }
+        }
+        stray_events.extend(by_trace.into_values().flatten());
+    }
     runs.sort_by(|a, b| (a.started, a.scheduled, &a.slug).cmp(&(b.started, b.scheduled, &b.slug)));
-    stray_events.extend(by_trace.into_values().flatten());
+    // Check-ins of runs that never reported their end (their task died).
+    stray_check_ins.extend(pending.into_values().flat_map(|sent| sent.check_ins));
     Assembled {
         runs,
-        stray_check_ins: by_id.into_values().flatten().collect(),
+        stray_check_ins,
         stray_events,
     }
 }

@@ -1,5 +1,4 @@
 //! What one run left behind: its check-ins as sent, the events it captured, its outcome.
-use super::ingest::Answer;
 use super::rules::{self, Rejection};
 use crate::run::Ended;
 use crate::RunStatus;
@@ -8,6 +7,22 @@ use sentry::protocol::{Context, Event};
 use serde_json::Value;
 use std::sync::OnceLock;
 use std::time::Duration;
+
+/// The check-ins of one run, in the order sent: whole, or (a light report) their statuses.
+#[derive(Default)]
+pub(crate) struct Sent {
+    pub(crate) statuses: Vec<&'static str>,
+    pub(crate) check_ins: Vec<CheckIn>,
+}
+
+/// What became of one check-in at the kit's endpoint.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Delivered {
+    /// Requests that carried it.
+    pub(crate) attempts: u32,
+    /// When the endpoint took it, if it did.
+    pub(crate) received: Option<DateTime<Utc>>,
+}
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +53,8 @@ impl Outcome {
 }
 
 /// One check-in exactly as the scheduler sent it (the `check_in` envelope item's JSON),
-/// with when and whether the kit's ingest took it.
+/// with when and whether the kit's ingest took it (with an ingest rule, after how many
+/// requests of the scheduler's sender).
 ///
 /// Kept as the bytes sent and parsed on first use: a simulated year holds millions.
 #[derive(Debug, Clone)]
@@ -46,34 +62,39 @@ pub struct CheckIn {
     payload: Box<str>,
     parsed: OnceLock<Value>,
     sent: DateTime<Utc>,
-    answer: Answer,
+    delivered: Delivered,
 }
 
 impl PartialEq for CheckIn {
     fn eq(&self, other: &Self) -> bool {
-        (self.json(), self.sent, self.answer) == (other.json(), other.sent, other.answer)
+        let delivered = |c: &Self| (c.delivered.attempts, c.delivered.received);
+        (self.json(), self.sent, delivered(self)) == (other.json(), other.sent, delivered(other))
     }
 }
 
 impl CheckIn {
     /// The check-in whose item payload is `payload`; `None` when it is not UTF-8 JSON.
-    pub(crate) fn new(payload: &[u8], sent: DateTime<Utc>) -> Option<Self> {
-        let payload = std::str::from_utf8(payload).ok()?;
+    pub(crate) fn new(payload: Box<[u8]>, sent: DateTime<Utc>) -> Option<Self> {
+        let payload = String::from_utf8(payload.into_vec()).ok()?.into_boxed_str();
         let parsed = OnceLock::new();
         // Parsed now only when the cheap look-up of its id cannot read it.
-        if string_field(payload, CHECK_IN_ID).is_none() {
-            let _ = parsed.set(serde_json::from_str(payload).ok()?);
+        if string_field(&payload, CHECK_IN_ID).is_none() {
+            let _ = parsed.set(serde_json::from_str(&payload).ok()?);
         }
         Some(Self {
-            payload: payload.into(),
+            payload,
             parsed,
             sent,
-            answer: Answer::Accept,
+            // Without an ingest rule, taken where it is handed over.
+            delivered: Delivered {
+                attempts: 1,
+                received: Some(sent),
+            },
         })
     }
 
-    pub(crate) fn answer(&mut self, answer: Answer) {
-        self.answer = answer;
+    pub(crate) fn delivered(&mut self, delivered: Delivered) {
+        self.delivered = delivered;
     }
 
     /// The item's JSON as sent.
@@ -132,20 +153,23 @@ impl CheckIn {
         self.sent
     }
 
-    /// Whether the kit's ingest took it ([`Answer::Refuse`]: not).
+    /// Whether the kit's ingest took it in the end: `false` when the sender dropped it
+    /// (refused, too many failures, or still unsent at the end of the flush bound).
     pub fn accepted(&self) -> bool {
-        !matches!(self.answer, Answer::Refuse(_))
+        self.delivered.received.is_some()
     }
 
-    /// When Sentry had it: when sent, later by an [`Answer::Delay`]; `None` when refused.
+    /// When Sentry had it (the kit's wall clock): when sent without an ingest rule; with
+    /// one, when a request of the sender carrying it was taken (after retries, pauses,
+    /// an [`Answer::Delay`](super::Answer::Delay)); `None` when it never was.
     pub fn received(&self) -> Option<DateTime<Utc>> {
-        match self.answer {
-            Answer::Accept => Some(self.sent),
-            Answer::Delay(delay) => TimeDelta::from_std(delay)
-                .ok()
-                .and_then(|delay| self.sent.checked_add_signed(delay)),
-            Answer::Refuse(_) => None,
-        }
+        self.delivered.received
+    }
+
+    /// How many requests carried it: 1 without an ingest rule; with one, 0 when the
+    /// sender dropped it before sending (its queue full), more after retries.
+    pub fn attempts(&self) -> u32 {
+        self.delivered.attempts
     }
 
     /// What Sentry would refuse or rewrite in this check-in, by Sentry's own rules (the
@@ -234,16 +258,43 @@ pub struct TestRun {
     pub trace_id: String,
     /// How it ended.
     pub outcome: Outcome,
-    /// Its check-ins, in the order sent (none for a job with `monitor = false`).
+    /// Its check-ins, in the order sent (none for a job with `monitor = false`, and none
+    /// kept in a light report: [`TestKit::keep_check_ins`](super::TestKit::keep_check_ins)).
     pub check_ins: Vec<CheckIn>,
     /// The events captured during the run, in order.
     pub events: Vec<CapturedEvent>,
+    /// The statuses of its check-ins, in the order sent (kept in a light report too).
+    sent: Vec<&'static str>,
 }
 
 impl TestRun {
-    /// The statuses of its check-ins, in the order sent: `["in_progress", "ok"]`.
+    /// A run with its check-ins as `sent`, no events yet.
+    pub(crate) fn new(
+        slug: String,
+        scheduled: DateTime<Utc>,
+        started: DateTime<Utc>,
+        check_in_id: String,
+        trace_id: String,
+        outcome: Outcome,
+        sent: Sent,
+    ) -> Self {
+        Self {
+            slug,
+            scheduled,
+            started,
+            check_in_id,
+            trace_id,
+            outcome,
+            check_ins: sent.check_ins,
+            events: Vec::new(),
+            sent: sent.statuses,
+        }
+    }
+
+    /// The statuses of its check-ins, in the order sent: `["in_progress", "ok"]` (also in
+    /// a light report, which keeps no [`check_ins`](Self::check_ins)).
     pub fn statuses(&self) -> Vec<&str> {
-        self.check_ins.iter().map(CheckIn::status).collect()
+        self.sent.clone()
     }
 
     /// The statuses Sentry would have, in the order it received them: refused check-ins

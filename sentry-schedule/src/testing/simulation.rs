@@ -1,7 +1,7 @@
 //! The report of a simulated period: every run that fired, and assertions on them.
 use super::report::{CapturedEvent, CheckIn, TestRun};
 use super::rules::{self, Rejection};
-use crate::JobStats;
+use crate::{CheckInStats, JobStats};
 use chrono::{DateTime, Utc};
 
 /// Every run of a simulated period ([`TestKit::simulate`](super::TestKit::simulate)), in
@@ -21,6 +21,12 @@ pub struct Simulation {
     /// Events captured outside any run (the scheduler's own, e.g. a coordinator error).
     pub stray_events: Vec<CapturedEvent>,
     pub(crate) stats: Vec<(String, JobStats)>,
+    /// The counters of the scheduler's check-in sender at the end (queued, sent, retried,
+    /// rate limited, dropped by reason), as
+    /// [`Scheduler::check_ins`](crate::Scheduler::check_ins) gives them. All zero without
+    /// an ingest rule ([`TestKit::ingest`](super::TestKit::ingest)): then the kit takes each
+    /// check-in where the scheduler hands it over, and no sender runs.
+    pub check_in_stats: CheckInStats,
 }
 
 impl Simulation {

@@ -1,39 +1,57 @@
-//! The kit's in-memory Sentry: a client whose transport records every envelope, and the
-//! log of the runs the scheduler reports to it.
-use super::ingest::Answer;
-use super::report::{CapturedEvent, CheckIn, Outcome};
+//! The kit's in-memory Sentry: a client whose transport records every event, and the log
+//! of the runs and check-ins the scheduler reports to it.
+use super::ingest::{Answer, IngestRule};
+use super::report::{CapturedEvent, CheckIn, Delivered, Outcome, Sent, TestRun};
+use crate::checkin::{CheckInStatus, MemoryEndpoint, Response};
 use crate::clock::Clock;
+use crate::ids::HexId;
 use crate::job::Job;
 use crate::run::{Ended, RunIds};
 use chrono::{DateTime, Utc};
 use sentry::{ClientOptions, Envelope, Hub, Transport};
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// A DSN under `.invalid` (RFC 6761), as `sentry::test` uses: it never resolves, so the
-/// scheduler hands check-ins to the client's transport (`checkin::deliver`), here the kit's.
+/// A DSN under `.invalid` (RFC 6761), as `sentry::test` uses: it never resolves, and the
+/// kit's transport takes the client's events.
 const TEST_DSN: &str = "https://public@sentry.invalid/1";
-
-/// The rule the kit's ingest answers with.
-pub(crate) type IngestRule = Arc<dyn Fn(&CheckIn) -> Answer + Send + Sync>;
-
-/// One run as the scheduler reported it to the kit, before its check-ins and events are
-/// joined to it.
-#[derive(Debug, Clone)]
-pub(crate) struct RunSeen {
-    pub(crate) slug: String,
-    pub(crate) scheduled: DateTime<Utc>,
-    pub(crate) started: DateTime<Utc>,
-    pub(crate) check_in_id: String,
-    pub(crate) trace_id: String,
-    pub(crate) outcome: Outcome,
-}
 
 /// Everything the kit's Sentry received, in order.
 #[derive(Default)]
 pub(crate) struct Log {
-    pub(crate) runs: Vec<RunSeen>,
-    pub(crate) check_ins: Vec<CheckIn>,
+    /// The runs that ended, with their check-ins.
+    pub(crate) runs: Vec<TestRun>,
+    /// Check-ins of runs that have not ended (yet), by check-in id.
+    pub(crate) pending: HashMap<HexId, Sent, BuildHasherDefault<IdHasher>>,
+    /// Check-ins that came through the client's transport (a job's own), not the scheduler.
+    pub(crate) stray_check_ins: Vec<CheckIn>,
     pub(crate) events: Vec<CapturedEvent>,
+    /// What became of each check-in posted to the kit's endpoint, by check-in id and
+    /// status (an ingest rule only).
+    pub(crate) deliveries: HashMap<(String, String), Delivered>,
+}
+
+/// Hashes a check-in id by folding its bytes 8 at a time: the ids are random, and the
+/// default SipHash over 32 bytes cost more per run than the rest of the kit's bookkeeping.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// The client the runs of a kit-driven scheduler report to, and what it received.
@@ -41,22 +59,27 @@ pub(crate) struct Sink {
     /// The hub each run's hub is made from (`Delivery::parent_hub`).
     pub(crate) hub: Arc<Hub>,
     log: Arc<Mutex<Log>>,
+    clock: Arc<dyn Clock>,
+    ingest: Option<IngestRule>,
+    /// Whether check-ins are kept whole (`false`: their statuses only).
+    keep_check_ins: bool,
 }
 
 impl Sink {
     /// A client with the kit's transport, `environment` and `release`, bound to a hub of
-    /// its own; check-ins are stamped with `clock` and answered by `ingest`.
+    /// its own; check-ins are stamped with `clock`, answered by `ingest` and kept whole
+    /// when `keep_check_ins`.
     pub(crate) fn new(
         environment: Option<String>,
         release: Option<String>,
         clock: Arc<dyn Clock>,
         ingest: Option<IngestRule>,
+        keep_check_ins: bool,
     ) -> Arc<Self> {
         let log = Arc::new(Mutex::new(Log::default()));
         let transport = Arc::new(KitTransport {
             log: Arc::clone(&log),
-            clock,
-            ingest,
+            clock: Arc::clone(&clock),
         });
         let mut options = ClientOptions::new()
             .dsn(TEST_DSN)
@@ -66,7 +89,38 @@ impl Sink {
         options.release = release.map(Into::into);
         let client = Arc::new(sentry::Client::from(options));
         let hub = Arc::new(Hub::new(Some(client), Arc::default()));
-        Arc::new(Self { hub, log })
+        Arc::new(Self {
+            hub,
+            log,
+            clock,
+            ingest,
+            keep_check_ins,
+        })
+    }
+
+    /// Called by the delivery for each check-in of the run `run` (`payload`: the
+    /// `check_in` item's JSON, as the scheduler would send it).
+    pub(crate) fn check_in(&self, run: HexId, status: CheckInStatus, payload: Vec<u8>) {
+        let check_in = if self.keep_check_ins {
+            CheckIn::new(payload.into(), self.clock.now()).map(|mut check_in| {
+                if self.ingest.is_some() {
+                    // Taken only once the sender's request for it is.
+                    check_in.delivered(Delivered::default());
+                }
+                check_in
+            })
+        } else {
+            None
+        };
+        let mut log = self.lock();
+        let sent = log.pending.entry(run).or_insert_with(|| Sent {
+            statuses: Vec::with_capacity(2),
+            check_ins: Vec::new(),
+        });
+        sent.statuses.push(status.as_str());
+        if self.keep_check_ins {
+            sent.check_ins.extend(check_in);
+        }
     }
 
     /// Called by the run at its end (`run::execute`).
@@ -78,15 +132,54 @@ impl Sink {
         ids: &RunIds,
         ended: &Ended,
     ) {
-        let run = RunSeen {
-            slug: job.slug().to_owned(),
+        let mut log = self.lock();
+        let sent = log.pending.remove(&ids.check_in_id).unwrap_or_default();
+        let run = TestRun::new(
+            job.slug().to_owned(),
             scheduled,
             started,
-            check_in_id: ids.check_in_id.as_str().to_owned(),
-            trace_id: ids.trace_id_hex.as_str().to_owned(),
-            outcome: Outcome::of(ended),
-        };
-        self.lock().runs.push(run);
+            ids.check_in_id.as_str().to_owned(),
+            ids.trace_id_hex.as_str().to_owned(),
+            Outcome::of(ended),
+            sent,
+        );
+        log.runs.push(run);
+    }
+
+    /// Whether check-ins go to the kit's endpoint through the scheduler's sender.
+    pub(crate) fn endpoint_set(&self) -> bool {
+        self.ingest.is_some()
+    }
+
+    /// The endpoint the scheduler's sender posts check-ins to, when the kit has an ingest
+    /// rule.
+    pub(crate) fn endpoint(self: &Arc<Self>) -> Option<Arc<dyn MemoryEndpoint>> {
+        let rule = self.ingest.clone()?;
+        Some(Arc::new(KitEndpoint {
+            sink: Arc::clone(self),
+            rule,
+        }))
+    }
+
+    /// The kit's wall clock now.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Notes a request carrying the check-in `key` (its id and status).
+    pub(crate) fn posted(&self, key: &(String, String)) {
+        self.lock()
+            .deliveries
+            .entry(key.clone())
+            .or_default()
+            .attempts += 1;
+    }
+
+    /// Notes that the endpoint took the check-in `key` at `at` (the first time counts).
+    pub(crate) fn took(&self, key: &(String, String), at: DateTime<Utc>) {
+        let mut log = self.lock();
+        let delivered = log.deliveries.entry(key.clone()).or_default();
+        delivered.received = delivered.received.or(Some(at));
     }
 
     /// Takes everything received so far.
@@ -99,12 +192,59 @@ impl Sink {
     }
 }
 
-/// Records every envelope: events as events, `check_in` items as check-ins with the
-/// ingest's answer.
+/// The endpoint the kit's schedulers post check-ins to: asks the rule, notes the request,
+/// and answers.
+pub(crate) struct KitEndpoint {
+    pub(crate) sink: Arc<Sink>,
+    pub(crate) rule: IngestRule,
+}
+
+impl MemoryEndpoint for KitEndpoint {
+    fn post(&self, envelope: Vec<u8>) -> Pin<Box<dyn Future<Output = Response> + Send>> {
+        let status = |status| Response {
+            status,
+            ..Response::default()
+        };
+        let check_in = check_in_payloads(&envelope)
+            .first()
+            .and_then(|payload| CheckIn::new((*payload).into(), self.sink.now()));
+        let Some(check_in) = check_in else {
+            // What Relay answers an envelope it cannot read.
+            return Box::pin(std::future::ready(status(400)));
+        };
+        let key = (
+            check_in.check_in_id().to_owned(),
+            check_in.status().to_owned(),
+        );
+        self.sink.posted(&key);
+        let sink = Arc::clone(&self.sink);
+        let answer = (self.rule)(&check_in);
+        Box::pin(async move {
+            match answer {
+                Answer::Accept => {}
+                Answer::Refuse(code) if !(200..300).contains(&code) => return status(code),
+                Answer::Refuse(_) => {}
+                Answer::RetryAfter(pause) => {
+                    let seconds = pause.as_secs() + u64::from(pause.subsec_nanos() > 0);
+                    return Response {
+                        status: 429,
+                        retry_after: Some(seconds.to_string()),
+                        rate_limits: None,
+                    };
+                }
+                Answer::Delay(delay) => tokio::time::sleep(delay).await,
+            }
+            sink.took(&key, sink.now());
+            status(200)
+        })
+    }
+}
+
+/// Records every envelope of the client: events as events, `check_in` items (a job's own,
+/// sent through the client) as stray check-ins.
 struct KitTransport {
     log: Arc<Mutex<Log>>,
     clock: Arc<dyn Clock>,
-    ingest: Option<IngestRule>,
 }
 
 impl Transport for KitTransport {
@@ -123,18 +263,13 @@ impl Transport for KitTransport {
             return;
         }
         for payload in check_in_payloads(&bytes) {
-            let Some(mut check_in) = CheckIn::new(payload, self.clock.now()) else {
+            let Some(check_in) = CheckIn::new(payload.into(), self.clock.now()) else {
                 continue;
             };
-            let answer = match &self.ingest {
-                Some(rule) => rule(&check_in),
-                None => Answer::Accept,
-            };
-            check_in.answer(answer);
             self.log
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .check_ins
+                .stray_check_ins
                 .push(check_in);
         }
     }
@@ -142,7 +277,7 @@ impl Transport for KitTransport {
 
 /// The payloads of the `check_in` items of the serialized envelope `bytes`: a header line,
 /// then per item a header line (`type`, `length`) and its payload.
-fn check_in_payloads(bytes: &[u8]) -> Vec<&[u8]> {
+pub(crate) fn check_in_payloads(bytes: &[u8]) -> Vec<&[u8]> {
     let mut found = Vec::new();
     let mut rest = match bytes.iter().position(|b| *b == b'\n') {
         Some(end) => &bytes[end + 1..],
