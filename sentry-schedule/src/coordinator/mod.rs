@@ -123,6 +123,13 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 /// How many of each job's newest claims the default [`Coordinator::expired_claims`] reads.
 pub const EXPIRED_SCAN: usize = 16;
 
+/// The most claims one backend call claims, renews or finishes: the replica's coordination
+/// tasks split larger batches (10,000 jobs due at one instant are ten claim statements, one
+/// after the other). Each call then stays well within the coordinator's time-out, holds its
+/// row locks briefly, and the first runs of a large instant start after one chunk's round
+/// trip rather than the whole batch's.
+pub(crate) const BATCH_MAX: usize = 1_000;
+
 /// How long finished claims are kept as history when no retention is configured.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 

@@ -1,10 +1,10 @@
 //! The outcomes of a replica's runs, written in batches: one [`Coordinator::finish_many`] for
-//! everything that ended since the last write, retried while the backend fails. A claim stays
+//! everything that ended since the last write (at most [`BATCH_MAX`] at a time), retried while the backend fails. A claim stays
 //! held (its lease renewed) until its outcome is written, so no other replica takes a finished
 //! tick over meanwhile; an outcome that cannot be written is counted and logged, never
 //! dropped silently.
 use super::renewals::{name_some, HeldLease};
-use super::{one_each, ClaimToken, Coordinator, CoordinatorError, RunOutcome};
+use super::{one_each, ClaimToken, Coordinator, CoordinatorError, RunOutcome, BATCH_MAX};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -109,8 +109,11 @@ impl Writer {
             if pending.is_empty() {
                 continue;
             }
-            match self.write(&pending).await {
-                Ok(()) => pending.clear(),
+            let batch = pending.len().min(BATCH_MAX);
+            match self.write(&pending[..batch]).await {
+                Ok(()) => {
+                    pending.drain(..batch);
+                }
                 Err(error) => {
                     if close.is_cancelled() {
                         let closed = *closed_at.get_or_insert_with(Instant::now);

@@ -2,7 +2,7 @@
 //! [`Coordinator::renew_many`] per renewal period (a third of the lease), whatever the number
 //! of jobs (a claim younger than half a period waits for the next round, see
 //! [`Renewals::renew_round`]); the runs whose lease was lost are told.
-use super::{one_each, ClaimToken, Coordinator};
+use super::{one_each, ClaimToken, Coordinator, BATCH_MAX};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -209,7 +209,8 @@ impl Renewals {
         }
     }
 
-    /// One round: every held claim that needs it, in one `renew_many`.
+    /// One round: every held claim that needs it, in one `renew_many` per [`BATCH_MAX`] of
+    /// them.
     ///
     /// A claim won or renewed less than half a period ago is left to the next round: its
     /// lease still has more than two and a half periods to run, so it is renewed in that
@@ -226,14 +227,21 @@ impl Renewals {
             .filter(|(_, entry)| entry.renewed.elapsed() >= fresh)
             .map(|(id, entry)| (*id, entry.token.clone()))
             .unzip();
-        if tokens.is_empty() {
-            return;
+        for (ids, tokens) in ids.chunks(BATCH_MAX).zip(tokens.chunks(BATCH_MAX)) {
+            if !self.renew_batch(ids, tokens).await {
+                // The backend failed: the rest waits for the next round.
+                return;
+            }
         }
+    }
+
+    /// Renews `tokens` (held as `ids`) in one `renew_many`; `false` when the backend failed.
+    async fn renew_batch(&self, ids: &[u64], tokens: &[ClaimToken]) -> bool {
         let sent = Instant::now();
         let answers = self
             .shared
             .coordinator
-            .renew_many(&tokens, self.shared.lease)
+            .renew_many(tokens, self.shared.lease)
             .await
             .and_then(|answers| {
                 one_each(
@@ -264,6 +272,7 @@ impl Renewals {
                         "lease lost: another replica took the tick over"
                     );
                 }
+                true
             }
             Err(error) => {
                 let lease = self.shared.lease;
@@ -293,6 +302,7 @@ impl Renewals {
                 if retrying > 0 {
                     tracing::warn!(claims = retrying, %error, "lease renewal failed, retrying");
                 }
+                false
             }
         }
     }

@@ -43,9 +43,6 @@ use tokio_util::task::TaskTracker;
 /// How many due runs one start task starts.
 const START_BATCH: usize = 64;
 
-/// How many ticks one claim call of a batch claims at most (see [`spawn_claim`]).
-const CLAIM_CHUNK: usize = 1_000;
-
 /// What the dispatcher and every run of a running scheduler share.
 pub(crate) struct RunEnv {
     pub(crate) clock: Arc<dyn Clock>,
@@ -269,7 +266,7 @@ fn delay_below(max: Duration, draw: u64) -> Duration {
 // --- claim -----------------------------------------------------------------------------
 
 /// Claims the ticks of `due` (in a task of its own, so the dispatcher never waits for the
-/// backend), one call per [`CLAIM_CHUNK`] of them, and acts on each chunk's decisions as
+/// backend), one call per [`coordinator::BATCH_MAX`] of them, and acts on each chunk's decisions as
 /// soon as they are in and the wall clock reads `at` (at once when `None`).
 ///
 /// The chunks of a batch are claimed one after the other: a replica has one claim of a
@@ -291,7 +288,7 @@ fn spawn_claim(
     env.tracker.clone().spawn(async move {
         let mut jumps = at.map(|_| env.jumps.clone());
         let mut waited = at.is_none();
-        for chunk in due.chunks(CLAIM_CHUNK) {
+        for chunk in due.chunks(coordinator::BATCH_MAX) {
             let entries: Vec<(&JobEntry, DateTime<Utc>)> = chunk
                 .iter()
                 .filter_map(|&(index, tick)| Some((job_at(&table, index)?, tick)))
