@@ -820,20 +820,23 @@ where
 /// inserts, so two batches never wait on each other's rows crosswise (a deadlock the server
 /// would break by failing one of them).
 ///
-/// Each row is found through the primary key, one lookup per claim (a lateral subquery with
-/// `FOR UPDATE` is never flattened into a join). Joined as plain tables instead, the planner
-/// (which cannot estimate `unnest`) merged them on `tick` alone through the index of open
-/// claims: every claim of an instant shares its tick, so the cost grew with the square of
-/// the batch (66 ms for 334 claims, seconds for 3,000).
+/// Each row is found through the primary key, one lookup per claim: the lateral subquery is
+/// never flattened into a join (it locks), and `OFFSET 0` keeps the `finished_at` test out of
+/// it, so the index of open claims (`tick` only, partial on `finished_at IS NULL`) cannot
+/// serve it. Joined as plain tables, the planner (which cannot estimate `unnest`) merged the
+/// batch with the open claims on `tick` alone; given the test inside, it looked each claim
+/// up by `tick` through that index. Every claim of an instant shares its tick, so both grew
+/// with the square of the batch (66 ms for 334 claims, seconds for 3,000). A claim finished
+/// meanwhile is locked (until the statement ends) and left alone.
 fn lock_in_order(table: &str, carried: &str) -> String {
     format!(
         "locked AS MATERIALIZED ( \
              SELECT l.slug, l.tick, l.token{carried} FROM t \
              CROSS JOIN LATERAL ( \
-                 SELECT c.slug, c.tick, c.token FROM {table} c \
+                 SELECT c.slug, c.tick, c.token, c.finished_at FROM {table} c \
                  WHERE c.slug = t.slug AND c.tick = t.tick AND c.token = t.token \
-                   AND c.finished_at IS NULL \
-                 FOR UPDATE) l)"
+                 OFFSET 0 FOR UPDATE) l \
+             WHERE l.finished_at IS NULL)"
     )
 }
 

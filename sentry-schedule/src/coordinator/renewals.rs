@@ -1,6 +1,6 @@
 //! One renewal task per replica: the leases of the claims it holds are extended in one
 //! [`Coordinator::renew_many`] per renewal period (a third of the lease), whatever the number
-//! of jobs (a claim younger than half a period waits for the next round, see
+//! of jobs (a claim younger than three quarters of a period waits for the next round, see
 //! [`Renewals::renew_round`]); the runs whose lease was lost are told.
 use super::{one_each, ClaimToken, Coordinator, BATCH_MAX};
 use chrono::{DateTime, Utc};
@@ -212,14 +212,17 @@ impl Renewals {
     /// One round: every held claim that needs it, in one `renew_many` per [`BATCH_MAX`] of
     /// them.
     ///
-    /// A claim won or renewed less than half a period ago is left to the next round: its
-    /// lease still has more than two and a half periods to run, so it is renewed in that
-    /// round with a period and a half of it left, and one failed round still leaves time for
-    /// another. A run shorter than half a period is therefore never renewed at all (its
-    /// outcome ends the claim first), which is most runs: this halves the statements' rows
-    /// and the database's work when runs are short, without touching the guarantee.
+    /// A claim won or renewed less than three quarters of a period ago is left to the next
+    /// round: it is renewed in that round, with more than a period and a quarter of its lease
+    /// left, so a failed round still leaves a quarter of a period before the following one
+    /// (a claim held longer has two rounds to spare, as before). A run shorter than three
+    /// quarters of a period is therefore never renewed at all (its outcome ends the claim
+    /// first), which is most runs. A claim is made up to half a second before its tick
+    /// ([`Claimer::ahead`](super::claimer::Claimer::ahead)): with half a period instead, a
+    /// round just after a tick renewed the whole instant's claims whenever the lease was
+    /// short.
     pub(crate) async fn renew_round(&self) {
-        let fresh = self.period() / 2;
+        let fresh = self.period() * 3 / 4;
         let (ids, tokens): (Vec<u64>, Vec<ClaimToken>) = self
             .shared
             .held()
@@ -372,7 +375,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_claim_younger_than_half_a_period_waits_for_the_next_round() {
+    async fn a_claim_younger_than_three_quarters_of_a_period_waits_for_the_next_round() {
         let clock = Arc::new(crate::clock::TestClock::new(tick(0)));
         let coordinator = Arc::new(InProcess::with_clock(clock));
         let renewals = Renewals::new(coordinator.clone(), LEASE);
@@ -380,17 +383,17 @@ mod tests {
         let lease_until = || async { coordinator.history("a", 1).await.unwrap()[0].lease_until };
         let won_until = lease_until().await;
         assert_eq!(won_until, tick(0) + chrono::TimeDelta::seconds(30));
-        // A quarter of a period (2.5 s) after the claim: too fresh to renew.
-        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        // Half a period (5 s) after the claim: too fresh to renew.
+        tokio::time::sleep(Duration::from_secs(5)).await;
         renewals.renew_round().await;
         assert_eq!(lease_until().await, won_until, "renewed while fresh");
-        // Half a period (5 s) after it: renewed for a whole lease from now.
+        // Three quarters of a period (7.5 s) after it: renewed for a whole lease from now.
         tokio::time::sleep(Duration::from_millis(2_500)).await;
         renewals.renew_round().await;
         assert_eq!(
             lease_until().await,
-            tick(0) + chrono::TimeDelta::seconds(35),
-            "not renewed at half a period"
+            tick(0) + chrono::TimeDelta::milliseconds(37_500),
+            "not renewed at three quarters of a period"
         );
         assert_eq!(held.is_lost(), None);
     }
