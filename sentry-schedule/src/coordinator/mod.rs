@@ -124,11 +124,12 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 pub const EXPIRED_SCAN: usize = 16;
 
 /// The most claims one backend call claims, renews or finishes: the replica's coordination
-/// tasks split larger batches (10,000 jobs due at one instant are ten claim statements, one
-/// after the other). Each call then stays well within the coordinator's time-out, holds its
-/// row locks briefly, and the first runs of a large instant start after one chunk's round
-/// trip rather than the whole batch's.
-pub(crate) const BATCH_MAX: usize = 1_000;
+/// tasks split larger batches, one call after the other, so that each stays well within the
+/// coordinator's time-out (a claim of 10,000 ticks takes about 0.25 s of PostgreSQL's time on
+/// a loaded 2-core machine; the time-out is 10 s). Up to this many jobs due at one instant
+/// are claimed in one statement per replica: chunks of 1,000 made 10,000 jobs ten claims one
+/// after the other, and start lag p99 464 ms where one claim gives 156 ms.
+pub(crate) const BATCH_MAX: usize = 10_000;
 
 /// How long finished claims are kept as history when no retention is configured.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
