@@ -302,6 +302,19 @@ fn spawn_claim(
             // another replica once its lease runs out (it is no longer renewed).
             if !waited {
                 if !env.wait_until(at, &mut jumps).await {
+                    let won = decided
+                        .iter()
+                        .filter(|decision| matches!(decision, Decision::Run(_)))
+                        .count();
+                    if won > 0 {
+                        tracing::warn!(
+                            won,
+                            tick = ?at,
+                            "the scheduler stopped between claiming ticks and their instant: \
+                             not run here; another replica takes them over once their lease \
+                             expires"
+                        );
+                    }
                     return;
                 }
                 waited = true;

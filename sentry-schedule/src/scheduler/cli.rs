@@ -303,7 +303,7 @@ impl Scheduler {
                         return Some(ExitCode::from(USAGE_ERROR));
                     }
                 };
-                super::shutdown::flush(&self.delivery, crate::checkin::FLUSH_TIMEOUT).await;
+                super::shutdown::flush(&self.shared.delivery, crate::checkin::FLUSH_TIMEOUT).await;
                 code
             }
         })

@@ -21,15 +21,17 @@ use std::sync::Arc;
 /// [`Scheduler::run`] consumes the scheduler; every clone sees the same jobs and counters.
 #[derive(Clone)]
 pub struct SchedulerHandle {
-    jobs: Arc<[Arc<Job>]>,
-    off: Arc<HashMap<Arc<str>, Off>>,
-    clock: Arc<dyn Clock>,
-    claimer: Option<Arc<Claimer>>,
-    delivery: Arc<Delivery>,
-    pauses: Arc<LocalPauses>,
+    pub(super) jobs: Arc<[Arc<Job>]>,
+    /// The jobs off in this process, by slug: listed, never scheduled.
+    pub(super) off: Arc<HashMap<Arc<str>, Off>>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) claimer: Option<Arc<Claimer>>,
+    pub(super) delivery: Arc<Delivery>,
+    /// Pauses without a coordinator (with one, they live in its backend).
+    pub(super) pauses: Arc<LocalPauses>,
     /// Sentry's web API, to mute the monitors of paused jobs.
     #[cfg(feature = "http")]
-    monitor_api: Option<crate::scheduler::monitor_mute::MonitorApi>,
+    pub(super) monitor_api: Option<crate::scheduler::monitor_mute::MonitorApi>,
 }
 
 impl Scheduler {
@@ -37,16 +39,7 @@ impl Scheduler {
     /// an HTTP ops surface ([`crate::web`]) or any code that lists jobs, runs one now or
     /// reads the history while [`run`](Self::run) goes on.
     pub fn handle(&self) -> SchedulerHandle {
-        SchedulerHandle {
-            jobs: Arc::clone(&self.jobs),
-            off: Arc::clone(&self.off),
-            clock: Arc::clone(&self.clock),
-            claimer: self.claimer.clone(),
-            delivery: Arc::clone(&self.delivery),
-            pauses: Arc::clone(&self.pauses),
-            #[cfg(feature = "http")]
-            monitor_api: self.monitor_api.clone(),
-        }
+        self.shared.clone()
     }
 }
 

@@ -20,11 +20,11 @@ use crate::error::Error;
 use crate::job::registry;
 use crate::job::state::{self, StateMap};
 use crate::job::Job;
-use crate::run::pauses::LocalPauses;
 use crate::run::pipeline::{self, JobEntry, RunEnv};
 use crate::run::report::RunReport;
 use crate::run::run_set::RunSet;
 use chrono::{DateTime, Utc};
+use handle::SchedulerHandle;
 use off::Off;
 use std::collections::HashMap;
 use std::fmt;
@@ -103,22 +103,12 @@ pub async fn run_all() -> Result<(), Error> {
 /// # }
 /// ```
 pub struct Scheduler {
-    /// Shared with every [`SchedulerHandle`](handle::SchedulerHandle) (taking one copies
-    /// no job).
-    jobs: Arc<[Arc<Job>]>,
-    /// The jobs off in this process, by slug: listed, never scheduled.
-    off: Arc<HashMap<Arc<str>, Off>>,
-    clock: Arc<dyn Clock>,
+    /// The jobs and what runs them, shared with every [`SchedulerHandle`] taken from it
+    /// ([`Scheduler::handle`] clones it: no job is copied).
+    shared: SchedulerHandle,
     shutdown_timeout: Duration,
     shutdown_signal: Option<BoxedSignal>,
-    claimer: Option<Arc<Claimer>>,
     allow_same_jobs_twice: bool,
-    pub(crate) delivery: Arc<Delivery>,
-    /// Pauses without a coordinator (with one, they live in its backend).
-    pauses: Arc<LocalPauses>,
-    /// Sentry's web API, to mute the monitors of paused jobs.
-    #[cfg(feature = "http")]
-    monitor_api: Option<monitor_mute::MonitorApi>,
     /// Hooks the test kit sets (`testing`).
     hooks: Hooks,
 }
@@ -466,25 +456,27 @@ impl SchedulerBuilder {
             self.check_in_request_timeout,
         );
         Ok(Scheduler {
-            jobs: shared.into(),
-            off: Arc::new(off),
-            clock: self.clock,
+            shared: SchedulerHandle {
+                jobs: shared.into(),
+                off: Arc::new(off),
+                clock: self.clock,
+                delivery: Arc::new(delivery),
+                claimer: self.coordinator.map(|coordinator| {
+                    Arc::new(Claimer::new(
+                        coordinator,
+                        self.lease,
+                        self.on_coordinator_error,
+                        self.prune_every,
+                    ))
+                }),
+                pauses: Arc::default(),
+                #[cfg(feature = "http")]
+                monitor_api,
+            },
             shutdown_timeout: self.shutdown_timeout,
             shutdown_signal: self.shutdown_signal,
-            delivery: Arc::new(delivery),
             hooks: self.hooks,
-            claimer: self.coordinator.map(|coordinator| {
-                Arc::new(Claimer::new(
-                    coordinator,
-                    self.lease,
-                    self.on_coordinator_error,
-                    self.prune_every,
-                ))
-            }),
             allow_same_jobs_twice: self.allow_same_jobs_twice,
-            pauses: Arc::default(),
-            #[cfg(feature = "http")]
-            monitor_api,
         })
     }
 }
@@ -497,24 +489,24 @@ impl Scheduler {
 
     /// Every job, in slug order.
     pub fn jobs(&self) -> impl ExactSizeIterator<Item = &Job> + '_ {
-        self.jobs.iter().map(|j| &**j)
+        self.shared.jobs()
     }
 
     /// The job with this monitor slug.
     pub fn job(&self, slug: &str) -> Option<&Job> {
-        self.jobs().find(|j| j.slug() == slug)
+        self.shared.job(slug)
     }
 
     /// Why the job `slug` is off in this process, or `None` when it is on (or no job has
     /// `slug`). An off job is never scheduled; [`run_now`](Self::run_now) still runs it.
     pub fn off(&self, slug: &str) -> Option<&Off> {
-        self.off.get(slug)
+        self.shared.off(slug)
     }
 
     /// The scheduler's wall-clock time: `job.upcoming(scheduler.now()).take(3)` lists the
     /// next runs.
     pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
+        self.shared.now()
     }
 
     /// Runs the job `slug` once now, with its check-ins, its timeout and its state, and
@@ -553,7 +545,7 @@ impl Scheduler {
     /// [`run`](Self::run) does this itself at shutdown; call it after
     /// [`run_now`](Self::run_now) from code.
     pub async fn flush(&self, timeout: std::time::Duration) -> bool {
-        shutdown::flush(&self.delivery, timeout).await
+        shutdown::flush(&self.shared.delivery, timeout).await
     }
 
     /// Live counts of this scheduler's check-ins: queued, sent, retried, rate limited,
@@ -571,12 +563,12 @@ impl Scheduler {
     /// # }
     /// ```
     pub fn check_ins(&self) -> CheckInCounters {
-        self.delivery.counters()
+        self.shared.delivery.counters()
     }
 
     /// The coordinator set with [`SchedulerBuilder::coordinator`], if any.
     pub fn coordinator(&self) -> Option<&Arc<dyn Coordinator>> {
-        self.claimer.as_ref().map(|c| &c.coordinator)
+        self.shared.claimer.as_ref().map(|c| &c.coordinator)
     }
 
     /// The last `limit` runs of the job `slug`, newest tick first, as the coordinator
@@ -641,10 +633,10 @@ impl Scheduler {
     pub async fn run(self) -> Result<(), Error> {
         // Again here: the client may have been bound after `build()`.
         check_client_environment()?;
-        if self.jobs.is_empty() {
+        if self.shared.jobs.is_empty() {
             return Err(Error::NoJobs);
         }
-        let _running = startup::mark_running(&self.jobs, self.allow_same_jobs_twice)?;
+        let _running = startup::mark_running(&self.shared.jobs, self.allow_same_jobs_twice)?;
         startup::warn_if_sentry_missing();
         // Listen before any job starts, so an early Ctrl-C is handled, not fatal.
         let mut signal: BoxedSignal = match self.shutdown_signal {
@@ -654,24 +646,24 @@ impl Scheduler {
         let (jump_tx, jump_rx) = watch::channel(0);
         let env = Arc::new(
             RunEnv::new(
-                Arc::clone(&self.clock),
+                Arc::clone(&self.shared.clock),
                 jump_rx,
-                self.claimer.clone(),
-                Arc::clone(&self.delivery),
-                Arc::clone(&self.pauses),
+                self.shared.claimer.clone(),
+                Arc::clone(&self.shared.delivery),
+                Arc::clone(&self.shared.pauses),
             )
             .with_jitter_seed(self.hooks.jitter_seed),
         );
         let shutdown = env.shutdown.clone();
         let watcher = self.hooks.watch_clock.then(|| {
             tokio::spawn(clock_watch::watch_clock(
-                Arc::clone(&self.clock),
+                Arc::clone(&self.shared.clock),
                 jump_tx,
                 shutdown.clone(),
             ))
         });
         let mut pruner = None;
-        if let Some(claimer) = &self.claimer {
+        if let Some(claimer) = &self.shared.claimer {
             tracing::info!(
                 replica = %claimer.coordinator.replica_id(),
                 lease_ms = u64::try_from(claimer.lease.as_millis()).unwrap_or(u64::MAX),
@@ -684,16 +676,17 @@ impl Scheduler {
             ));
         }
 
-        if !self.off.is_empty() {
+        if !self.shared.off.is_empty() {
             tracing::info!(
-                jobs = %off::describe(&self.jobs, &self.off),
+                jobs = %off::describe(&self.shared.jobs, &self.shared.off),
                 "jobs off in this process, never scheduled"
             );
         }
         let table: Arc<[JobEntry]> = self
+            .shared
             .jobs
             .iter()
-            .filter(|job| !self.off.contains_key(&job.slug))
+            .filter(|job| !self.shared.off.contains_key(&job.slug))
             .map(|job| {
                 tracing::info!(
                     slug = %job.slug(),
@@ -707,7 +700,7 @@ impl Scheduler {
                 }
             })
             .collect();
-        if let Some(claimer) = &self.claimer {
+        if let Some(claimer) = &self.shared.claimer {
             start_coordination(claimer, &table, &env);
         }
         let mut dispatcher = tokio::spawn(dispatch::dispatch(Arc::clone(&table), Arc::clone(&env)));
@@ -722,7 +715,7 @@ impl Scheduler {
             }
         }
         env.stop();
-        if let Some(claimer) = &self.claimer {
+        if let Some(claimer) = &self.shared.claimer {
             claimer.stop_claiming();
         }
         if !dispatcher_ended {
@@ -740,8 +733,14 @@ impl Scheduler {
         } {
             tracing::error!(error = %e, "the claim pruner died");
         }
-        shutdown::stop_runs(&env.tracker, &table, self.shutdown_timeout, &self.delivery).await;
-        if let Some(claimer) = &self.claimer {
+        shutdown::stop_runs(
+            &env.tracker,
+            &table,
+            self.shutdown_timeout,
+            &self.shared.delivery,
+        )
+        .await;
+        if let Some(claimer) = &self.shared.claimer {
             // After the last run: its outcome is written before the scheduler returns.
             claimer.close().await;
         }
@@ -816,11 +815,15 @@ fn log_dispatcher_end(ended: Result<(), tokio::task::JoinError>) {
 impl fmt::Debug for Scheduler {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Scheduler")
-            .field("jobs", &self.jobs)
+            .field("jobs", &self.shared.jobs)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field(
                 "coordinator",
-                &self.claimer.as_ref().map(|c| c.coordinator.replica_id()),
+                &self
+                    .shared
+                    .claimer
+                    .as_ref()
+                    .map(|c| c.coordinator.replica_id()),
             )
             .finish_non_exhaustive()
     }
