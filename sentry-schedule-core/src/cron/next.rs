@@ -17,6 +17,35 @@ use chrono_tz::Tz;
 /// cronsim gives up when nothing matched for this many years.
 const GIVE_UP_YEARS: i32 = 50;
 
+/// The zones whose wall time is UTC at every instant, with no gap or fold (UTC and GMT
+/// under each of their names in the tz database).
+const UTC_ZONES: [Tz; 18] = [
+    Tz::UTC,
+    Tz::Etc__UTC,
+    Tz::Etc__UCT,
+    Tz::UCT,
+    Tz::Etc__Universal,
+    Tz::Universal,
+    Tz::Etc__Zulu,
+    Tz::Zulu,
+    Tz::GMT,
+    Tz::Etc__GMT,
+    Tz::GMT0,
+    Tz::Etc__GMT0,
+    Tz::GMTPlus0,
+    Tz::Etc__GMTPlus0,
+    Tz::GMTMinus0,
+    Tz::Etc__GMTMinus0,
+    Tz::Greenwich,
+    Tz::Etc__Greenwich,
+];
+
+/// Whether `tz` is one of [`UTC_ZONES`]: converting needs no look-up in the zone's table
+/// (most jobs run in UTC, and the look-ups were most of the cost of a step).
+fn always_utc(tz: Tz) -> bool {
+    UTC_ZONES.contains(&tz)
+}
+
 fn offset_at_utc(tz: Tz, utc: NaiveDateTime) -> i64 {
     i64::from(tz.offset_from_utc_datetime(&utc).fix().local_minus_utc())
 }
@@ -66,6 +95,12 @@ struct PyTime {
 
 impl PyTime {
     fn from_utc(tz: Tz, utc: NaiveDateTime) -> Option<Self> {
+        if always_utc(tz) {
+            return Some(Self {
+                wall: utc,
+                fold: false,
+            });
+        }
         let off = offset_at_utc(tz, utc);
         let wall = utc.checked_add_signed(Duration::seconds(off))?;
         let fold = match tz.offset_from_local_datetime(&wall) {
@@ -80,6 +115,9 @@ impl PyTime {
     }
 
     fn to_utc(self, tz: Tz) -> Option<NaiveDateTime> {
+        if always_utc(tz) {
+            return Some(self.wall);
+        }
         self.wall
             .checked_sub_signed(Duration::seconds(utc_offset(tz, self.wall, self.fold)))
     }
@@ -309,5 +347,32 @@ impl Iterator for Cursor {
             self.done = true;
         }
         next
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_zones_taken_for_utc_are_utc_at_every_instant() {
+        // The shortcut must agree with the zone tables: every listed zone has offset 0 and
+        // no transition from 1800 to 2200, sampled every 30 days.
+        let start = NaiveDate::from_ymd_opt(1800, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0));
+        let start = start.expect("a valid date");
+        for tz in UTC_ZONES {
+            let mut at = start;
+            while at.year() < 2200 {
+                assert_eq!(offset_at_utc(tz, at), 0, "{tz} at {at}");
+                assert!(
+                    matches!(tz.offset_from_local_datetime(&at), LocalResult::Single(_)),
+                    "{tz} at {at}"
+                );
+                at += Duration::days(30);
+            }
+        }
+        // And a zone that is not UTC is not taken for it.
+        assert!(!always_utc(Tz::Europe__London));
+        assert!(!always_utc(Tz::Etc__GMTPlus1));
     }
 }

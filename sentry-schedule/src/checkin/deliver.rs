@@ -144,7 +144,7 @@ impl Delivery {
             _ => return print(&line(check_in, failure)),
         };
         let options = client.options();
-        let item = check_in.to_json(options.environment.as_deref(), options.release.as_deref());
+        let item = || check_in.to_json(options.environment.as_deref(), options.release.as_deref());
         // The client attaches pending client reports (counts of dropped data) to the next
         // envelope it sends, and cannot add them to a check-in: where the run itself caused
         // one (a transaction not sampled), an empty envelope takes them; with nothing
@@ -157,17 +157,21 @@ impl Delivery {
         {
             client.send_envelope(Envelope::new());
         }
-        // A kit-driven scheduler: its check-ins go to the kit, which records them, and
-        // with an ingest rule on to the sender, which posts them to the kit's endpoint.
+        // A kit-driven scheduler: its check-ins go to the kit, which records them (and
+        // builds their JSON only if it keeps them), and with an ingest rule on to the
+        // sender, which posts them to the kit's endpoint.
         #[cfg(feature = "testing")]
-        let to_kit_endpoint = match &self.sink {
+        let (item, to_kit_endpoint) = match &self.sink {
             Some(sink) if sink.endpoint_set() => {
-                sink.check_in(run, check_in.status, item.clone());
-                true
+                let item = item();
+                sink.check_in(run, check_in.status, || item.clone());
+                (item, true)
             }
             Some(sink) => return sink.check_in(run, check_in.status, item),
-            None => false,
+            None => (item(), false),
         };
+        #[cfg(not(feature = "testing"))]
+        let item = item();
         #[cfg(all(feature = "http", not(feature = "testing")))]
         let to_kit_endpoint = false;
         #[cfg(feature = "http")]

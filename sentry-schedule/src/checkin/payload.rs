@@ -40,8 +40,9 @@ pub(crate) struct CheckIn<'a> {
     pub duration: Option<Duration>,
     /// 32 hex digits; links the check-in to the run's events.
     pub trace_id: &'a str,
-    /// The monitor's `monitor_config` (built once per job with [`MonitorUpsert::to_json`]).
-    pub monitor: Option<&'a Value>,
+    /// The monitor's `monitor_config` as JSON text (built and serialized once per job with
+    /// [`MonitorUpsert::to_json`]), written into the item as it is.
+    pub monitor: Option<&'a str>,
 }
 
 /// Sentry monitor settings sent in `monitor_config` (minutes, thresholds, owner). `None`
@@ -80,7 +81,8 @@ impl CheckIn<'_> {
     /// drop (`Scheduler::builder().build()`), so nothing is cut or rewritten here.
     ///
     /// Written straight into bytes, with no `Value` in between: building and serializing a
-    /// map (a deep copy of `monitor_config` each time) was most of the cost of a run.
+    /// map (a deep copy of `monitor_config` each time) was most of the cost of a run. The
+    /// `monitor_config` is serialized once per job, not once per check-in.
     pub(crate) fn to_json(&self, environment: Option<&str>, release: Option<&str>) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);
         out.push(b'{');
@@ -101,7 +103,7 @@ impl CheckIn<'_> {
         }
         if let Some(config) = self.monitor {
             key(&mut out, "monitor_config");
-            value(&mut out, config);
+            out.extend_from_slice(config.as_bytes());
         }
         key(&mut out, "contexts");
         out.extend_from_slice(br#"{"trace":{"trace_id":"#);
@@ -126,8 +128,8 @@ fn field(out: &mut Vec<u8>, name: &str, text: &str) {
     string(out, text);
 }
 
-/// `v` as JSON. Serializing a string or a `Value` into a `Vec` cannot fail; on an error
-/// (none is known) `null` keeps the JSON whole.
+/// `v` as JSON. Serializing a `Value` into a `Vec` cannot fail; on an error (none is
+/// known) `null` keeps the JSON whole.
 fn value(out: &mut Vec<u8>, v: &Value) {
     let before = out.len();
     if serde_json::to_writer(&mut *out, v).is_err() {
@@ -136,18 +138,33 @@ fn value(out: &mut Vec<u8>, v: &Value) {
     }
 }
 
-/// `text` as a JSON string.
+/// `text` as a JSON string. Slugs and hex ids (every string of most check-ins) need no
+/// escape, and are copied as they are; any other goes through `serde_json`. JSON escapes
+/// `"`, `\\` and control characters below U+0020 only (RFC 8259, section 7), and
+/// `serde_json` writes everything else as UTF-8 unchanged.
 fn string(out: &mut Vec<u8>, text: &str) {
-    let before = out.len();
-    if serde_json::to_writer(&mut *out, text).is_err() {
-        out.truncate(before);
-        out.extend_from_slice(b"null");
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(text.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        let before = out.len();
+        if serde_json::to_writer(&mut *out, text).is_err() {
+            out.truncate(before);
+            out.extend_from_slice(b"null");
+        }
     }
 }
 
 impl MonitorUpsert<'_> {
+    /// `monitor_config` as JSON text, or `None` when Sentry cannot express the schedule.
+    pub(crate) fn to_json(self) -> Option<Box<str>> {
+        self.to_value().map(|config| config.to_string().into_boxed_str())
+    }
+
     /// `monitor_config`, or `None` when Sentry cannot express the schedule.
-    pub(crate) fn to_json(self) -> Option<Value> {
+    fn to_value(self) -> Option<Value> {
         let schedule = match self.schedule.to_sentry()? {
             SentrySchedule::Crontab(value) => json!({ "type": "crontab", "value": value }),
             SentrySchedule::Interval { value, unit } => {
@@ -201,6 +218,34 @@ mod tests {
         assert_eq!(json["environment"], json!("line\nbreak"));
     }
 
+    #[test]
+    fn strings_copied_without_escaping_are_what_serde_json_writes() {
+        // The fast path and serde_json must agree on every byte class: plain ASCII, the
+        // three that need an escape, control characters, DEL and multi-byte UTF-8.
+        let texts = [
+            "refresh-rates",
+            "0123456789abcdef",
+            "",
+            "a\"b",
+            "back\\slash",
+            "tab\there",
+            "\u{1f}unit",
+            "\u{7f}del",
+            "é ü 日本 🦀",
+            "end\u{0}",
+        ];
+        for text in texts {
+            let mut out = Vec::new();
+            string(&mut out, text);
+            let expected = serde_json::to_vec(text).expect("a string serializes");
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&expected),
+                "{text:?}"
+            );
+        }
+    }
+
     fn config() -> MonitorConfig {
         MonitorConfig {
             checkin_margin: Some(2),
@@ -227,7 +272,7 @@ mod tests {
             status: CheckInStatus::InProgress,
             duration: Some(Duration::from_secs(3)),
             trace_id: "fedcba9876543210fedcba9876543210",
-            monitor: monitor_config.as_ref(),
+            monitor: monitor_config.as_deref(),
         };
         let expected: Value = serde_json::from_str(
             r#"{

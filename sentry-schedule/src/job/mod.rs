@@ -122,8 +122,9 @@ pub struct Job {
     pub(crate) timezone: Tz,
     /// `None` when the job runs without check-ins (`monitor = false`).
     pub(crate) monitor: Option<Box<MonitorConfig>>,
-    /// The `monitor_config` every check-in carries, built once when the job is built.
-    pub(crate) monitor_json: Option<serde_json::Value>,
+    /// The `monitor_config` every check-in carries, built and serialized once when the job
+    /// is built.
+    pub(crate) monitor_json: Option<Box<str>>,
     pub(crate) policy: Policy,
     pub(crate) run: RunFn,
     /// Checks of the state a `#[scheduled]` fn's parameters need (empty for dynamic jobs).

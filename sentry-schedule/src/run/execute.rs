@@ -269,7 +269,7 @@ fn send_check_in(
         status,
         duration,
         trace_id: ids.trace_id_hex.as_str(),
-        monitor: job.monitor_json.as_ref(),
+        monitor: job.monitor_json.as_deref(),
     };
     delivery.deliver(client, &check_in, ids.check_in_id, failure);
 }

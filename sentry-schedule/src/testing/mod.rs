@@ -214,7 +214,8 @@ impl TestKit {
     /// check-ins ([`TestRun::statuses`]), but not the check-ins themselves, so
     /// [`TestRun::check_ins`] stays empty and there is nothing for
     /// [`assert_sentry_accepts`](Simulation::assert_sentry_accepts) to check. The
-    /// scheduler builds and hands over every check-in all the same. For simulations of
+    /// scheduler hands over every check-in all the same, but the kit has it skip building
+    /// the JSON it would not keep (without an [ingest rule](Self::ingest)). For simulations of
     /// months or years, where keeping millions of check-ins costs most of the time and
     /// memory; [`fired_at`](Simulation::fired_at),
     /// [`never_overlaps`](Simulation::never_overlaps), [`skipped`](Simulation::skipped)

@@ -98,11 +98,17 @@ impl Sink {
         })
     }
 
-    /// Called by the delivery for each check-in of the run `run` (`payload`: the
-    /// `check_in` item's JSON, as the scheduler would send it).
-    pub(crate) fn check_in(&self, run: HexId, status: CheckInStatus, payload: Vec<u8>) {
+    /// Called by the delivery for each check-in of the run `run` (`payload`: builds the
+    /// `check_in` item's JSON, as the scheduler would send it; called only when the kit
+    /// keeps check-ins whole).
+    pub(crate) fn check_in(
+        &self,
+        run: HexId,
+        status: CheckInStatus,
+        payload: impl FnOnce() -> Vec<u8>,
+    ) {
         let check_in = if self.keep_check_ins {
-            CheckIn::new(payload.into(), self.clock.now()).map(|mut check_in| {
+            CheckIn::new(payload().into(), self.clock.now()).map(|mut check_in| {
                 if self.ingest.is_some() {
                     // Taken only once the sender's request for it is.
                     check_in.delivered(Delivered::default());
