@@ -49,7 +49,8 @@ usage: bench [--quick]          fire lag, runs lost, idle CPU, per-run overhead,
                                  row with sentry-schedule's metrics compiled in, no recorder)
        bench compile-time [--fns N]   build time with and without #[scheduled] (default 500 fns)
        bench replicas [--full] [--secs N] [--jobs N,..]   3 replicas + PostgreSQL / Redis
-       bench simulate [--days N]      the test kit: 10 jobs `*/5 * * * *` over a simulated year (default 365 days)";
+       bench simulate [--days N] [--report full|light] [--threads 1|2]
+                                      the test kit: 10 jobs `*/5 * * * *` over a simulated year (default 365 days)";
 
 /// Sizes of one benchmark run.
 #[derive(Debug, Clone)]

@@ -132,6 +132,14 @@ pub enum Error {
         /// The fn's type name.
         name: &'static str,
     },
+    /// A simulation split across threads ([`TestKit::threads`](crate::testing::TestKit::threads))
+    /// could not start one of them.
+    #[cfg(feature = "testing")]
+    #[error("the simulation could not be split across threads: {reason}")]
+    Simulation {
+        /// What failed, with the system's error.
+        reason: String,
+    },
 }
 
 debug_as_display!(Error);

@@ -11,8 +11,10 @@
 use sentry_schedule::clock::TestClock;
 use sentry_schedule::off::Off;
 use sentry_schedule::{Error, Job, JobContext, Scheduler, SchedulerBuilder};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+mod log_capture;
+use log_capture::Logged;
 
 /// 30 s before a `5m` tick: ticks at 12:00 and 12:05 within six minutes.
 const START: &str = "2026-03-01T11:59:30Z";
@@ -32,31 +34,9 @@ fn builder(slugs: &[&str]) -> SchedulerBuilder {
         .jobs(slugs.iter().map(|slug| job(slug)))
 }
 
-/// The text of the events logged on this thread while the guard lives.
-#[derive(Clone, Default)]
-struct Logged(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logged {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_disabled_job_never_fires_and_the_start_up_log_says_why() {
-    let logged = Logged::default();
-    let writer = logged.clone();
-    let _logs = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::INFO)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish(),
-    );
+    let (logged, _logs) = Logged::capture(tracing::Level::INFO);
     let scheduler = builder(&["nightly-export", "hourly-sync", "cleanup"])
         // Trimmed; the empty entry is ignored.
         .disable_jobs(["  nightly-export ", "", "cleanup"])
@@ -79,7 +59,7 @@ async fn a_disabled_job_never_fires_and_the_start_up_log_says_why() {
 
     assert_eq!(sync.started(), 2, "the job left on ran at 12:00 and 12:05");
     assert_eq!((export.started(), cleanup.started()), (0, 0));
-    let text = String::from_utf8_lossy(&logged.0.lock().expect("lock")).into_owned();
+    let text = logged.text();
     let off_lines: Vec<&str> = text
         .lines()
         .filter(|line| line.contains("jobs off"))

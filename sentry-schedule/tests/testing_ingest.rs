@@ -14,8 +14,11 @@ use chrono::{DateTime, Utc};
 use sentry_schedule::testing::{Answer, CheckIn, Simulation, TestKit};
 use sentry_schedule::Job;
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
+
+mod log_capture;
+use log_capture::Logged;
 
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().expect("test instant")
@@ -48,39 +51,6 @@ async fn one_run(kit: TestKit, slug: &str, to: &str) -> Simulation {
         .expect("simulated")
 }
 
-/// The text of the events logged on this thread while the guard lives.
-#[derive(Clone, Default)]
-struct Logged(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logged {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logged {
-    fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
-        let logged = Self::default();
-        let writer = logged.clone();
-        let guard = tracing::subscriber::set_default(
-            tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::WARN)
-                .with_ansi(false)
-                .with_writer(move || writer.clone())
-                .finish(),
-        );
-        (logged, guard)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_check_in_refused_with_a_5xx_is_retried_after_the_backoff_and_delivered() {
     let kit = TestKit::new().ingest(first_request(Answer::Refuse(503)));
@@ -104,7 +74,7 @@ async fn a_check_in_refused_with_a_5xx_is_retried_after_the_backoff_and_delivere
 
 #[tokio::test(start_paused = true)]
 async fn a_check_in_that_always_fails_is_dropped_after_eight_attempts_counted_and_warned() {
-    let (logged, _guard) = Logged::capture();
+    let (logged, _guard) = Logged::capture(tracing::Level::WARN);
     let kit = TestKit::new().ingest(|check_in| match check_in.status() {
         "in_progress" => Answer::Refuse(500),
         _ => Answer::Accept,
@@ -151,7 +121,7 @@ async fn a_rate_limit_pauses_sending_for_its_retry_after() {
 
 #[tokio::test(start_paused = true)]
 async fn what_a_rate_limit_holds_past_the_flush_bound_is_dropped_counted_and_warned() {
-    let (logged, _guard) = Logged::capture();
+    let (logged, _guard) = Logged::capture(tracing::Level::WARN);
     let kit = TestKit::new().ingest(first_request(Answer::RetryAfter(Duration::from_secs(30))));
     // Stopped at 10:05:10; the flush bound (5 s) ends before the pause (10:05:30).
     let sim = one_run(kit, "held", "2027-06-01T10:05:10Z").await;
@@ -170,7 +140,7 @@ async fn what_a_rate_limit_holds_past_the_flush_bound_is_dropped_counted_and_war
 
 #[tokio::test(start_paused = true)]
 async fn a_refused_in_progress_leaves_sentry_the_final_alone_and_a_late_one_holds_it_back() {
-    let (logged, _guard) = Logged::capture();
+    let (logged, _guard) = Logged::capture(tracing::Level::WARN);
     let kit = TestKit::new().ingest(|check_in| match check_in.status() {
         "in_progress" => Answer::Refuse(413),
         _ => Answer::Accept,

@@ -160,7 +160,8 @@ fn string(out: &mut Vec<u8>, text: &str) {
 impl MonitorUpsert<'_> {
     /// `monitor_config` as JSON text, or `None` when Sentry cannot express the schedule.
     pub(crate) fn to_json(self) -> Option<Box<str>> {
-        self.to_value().map(|config| config.to_string().into_boxed_str())
+        self.to_value()
+            .map(|config| config.to_string().into_boxed_str())
     }
 
     /// `monitor_config`, or `None` when Sentry cannot express the schedule.

@@ -75,10 +75,14 @@ pub(crate) async fn execute(
         )
     };
     // Created while the run's hub is current, so sentry-tracing parents its span on the
-    // run's transaction and everything in the job shares the run's trace id.
+    // run's transaction and everything in the job shares the run's trace id. When no
+    // subscriber takes `info` spans, the span is disabled whatever hub is current, and
+    // the switch of the thread's hub (a good part of a run's cost) is skipped.
     let span = match &sentry {
-        Some(run_hub) => Hub::run(Arc::clone(&run_hub.hub), span),
-        None => span(),
+        Some(run_hub) if tracing::level_enabled!(tracing::Level::INFO) => {
+            Hub::run(Arc::clone(&run_hub.hub), span)
+        }
+        _ => span(),
     };
     span.in_scope(|| {
         // Field values are only evaluated when the event is enabled: no clock read otherwise.
@@ -246,7 +250,20 @@ impl RunHub {
             Ended::Failed { .. } | Ended::Panicked { .. } => SpanStatus::InternalError,
         });
         hub.configure_scope(|scope| scope.set_span(None));
-        Hub::run(hub, || transaction.finish());
+        // Only a transaction that is sent reads the current hub's scope (sentry-core's
+        // `Transaction::finish_with_timestamp`: `FinishAction::Send`, the one case
+        // `is_sampled` is true for); one that is discarded or ignored needs no switch of
+        // the thread's hub, which cost a run more than finishing it.
+        #[expect(
+            deprecated,
+            reason = "the exact test of `FinishAction::Send` in sentry 0.49"
+        )]
+        let sent = transaction.is_sampled();
+        if sent {
+            Hub::run(hub, || transaction.finish());
+        } else {
+            transaction.finish();
+        }
     }
 }
 

@@ -28,8 +28,6 @@ use crate::run::report::RunReport;
 use crate::run::run_set::{RunGuard, RunSet};
 use crate::run::{self, Ended, RunCancel};
 use chrono::{DateTime, Utc};
-use rand::rngs::SmallRng;
-use rand::{RngExt, SeedableRng};
 use sentry_schedule_core::options::Overlap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -61,8 +59,8 @@ pub(crate) struct RunEnv {
     /// rather than the token, whose check takes a lock shared by every thread; waits use
     /// the token.
     stopping: AtomicBool,
-    /// Draws the jitter delays when seeded (the test kit); otherwise the per-thread generator.
-    jitter_rng: Option<std::sync::Mutex<SmallRng>>,
+    /// The seed of the jitter delays (the test kit); `None`: the per-thread generator.
+    jitter_seed: Option<u64>,
 }
 
 impl RunEnv {
@@ -82,28 +80,25 @@ impl RunEnv {
             delivery,
             pauses,
             stopping: AtomicBool::new(false),
-            jitter_rng: None,
+            jitter_seed: None,
         }
     }
 
-    /// Draws jitter delays from a generator seeded with `seed`, so that they repeat from
-    /// one run of a test to the next; `None` keeps the per-thread generator.
+    /// Draws jitter delays from `seed`, so that they repeat from one run of a test to the
+    /// next; `None` keeps the per-thread generator.
     pub(crate) fn with_jitter_seed(mut self, seed: Option<u64>) -> Self {
-        self.jitter_rng = seed.map(|seed| std::sync::Mutex::new(SmallRng::seed_from_u64(seed)));
+        self.jitter_seed = seed;
         self
     }
 
-    /// A random delay below `max` for a jittered run.
-    fn jitter_delay(&self, max: Duration) -> Duration {
-        match &self.jitter_rng {
+    /// A random delay below `max` for the jittered run of `slug` for `tick`. Seeded, the
+    /// delay is a function of the seed, the slug and the tick alone: the same whatever
+    /// other jobs run, in whatever order their ticks are handled, and however a
+    /// simulation is split across threads.
+    fn jitter_delay(&self, slug: &str, tick: DateTime<Utc>, max: Duration) -> Duration {
+        match self.jitter_seed {
             None => jitter_delay(max),
-            Some(rng) => {
-                let draw = rng
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .random::<u64>();
-                delay_below(max, draw)
-            }
+            Some(seed) => delay_below(max, seeded_draw(seed, slug, tick)),
         }
     }
 
@@ -224,7 +219,7 @@ fn spawn_jittered(
     at: Option<DateTime<Utc>>,
     env: &Arc<RunEnv>,
 ) {
-    let delay = env.jitter_delay(max);
+    let delay = env.jitter_delay(&entry.job.slug, tick, max);
     let env = Arc::clone(env);
     env.tracker.clone().spawn(async move {
         if at.is_some() && !env.wait_until(at, &mut Some(env.jumps.clone())).await {
@@ -252,6 +247,22 @@ fn spawn_jittered(
 /// A random delay below `max`, from the per-thread generator of the run ids.
 fn jitter_delay(max: Duration) -> Duration {
     delay_below(max, run::random::<u64>())
+}
+
+/// The draw for the run of `slug` for `tick` under `seed`: SplitMix64's finalizer over
+/// the seed, an FNV-1a hash of the slug and the tick's nanoseconds, each step mixed.
+fn seeded_draw(seed: u64, slug: &str, tick: DateTime<Utc>) -> u64 {
+    fn mix(z: u64) -> u64 {
+        let z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        let z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    let slug = slug.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let tick = tick.timestamp_nanos_opt().unwrap_or(tick.timestamp());
+    mix(seed ^ mix(slug ^ mix(tick as u64)))
 }
 
 /// The delay below `max` that the random number `draw` picks.

@@ -119,11 +119,8 @@ impl Sink {
             None
         };
         let mut log = self.lock();
-        let sent = log.pending.entry(run).or_insert_with(|| Sent {
-            statuses: Vec::with_capacity(2),
-            check_ins: Vec::new(),
-        });
-        sent.statuses.push(status.as_str());
+        let sent = log.pending.entry(run).or_default();
+        sent.statuses.push(status);
         if self.keep_check_ins {
             sent.check_ins.extend(check_in);
         }
