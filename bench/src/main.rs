@@ -19,8 +19,9 @@
 //! throwaway PostgreSQL and Redis beside one process without a coordinator (not part of
 //! `--quick`).
 //!
-//! `cargo run --release -p bench -- simulate [--days N]` measures the test kit: ten
-//! `*/5 * * * *` jobs over a simulated year on tokio's paused clock.
+//! `cargo run --release -p bench -- simulate [--days N] [--report full|light] [--threads N]`
+//! measures the test kit: ten `*/5 * * * *` jobs over a simulated year on tokio's paused
+//! clock (the light-report rows are also part of the full and quick runs).
 #![warn(missing_docs)]
 
 mod child;
@@ -43,7 +44,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 const USAGE: &str = "\
-usage: bench [--quick]          fire lag, runs lost, idle CPU, per-run overhead, memory, check-in delivery
+usage: bench [--quick]          fire lag, runs lost, idle CPU, per-run overhead, memory, check-in delivery, the test kit's year
        bench delivery [--quick]  check-in delivery only
        bench overhead [--quick]  per-run overhead only (build with `--features metrics` for the
                                  row with sentry-schedule's metrics compiled in, no recorder)
@@ -181,6 +182,9 @@ fn run(plan: Plan) -> anyhow::Result<()> {
     );
     println!("{}", report::render(&results));
     run_delivery(&plan)?;
+    // The test kit's year, light report, on one thread and split across two.
+    println!();
+    simulate::main(&["--report".to_owned(), "light".to_owned()])?;
     eprintln!("bench: done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }

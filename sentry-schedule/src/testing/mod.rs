@@ -49,7 +49,7 @@ mod split;
 
 pub use fault::{with_fault, Fault};
 pub use ingest::Answer;
-pub use report::{CapturedEvent, CheckIn, Outcome, TestRun};
+pub use report::{CapturedEvent, CheckIn, Id, Outcome, TestRun};
 pub use rules::Rejection;
 pub use simulation::Simulation;
 pub(crate) use sink::Sink;
@@ -331,13 +331,13 @@ impl TestKit {
                 duration: report.duration,
                 message: report.message,
             };
-            let (scheduled, no_ids) = (report.scheduled, String::new);
+            let (scheduled, no_id) = (report.scheduled, Id::default);
             TestRun::new(
                 report.slug,
                 scheduled,
                 scheduled,
-                no_ids(),
-                no_ids(),
+                no_id(),
+                no_id(),
                 outcome,
                 Sent::default(),
             )
@@ -508,7 +508,7 @@ fn assemble(log: Log) -> Assembled {
             if by_trace.is_empty() {
                 break;
             }
-            if let Some(events) = by_trace.remove(&run.trace_id) {
+            if let Some(events) = by_trace.remove(run.trace_id.as_str()) {
                 run.events = events;
             }
         }

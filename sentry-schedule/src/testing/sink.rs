@@ -141,8 +141,8 @@ impl Sink {
             job.slug().to_owned(),
             scheduled,
             started,
-            ids.check_in_id.as_str().to_owned(),
-            ids.trace_id_hex.as_str().to_owned(),
+            ids.check_in_id.into(),
+            ids.trace_id_hex.into(),
             Outcome::of(ended),
             sent,
         );
