@@ -350,3 +350,38 @@ async fn a_light_report_keeps_ticks_statuses_and_outcomes_but_no_check_ins() {
     assert_eq!(full.check_ins().count(), 44);
     assert_eq!(light.check_ins().count(), 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn retries_stay_inside_one_check_in_with_an_event_per_failed_attempt() {
+    // Attempts 1 and 2 fail, 3 succeeds; backoff 10 s doubles: waits of 10 s and 20 s.
+    let flaky = Job::builder("flaky-import", "0 * * * *")
+        .timeout(Duration::from_secs(60))
+        .retries(2)
+        .backoff(Duration::from_secs(10))
+        .run(|ctx| async move {
+            match ctx.attempt() {
+                n @ (1 | 2) => Err(std::io::Error::other(format!("attempt {n} failed"))),
+                _ => Ok(()),
+            }
+        })
+        .build()
+        .unwrap();
+    let run = TestKit::new()
+        .at(at("2027-06-01T10:00:00Z"))
+        .run_once(flaky)
+        .await
+        .unwrap();
+    assert_eq!(run.outcome.status, RunStatus::Ok);
+    assert_eq!(run.statuses(), ["in_progress", "ok"]);
+    assert_eq!(run.outcome.duration, Duration::from_secs(30));
+    assert_eq!(run.check_ins[1].duration(), Some(Duration::from_secs(30)));
+    let attempts: Vec<_> = run.events.iter().map(|e| e.tag("attempt")).collect();
+    assert_eq!(attempts, [Some("1"), Some("2")]);
+    let messages: Vec<_> = run.events.iter().map(|e| e.message()).collect();
+    assert_eq!(messages, [Some("attempt 1 failed"), Some("attempt 2 failed")]);
+    assert!(run
+        .events
+        .iter()
+        .all(|e| e.trace_id().as_deref() == Some(run.trace_id.as_str())));
+    run.assert_sentry_accepts();
+}
