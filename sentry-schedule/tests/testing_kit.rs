@@ -378,7 +378,10 @@ async fn retries_stay_inside_one_check_in_with_an_event_per_failed_attempt() {
     let attempts: Vec<_> = run.events.iter().map(|e| e.tag("attempt")).collect();
     assert_eq!(attempts, [Some("1"), Some("2")]);
     let messages: Vec<_> = run.events.iter().map(|e| e.message()).collect();
-    assert_eq!(messages, [Some("attempt 1 failed"), Some("attempt 2 failed")]);
+    assert_eq!(
+        messages,
+        [Some("attempt 1 failed"), Some("attempt 2 failed")]
+    );
     assert!(run
         .events
         .iter()

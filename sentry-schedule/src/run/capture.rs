@@ -1,17 +1,30 @@
 //! What a run tells Sentry and the logs about how it ended.
 use super::wait::BodyEnded;
-use super::{Ended, RunIds};
+use super::Ended;
+use crate::ids::HexId;
 use sentry::protocol::{Context, Event, Exception, Level, Mechanism, Value};
 use sentry::Hub;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+/// The tag naming the run's monitor on every event of the run.
+pub(super) const MONITOR_TAG: &str = "monitor.slug";
+
 /// `contexts.monitor` on every event of the run, as the other Sentry SDKs set it.
-pub(super) fn monitor_context(slug: &str, ids: &RunIds) -> Context {
+pub(super) fn monitor_context(slug: &str, check_in_id: HexId) -> Context {
     let mut map = sentry::protocol::Map::new();
     map.insert("slug".into(), Value::from(slug));
-    map.insert("check_in_id".into(), Value::from(ids.check_in_id.as_str()));
+    map.insert("check_in_id".into(), Value::from(check_in_id.as_str()));
     Context::Other(map)
+}
+
+/// Marks `event` as the run's: the [`MONITOR_TAG`] tag and the `monitor` context, as the
+/// run's scope would set them (and over what the event had, as a scope's would).
+pub(super) fn mark(mut event: Event<'static>, slug: &str, check_in_id: HexId) -> Event<'static> {
+    event.tags.insert(MONITOR_TAG.into(), slug.into());
+    let context = monitor_context(slug, check_in_id);
+    event.contexts.insert("monitor".into(), context);
+    event
 }
 
 /// How a run (or one attempt of it) ended, captured on `hub` when the run has one.
