@@ -10,9 +10,7 @@
     clippy::expect_used,
     reason = "test code: a failed `expect` is a failed test"
 )]
-use chrono::{DateTime, Utc};
 use sentry_schedule::testing::{Answer, CheckIn, Simulation, TestKit};
-use sentry_schedule::Job;
 use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -20,13 +18,8 @@ use std::time::Duration;
 mod log_capture;
 use log_capture::Logged;
 
-fn at(s: &str) -> DateTime<Utc> {
-    s.parse().expect("test instant")
-}
-
-fn every_five(slug: &str) -> Job {
-    Job::cron(slug, "*/5 * * * *", |_| async {}).expect("valid job")
-}
+mod kit_support;
+use kit_support::{at, every_five};
 
 /// A rule answering `first` to the first request carrying each check-in, then `Accept`.
 fn first_request(first: Answer) -> impl Fn(&CheckIn) -> Answer + Send + Sync + 'static {

@@ -6,15 +6,13 @@
     clippy::expect_used,
     reason = "test code: a failed `expect` is a failed test"
 )]
-use chrono::{DateTime, Utc};
 use sentry_schedule::testing::{self, with_fault, Fault, TestKit};
 use sentry_schedule::{Job, RunStatus, State};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-fn at(s: &str) -> DateTime<Utc> {
-    s.parse().expect("test instant")
-}
+mod kit_support;
+use kit_support::{at, every_five};
 
 /// The state the job below takes, as a real service would hand in a pool.
 #[derive(Default)]
@@ -39,10 +37,6 @@ async fn nightly_export(exports: State<Exports>) -> Result<(), std::io::Error> {
 #[sentry_schedule::scheduled(cron = "0 * * * *", slug = "sync-invoices")]
 async fn sync_invoices() -> anyhow::Result<()> {
     anyhow::bail!("ledger unreachable")
-}
-
-fn every_five(slug: &str) -> Job {
-    Job::cron(slug, "*/5 * * * *", |_| async {}).expect("valid job")
 }
 
 #[tokio::test(start_paused = true)]

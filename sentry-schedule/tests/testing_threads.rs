@@ -12,13 +12,8 @@ use sentry_schedule::testing::{with_fault, Answer, Fault, Simulation, TestKit};
 use sentry_schedule::{Error, Job, RunStatus};
 use std::time::Duration;
 
-fn at(s: &str) -> DateTime<Utc> {
-    s.parse().expect("test instant")
-}
-
-fn every_five(slug: &str) -> Job {
-    Job::cron(slug, "*/5 * * * *", |_| async {}).expect("valid job")
-}
+mod kit_support;
+use kit_support::{at, every_five};
 
 fn jittered(slug: &str) -> Job {
     Job::builder(slug, "*/5 * * * *")

@@ -8,20 +8,13 @@
     clippy::expect_used,
     reason = "test code: a failed `expect` is a failed test"
 )]
-use chrono::{DateTime, Utc};
 use sentry_schedule::testing::{with_fault, Fault, TestKit};
-use sentry_schedule::Job;
 
 mod log_capture;
 use log_capture::Logged;
 
-fn at(s: &str) -> DateTime<Utc> {
-    s.parse().expect("test instant")
-}
-
-fn every_five(slug: &str) -> Job {
-    Job::cron(slug, "*/5 * * * *", |_| async {}).expect("valid job")
-}
+mod kit_support;
+use kit_support::{at, every_five};
 
 #[tokio::test(start_paused = true)]
 async fn what_each_thread_logs_reaches_the_callers_subscriber() {
