@@ -37,6 +37,14 @@ fn first_request(first: Answer) -> impl Fn(&CheckIn) -> Answer + Send + Sync + '
     }
 }
 
+/// A rule answering `answer` to every `in_progress` check-in and `Accept` to the others.
+fn in_progress_answered(answer: Answer) -> impl Fn(&CheckIn) -> Answer + Send + Sync + 'static {
+    move |check_in| match check_in.status() {
+        "in_progress" => answer,
+        _ => Answer::Accept,
+    }
+}
+
 /// One run of `slug` at 10:05, the simulation ending at `to`.
 async fn one_run(kit: TestKit, slug: &str, to: &str) -> Simulation {
     kit.simulate([every_five(slug)], at("2027-06-01T10:04:00Z"), at(to))
@@ -68,10 +76,7 @@ async fn a_check_in_refused_with_a_5xx_is_retried_after_the_backoff_and_delivere
 #[tokio::test(start_paused = true)]
 async fn a_check_in_that_always_fails_is_dropped_after_eight_attempts_counted_and_warned() {
     let (logged, _guard) = Logged::capture(tracing::Level::WARN);
-    let kit = TestKit::new().ingest(|check_in| match check_in.status() {
-        "in_progress" => Answer::Refuse(500),
-        _ => Answer::Accept,
-    });
+    let kit = TestKit::new().ingest(in_progress_answered(Answer::Refuse(500)));
     let sim = one_run(kit, "down-ingest", "2027-06-01T10:10:00Z").await;
     let run = &sim.runs[0];
     let [started, ended] = &run.check_ins[..] else {
@@ -134,10 +139,7 @@ async fn what_a_rate_limit_holds_past_the_flush_bound_is_dropped_counted_and_war
 #[tokio::test(start_paused = true)]
 async fn a_refused_in_progress_leaves_sentry_the_final_alone_and_a_late_one_holds_it_back() {
     let (logged, _guard) = Logged::capture(tracing::Level::WARN);
-    let kit = TestKit::new().ingest(|check_in| match check_in.status() {
-        "in_progress" => Answer::Refuse(413),
-        _ => Answer::Accept,
-    });
+    let kit = TestKit::new().ingest(in_progress_answered(Answer::Refuse(413)));
     let run = kit.run_once(every_five("too-large")).await.unwrap();
     assert_eq!(run.statuses(), ["in_progress", "ok"]);
     assert_eq!(
@@ -155,10 +157,7 @@ async fn a_refused_in_progress_leaves_sentry_the_final_alone_and_a_late_one_hold
     // `ok` waits for it, never before it.
     let kit = TestKit::new()
         .at(at("2027-06-01T10:00:00Z"))
-        .ingest(|check_in| match check_in.status() {
-            "in_progress" => Answer::Delay(Duration::from_secs(3)),
-            _ => Answer::Accept,
-        });
+        .ingest(in_progress_answered(Answer::Delay(Duration::from_secs(3))));
     let run = kit.run_once(every_five("slow-ingest")).await.unwrap();
     assert_eq!(run.sentry_saw(), ["in_progress", "ok"]);
     assert_eq!(

@@ -40,8 +40,9 @@ const UTC_ZONES: [Tz; 18] = [
     Tz::Etc__Greenwich,
 ];
 
-/// Whether `tz` is one of [`UTC_ZONES`]: converting needs no look-up in the zone's table
-/// (most jobs run in UTC, and the look-ups were most of the cost of a step).
+/// Whether `tz` is one of [`UTC_ZONES`]. A cursor in one of them converts as in `Tz::UTC`
+/// ([`Cursor::new`]), which needs no look-up in the zone's table (most jobs run in UTC,
+/// and the look-ups were most of the cost of a step).
 fn always_utc(tz: Tz) -> bool {
     UTC_ZONES.contains(&tz)
 }
@@ -95,7 +96,7 @@ struct PyTime {
 
 impl PyTime {
     fn from_utc(tz: Tz, utc: NaiveDateTime) -> Option<Self> {
-        if always_utc(tz) {
+        if tz == Tz::UTC {
             return Some(Self {
                 wall: utc,
                 fold: false,
@@ -115,7 +116,7 @@ impl PyTime {
     }
 
     fn to_utc(self, tz: Tz) -> Option<NaiveDateTime> {
-        if always_utc(tz) {
+        if tz == Tz::UTC {
             return Some(self.wall);
         }
         self.wall
@@ -145,6 +146,8 @@ pub(crate) struct Cursor {
 impl Cursor {
     /// `CronSim(expr, after.astimezone(tz))`, microseconds dropped.
     pub(crate) fn new(fields: Fields, after: DateTime<Utc>, tz: Tz) -> Self {
+        // Once here, not at every conversion of every step.
+        let tz = if always_utc(tz) { Tz::UTC } else { tz };
         let start = after
             .naive_utc()
             .with_nanosecond(0)

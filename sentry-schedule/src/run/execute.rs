@@ -223,6 +223,8 @@ impl<'a> Attempt<'a> {
 struct RunHub {
     hub: Arc<Hub>,
     transaction: Transaction,
+    /// Whether the transaction will be sent when finished (sampled, tracing on).
+    sent: bool,
 }
 
 impl RunHub {
@@ -233,16 +235,21 @@ impl RunHub {
             "cron",
             ids.trace_id,
         ));
-        // A transaction that is sent takes the scope's tags and contexts (sentry-core's
-        // `Scope::apply_to_transaction`), not what event processors add: it gets them on
-        // the scope. Otherwise only events carry them, and a processor adds them to each
-        // event the run captures: building a tag map and a context per run (ten
-        // allocations) cost a tenth of a run that captures nothing.
+        // Whether finishing sends it: sentry-core 0.49's `Transaction::is_sampled` is
+        // exactly `FinishAction::Send` (src/performance/mod.rs), deprecated for that. The
+        // decision is made when the transaction is created and never changes after.
         #[expect(
             deprecated,
             reason = "the exact test of `FinishAction::Send` in sentry 0.49"
         )]
         let sent = transaction.is_sampled();
+        // A transaction that is sent takes the scope's tags and contexts
+        // (`Scope::apply_to_transaction`, sentry-core src/scope/real.rs), not what event
+        // processors add: it gets them on the scope. Otherwise only events carry them, and
+        // a processor adds them to each event the run captures (`Scope::apply_to_event`
+        // runs the processors after copying the scope's tags and contexts): building a
+        // tag map and a context per run (ten allocations) cost a tenth of a run that
+        // captures nothing.
         let (slug, check_in_id) = (Arc::clone(&job.slug), ids.check_in_id);
         hub.configure_scope(|scope| {
             if sent {
@@ -255,11 +262,19 @@ impl RunHub {
             }
             scope.set_span(Some(transaction.clone().into()));
         });
-        Self { hub, transaction }
+        Self {
+            hub,
+            transaction,
+            sent,
+        }
     }
 
     fn finish(self, outcome: &Ended) {
-        let Self { hub, transaction } = self;
+        let Self {
+            hub,
+            transaction,
+            sent,
+        } = self;
         transaction.set_status(match outcome {
             Ended::Ok { .. } => SpanStatus::Ok,
             Ended::TimedOut { .. } => SpanStatus::DeadlineExceeded,
@@ -267,15 +282,10 @@ impl RunHub {
             Ended::Failed { .. } | Ended::Panicked { .. } => SpanStatus::InternalError,
         });
         hub.configure_scope(|scope| scope.set_span(None));
-        // Only a transaction that is sent reads the current hub's scope (sentry-core's
-        // `Transaction::finish_with_timestamp`: `FinishAction::Send`, the one case
-        // `is_sampled` is true for); one that is discarded or ignored needs no switch of
-        // the thread's hub, which cost a run more than finishing it.
-        #[expect(
-            deprecated,
-            reason = "the exact test of `FinishAction::Send` in sentry 0.49"
-        )]
-        let sent = transaction.is_sampled();
+        // Only a transaction that is sent reads the current hub's scope
+        // (`Transaction::finish_with_timestamp`, sentry-core src/performance/mod.rs, in
+        // `FinishAction::Send`); one that is discarded or ignored needs no switch of the
+        // thread's hub, which cost a run more than finishing it.
         if sent {
             Hub::run(hub, || transaction.finish());
         } else {
