@@ -45,13 +45,26 @@ async fn skip_sends_nothing_for_a_skipped_tick() {
     run_scheduler(START, Duration::from_secs(240), vec![job]).await;
 
     assert!(ingest.wait_until(LIMIT, |e| count(e, "check_in") >= 4));
+    // The sender keeps the order of each run's check-ins, not the order between runs (it
+    // has several requests in flight, and under the paused clock one run ends as the next
+    // starts in real time): each run's check-ins are taken by its id.
     let check_ins = ingest.check_ins();
-    assert_eq!(
-        statuses(&check_ins),
-        ["in_progress", "ok", "in_progress", "ok"]
-    );
-    assert_eq!(check_ins[1]["duration"], json!(80.0));
-    assert_eq!(check_ins[3]["duration"], json!(80.0));
+    assert_eq!(check_ins.len(), 4, "{check_ins:#?}");
+    let mut runs: Vec<Vec<Value>> = Vec::new();
+    for check_in in check_ins {
+        match runs
+            .iter_mut()
+            .find(|run| run[0]["check_in_id"] == check_in["check_in_id"])
+        {
+            Some(run) => run.push(check_in),
+            None => runs.push(vec![check_in]),
+        }
+    }
+    assert_eq!(runs.len(), 2, "{runs:#?}");
+    for run in &runs {
+        assert_eq!(statuses(run), ["in_progress", "ok"]);
+        assert_eq!(run[1]["duration"], json!(80.0));
+    }
     assert_eq!(*scheduled.lock().expect("lock"), ["12:00", "12:02"]);
 }
 
@@ -75,28 +88,31 @@ async fn replace_reports_the_old_run_as_error_and_starts_the_new_one() {
 
     assert!(ingest.wait_until(LIMIT, |e| count(e, "check_in") >= 4
         && count(e, "event") >= 2));
-    let check_ins = ingest.check_ins();
-    assert_eq!(
-        statuses(&check_ins),
-        ["in_progress", "in_progress", "error", "error"]
-    );
-    let (old, new) = (&check_ins[0], &check_ins[1]);
-    assert_ne!(old["check_in_id"], new["check_in_id"]);
-    assert_eq!(check_ins[2]["check_in_id"], old["check_in_id"]);
-    assert_eq!(check_ins[3]["check_in_id"], new["check_in_id"]);
-    // 12:00:00 → replaced at 12:01:00 → dropped 5 s later.
-    assert_eq!(check_ins[2]["duration"], json!(65.0));
-    // 12:01:00 → shutdown at 12:01:10, deadline 12:01:40 → dropped 5 s later.
-    assert_eq!(check_ins[3]["duration"], json!(45.0));
-
+    // The sender keeps the order of each run's check-ins, not the order between runs (it
+    // has several requests in flight, and under the paused clock both runs end at once in
+    // real time): each run's check-ins are taken by its trace id, which its event names.
     let events = ingest.events();
     assert_eq!(events.len(), 2, "{events:#?}");
     assert!(events[0]
         .to_string()
         .contains("job `rebuild-index` replaced by a newer run"));
-    assert_eq!(trace_id(&events[0]), trace_id(old));
     assert!(events[1]
         .to_string()
         .contains("job `rebuild-index` interrupted by shutdown"));
-    assert_eq!(trace_id(&events[1]), trace_id(new));
+    let check_ins = ingest.check_ins();
+    assert_eq!(check_ins.len(), 4, "{check_ins:#?}");
+    let run_of = |event: &Value| -> Vec<Value> {
+        let of_run = |c: &&Value| trace_id(c) == trace_id(event);
+        check_ins.iter().filter(of_run).cloned().collect()
+    };
+    let (old, new) = (run_of(&events[0]), run_of(&events[1]));
+    assert_eq!(statuses(&old), ["in_progress", "error"]);
+    assert_eq!(statuses(&new), ["in_progress", "error"]);
+    assert_ne!(old[0]["check_in_id"], new[0]["check_in_id"]);
+    assert_eq!(old[1]["check_in_id"], old[0]["check_in_id"]);
+    assert_eq!(new[1]["check_in_id"], new[0]["check_in_id"]);
+    // 12:00:00 → replaced at 12:01:00 → dropped 5 s later.
+    assert_eq!(old[1]["duration"], json!(65.0));
+    // 12:01:00 → shutdown at 12:01:10, deadline 12:01:40 → dropped 5 s later.
+    assert_eq!(new[1]["duration"], json!(45.0));
 }
